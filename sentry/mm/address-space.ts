@@ -1,0 +1,464 @@
+// A workload process's address space: the Sentry's list of mappings (VMAs),
+// each backed by pages of the memory file, mirrored into the stub with
+// syscalls injected at the trampoline. The Sentry's list is the truth: every
+// user-memory access a syscall makes is checked against it (EFAULT otherwise),
+// and the stub's host mappings only follow it.
+//
+// Private file mappings that are never writable use the page cache's pages
+// directly; writable private mappings get their own copy. fork copies the
+// resident pages of private memory eagerly.
+import { MemoryFile, PAGE, pageUp, pageDown } from './memfile';
+import type { UserMemory } from './usermem';
+import type { PageCache, CachedFile } from './pagecache';
+import { PtracePlatform, type StubThread } from '../platform/ptrace/ptrace';
+import { STUB_BASE } from '../platform/ptrace/stub';
+import {
+  PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_FIXED_NOREPLACE,
+  MAP_TYPE, MAP_SHARED_VALIDATE, MREMAP_MAYMOVE, MREMAP_FIXED, MADV_DONTNEED,
+} from '../../src/abi/linux';
+import { EINVAL, ENOMEM, EEXIST, EFAULT } from '../../src/abi/errno';
+
+/** Lowest address a mapping may have (vm.mmap_min_addr). */
+export const MMAP_MIN_ADDR = 0x10000;
+/** The workload's address space ends below the stub page. */
+export const USER_END = STUB_BASE;
+const STACK_SIZE = 8 << 20;
+/** Where mmap starts looking, top down: below the stack and a guard gap. */
+const MMAP_TOP = USER_END - STACK_SIZE - (128 << 20);
+
+/** Pages of the memory file shared by one or more mappings. */
+export class Backing {
+  refs = 0;
+  /** cached: these are page-cache pages, which a private mapping must never write. */
+  constructor(readonly mf: MemoryFile, readonly off: number, readonly len: number, readonly cached: boolean) {}
+  ref(): this {
+    this.refs++;
+    return this;
+  }
+  unref(): void {
+    if (--this.refs === 0) this.mf.release(this.off, this.len);
+  }
+}
+
+export interface Vma {
+  start: number;
+  end: number;
+  prot: number;
+  shared: boolean;
+  backing: Backing;
+  /** Memory-file offset of start. */
+  off: number;
+  /** Name for /proc/[pid]/maps: a path, [heap], [stack], or ''. */
+  name: string;
+  /** Offset in the mapped file, for maps. */
+  fileOffset: number;
+}
+
+export interface FileMapping {
+  cache: CachedFile;
+  offset: number;
+  name: string;
+}
+
+const hostProt = (v: Vma): number =>
+  v.backing.cached && !v.shared ? v.prot & ~PROT_WRITE : v.prot;
+
+export class AddressSpace implements UserMemory {
+  private vmas: Vma[] = [];
+  brkStart = 0;
+  brk = 0;
+  /** The thread through which mapping changes reach the host; the kernel points it at a stopped thread. */
+  stub: StubThread;
+
+  constructor(readonly mf: MemoryFile, private readonly cache: PageCache, stub: StubThread) {
+    this.stub = stub;
+  }
+
+  // ---- lookup ----
+  private indexOf(addr: number): number {
+    let lo = 0;
+    let hi = this.vmas.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = this.vmas[mid]!;
+      if (addr < v.start) hi = mid - 1;
+      else if (addr >= v.end) lo = mid + 1;
+      else return mid;
+    }
+    return -1;
+  }
+
+  find(addr: number): Vma | undefined {
+    const i = this.indexOf(addr);
+    return i < 0 ? undefined : this.vmas[i];
+  }
+
+  mappings(): readonly Vma[] {
+    return this.vmas;
+  }
+
+  // ---- UserMemory ----
+  read(addr: number, len: number): Uint8Array | null {
+    const out = new Uint8Array(len);
+    return this.readInto(addr, out) ? out : null;
+  }
+
+  readInto(addr: number, out: Uint8Array): boolean {
+    let done = 0;
+    while (done < out.length) {
+      const a = addr + done;
+      const v = this.find(a);
+      if (!v || !(v.prot & (PROT_READ | PROT_EXEC))) return false;
+      const n = Math.min(out.length - done, v.end - a);
+      this.mf.readInto(v.off + (a - v.start), out, done, n);
+      done += n;
+    }
+    return true;
+  }
+
+  write(addr: number, data: Uint8Array): boolean {
+    // Check every page first so a fault writes nothing.
+    for (let a = addr; a < addr + data.length;) {
+      const v = this.find(a);
+      if (!v || !(v.prot & PROT_WRITE) || (v.backing.cached && !v.shared)) return false;
+      a = v.end;
+    }
+    let done = 0;
+    while (done < data.length) {
+      const a = addr + done;
+      const v = this.find(a)!;
+      const n = Math.min(data.length - done, v.end - a);
+      this.mf.write(v.off + (a - v.start), n === data.length ? data : data.subarray(done, done + n));
+      done += n;
+    }
+    return true;
+  }
+
+  readCString(addr: number, max: number): string | null | undefined {
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    let a = addr;
+    while (total < max) {
+      const v = this.find(a);
+      if (!v || !(v.prot & (PROT_READ | PROT_EXEC))) return null;
+      // Scan up to the end of the page: the next page may be unmapped.
+      const n = Math.min(max - total, PAGE - (a % PAGE), v.end - a);
+      const chunk = new Uint8Array(n);
+      this.mf.readInto(v.off + (a - v.start), chunk, 0, n);
+      const nul = chunk.indexOf(0);
+      if (nul >= 0) {
+        parts.push(chunk.subarray(0, nul));
+        return Buffer.concat(parts).toString('utf8');
+      }
+      parts.push(chunk);
+      total += n;
+      a += n;
+    }
+    return undefined;
+  }
+
+  private scalar = new DataView(new ArrayBuffer(8));
+  readU32(addr: number): number | null {
+    const b = new Uint8Array(this.scalar.buffer, 0, 4);
+    return this.readInto(addr, b) ? this.scalar.getUint32(0, true) : null;
+  }
+  readU64(addr: number): bigint | null {
+    const b = new Uint8Array(this.scalar.buffer, 0, 8);
+    return this.readInto(addr, b) ? this.scalar.getBigUint64(0, true) : null;
+  }
+  writeU32(addr: number, v: number): boolean {
+    this.scalar.setUint32(0, v >>> 0, true);
+    return this.write(addr, new Uint8Array(this.scalar.buffer, 0, 4));
+  }
+  writeU64(addr: number, v: bigint): boolean {
+    this.scalar.setBigUint64(0, BigInt.asUintN(64, v), true);
+    return this.write(addr, new Uint8Array(this.scalar.buffer, 0, 8));
+  }
+
+  // ---- host mirror ----
+  private hostMap(v: Vma): void {
+    const r = PtracePlatform.map(this.stub, v.start, v.end - v.start, hostProt(v), v.off);
+    if (r < 0) throw new Error(`stub mmap at ${v.start.toString(16)} failed: ${r}`);
+  }
+
+  // ---- changing the layout ----
+  /** Splits the VMA containing addr so that a VMA starts at addr. */
+  private splitAt(addr: number): void {
+    const i = this.indexOf(addr);
+    if (i < 0) return;
+    const v = this.vmas[i]!;
+    if (v.start === addr) return;
+    const tail: Vma = { ...v, start: addr, off: v.off + (addr - v.start), fileOffset: v.fileOffset + (addr - v.start) };
+    v.backing.ref();
+    v.end = addr;
+    this.vmas.splice(i + 1, 0, tail);
+  }
+
+  /** Removes [start, end) from the list, dropping its pages; the caller updates the host. */
+  private remove(start: number, end: number): void {
+    this.splitAt(start);
+    this.splitAt(end);
+    const keep: Vma[] = [];
+    for (const v of this.vmas) {
+      if (v.start >= start && v.end <= end) {
+        // A private anonymous backing is ours alone: free these pages now.
+        if (!v.backing.cached && !v.shared && v.backing.refs > 1) this.mf.punch(v.off, v.end - v.start);
+        v.backing.unref();
+      } else keep.push(v);
+    }
+    this.vmas = keep;
+  }
+
+  private insert(v: Vma): void {
+    let i = 0;
+    while (i < this.vmas.length && this.vmas[i]!.start < v.start) i++;
+    this.vmas.splice(i, 0, v);
+  }
+
+  private isFree(start: number, end: number): boolean {
+    if (start < MMAP_MIN_ADDR || end > USER_END || start >= end) return false;
+    for (const v of this.vmas) if (v.start < end && v.end > start) return false;
+    return true;
+  }
+
+  /** A free range of len bytes, searching down from the mmap top. */
+  private findGap(len: number): number {
+    let top = MMAP_TOP;
+    for (let i = this.vmas.length - 1; i >= 0; i--) {
+      const v = this.vmas[i]!;
+      if (v.start >= top) continue;
+      if (v.end <= top - len) return top - len;
+      top = Math.min(top, v.start);
+    }
+    return top - len >= MMAP_MIN_ADDR ? top - len : -ENOMEM;
+  }
+
+  /** Places a new mapping of fresh anonymous memory, a page-cache file, or a copy of one. */
+  mmap(addr: number, len: number, prot: number, flags: number, file: FileMapping | null): number {
+    const type = flags & MAP_TYPE;
+    if (len === 0 || (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE)) return -EINVAL;
+    if (addr % PAGE !== 0 && flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) return -EINVAL;
+    if (file && file.offset % PAGE !== 0) return -EINVAL;
+    len = pageUp(len);
+    if (len > USER_END) return -ENOMEM;
+    const shared = type !== MAP_PRIVATE;
+    let start: number;
+    if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+      if (addr < MMAP_MIN_ADDR || addr + len > USER_END) return flags & MAP_FIXED ? -EINVAL : -ENOMEM;
+      if (!this.isFree(addr, addr + len)) {
+        if (!(flags & MAP_FIXED)) return -EEXIST;
+        this.remove(addr, addr + len);
+      }
+      start = addr;
+    } else {
+      const hint = pageDown(addr);
+      start = hint && this.isFree(hint, hint + len) ? hint : this.findGap(len);
+      if (start < 0) return start;
+    }
+    const v = this.makeVma(start, len, prot, shared, file);
+    this.insert(v);
+    this.hostMap(v);
+    // A file the cache does not keep lives only as long as its mappings.
+    if (file && !file.cache.retained) file.cache.backing.unref();
+    return start;
+  }
+
+  private makeVma(start: number, len: number, prot: number, shared: boolean, file: FileMapping | null): Vma {
+    if (file) {
+      const c = file.cache;
+      // Read-only (or shared) views of the file use the cached pages themselves,
+      // when the mapping lies within them; anything else is a private copy.
+      if ((shared || !(prot & PROT_WRITE)) && file.offset + len <= c.backing.len) {
+        const backing = c.backing.ref();
+        return { start, end: start + len, prot, shared, backing, off: c.backing.off + file.offset, name: file.name, fileOffset: file.offset };
+      }
+      const backing = new Backing(this.mf, this.mf.allocate(len), len, false).ref();
+      const avail = Math.max(0, Math.min(len, c.size - file.offset));
+      if (avail > 0) this.mf.copyResident(c.backing.off + file.offset, backing.off, pageUp(avail));
+      // Bytes past the end of the file in its last page read as zero.
+      const tail = avail % PAGE;
+      if (tail) this.mf.write(backing.off + avail, new Uint8Array(PAGE - tail));
+      return { start, end: start + len, prot, shared: false, backing, off: backing.off, name: file.name, fileOffset: file.offset };
+    }
+    const backing = new Backing(this.mf, this.mf.allocate(len), len, false).ref();
+    return { start, end: start + len, prot, shared, backing, off: backing.off, name: '', fileOffset: 0 };
+  }
+
+  munmap(addr: number, len: number): number {
+    if (addr % PAGE !== 0 || len === 0) return -EINVAL;
+    len = pageUp(len);
+    if (addr + len > USER_END) return -EINVAL;
+    this.remove(addr, addr + len);
+    PtracePlatform.unmap(this.stub, addr, len);
+    return 0;
+  }
+
+  mprotect(addr: number, len: number, prot: number): number {
+    if (addr % PAGE !== 0) return -EINVAL;
+    if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) return -EINVAL;
+    len = pageUp(len);
+    const end = addr + len;
+    // Every page must be mapped.
+    for (let a = addr; a < end;) {
+      const v = this.find(a);
+      if (!v) return -ENOMEM;
+      a = v.end;
+    }
+    this.splitAt(addr);
+    this.splitAt(end);
+    for (let i = 0; i < this.vmas.length; i++) {
+      const v = this.vmas[i]!;
+      if (v.start < addr || v.end > end) continue;
+      v.prot = prot;
+      if (v.backing.cached && !v.shared && prot & PROT_WRITE) {
+        // First write permission on a page-cache mapping: take a private copy.
+        const len = v.end - v.start;
+        const copy = new Backing(this.mf, this.mf.allocate(len), len, false).ref();
+        this.mf.copyResident(v.off, copy.off, len);
+        v.backing.unref();
+        v.backing = copy;
+        v.off = copy.off;
+        this.hostMap(v);
+      } else {
+        PtracePlatform.protect(this.stub, v.start, v.end - v.start, hostProt(v));
+      }
+    }
+    return 0;
+  }
+
+  /** Sets the program break; returns the new break (the old one when the request fails). */
+  setBrk(want: number): number {
+    if (want < this.brkStart) return this.brk;
+    const oldEnd = pageUp(this.brk);
+    const newEnd = pageUp(want);
+    if (newEnd > oldEnd) {
+      if (!this.isFree(oldEnd, newEnd)) return this.brk;
+      const v = this.makeVma(oldEnd, newEnd - oldEnd, PROT_READ | PROT_WRITE, false, null);
+      v.name = '[heap]';
+      this.insert(v);
+      this.hostMap(v);
+    } else if (newEnd < oldEnd) {
+      this.remove(newEnd, oldEnd);
+      PtracePlatform.unmap(this.stub, newEnd, oldEnd - newEnd);
+    }
+    this.brk = want;
+    return want;
+  }
+
+  mremap(oldAddr: number, oldLen: number, newLen: number, flags: number, newAddr: number): number {
+    if (oldAddr % PAGE !== 0 || newLen === 0 || flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)) return -EINVAL;
+    if (flags & MREMAP_FIXED && !(flags & MREMAP_MAYMOVE)) return -EINVAL;
+    oldLen = pageUp(oldLen);
+    newLen = pageUp(newLen);
+    const v = this.find(oldAddr);
+    if (!v || oldAddr + oldLen > v.end) return -EFAULT;
+    if (oldLen === 0) return -EINVAL;
+    if (!(flags & MREMAP_FIXED)) {
+      if (newLen <= oldLen) {
+        if (newLen < oldLen) this.munmap(oldAddr + newLen, oldLen - newLen);
+        return oldAddr;
+      }
+      if (this.isFree(oldAddr + oldLen, oldAddr + newLen) || oldAddr + oldLen === oldAddr + newLen) {
+        this.growInPlace(oldAddr, oldLen, newLen);
+        return oldAddr;
+      }
+      if (!(flags & MREMAP_MAYMOVE)) return -ENOMEM;
+    }
+    let dest: number;
+    if (flags & MREMAP_FIXED) {
+      if (newAddr % PAGE !== 0 || newAddr < MMAP_MIN_ADDR || newAddr + newLen > USER_END) return -EINVAL;
+      if (newAddr < oldAddr + oldLen && oldAddr < newAddr + newLen) return -EINVAL;
+      this.munmap(newAddr, newLen);
+      dest = newAddr;
+    } else {
+      dest = this.findGap(newLen);
+      if (dest < 0) return dest;
+    }
+    // Move: the pages stay where they are in the memory file; only the addresses change.
+    this.splitAt(oldAddr);
+    this.splitAt(oldAddr + oldLen);
+    const moving = this.vmas.filter((m) => m.start >= oldAddr && m.end <= oldAddr + oldLen);
+    this.vmas = this.vmas.filter((m) => !moving.includes(m));
+    PtracePlatform.unmap(this.stub, oldAddr, oldLen);
+    const keep = Math.min(oldLen, newLen);
+    for (const m of moving) {
+      const rel = m.start - oldAddr;
+      if (rel >= keep) { m.backing.unref(); continue; }
+      m.start = dest + rel;
+      m.end = dest + Math.min(rel + (m.end - (oldAddr + rel)), keep);
+      this.insert(m);
+      this.hostMap(m);
+    }
+    if (newLen > oldLen) this.growInPlace(dest, oldLen, newLen);
+    return dest;
+  }
+
+  /** Extends the mapping ending at addr+oldLen with fresh pages of the same kind. */
+  private growInPlace(addr: number, oldLen: number, newLen: number): void {
+    const last = this.find(addr + oldLen - PAGE)!;
+    const v = this.makeVma(addr + oldLen, newLen - oldLen, last.prot, last.shared, null);
+    v.name = last.name;
+    this.insert(v);
+    this.hostMap(v);
+  }
+
+  madvise(addr: number, len: number, advice: number): number {
+    if (addr % PAGE !== 0) return -EINVAL;
+    if (advice !== MADV_DONTNEED) return 0;
+    len = pageUp(len);
+    for (let a = addr; a < addr + len;) {
+      const v = this.find(a);
+      if (!v) return -ENOMEM;
+      const end = Math.min(v.end, addr + len);
+      // Private anonymous memory reads back as zeros after DONTNEED.
+      if (!v.shared && !v.backing.cached) this.mf.punch(v.off + (a - v.start), end - a);
+      a = end;
+    }
+    return 0;
+  }
+
+  /** The stack for a new image: [top - size, top), readable and writable. */
+  mapStack(): { top: number; bottom: number } {
+    const top = USER_END - PAGE;
+    const bottom = top - STACK_SIZE;
+    const v = this.makeVma(bottom, STACK_SIZE, PROT_READ | PROT_WRITE, false, null);
+    v.name = '[stack]';
+    this.insert(v);
+    this.hostMap(v);
+    return { top, bottom };
+  }
+
+  /** A copy for a forked child whose stub is child. */
+  fork(child: StubThread): AddressSpace {
+    const as = new AddressSpace(this.mf, this.cache, child);
+    as.brkStart = this.brkStart;
+    as.brk = this.brk;
+    for (const v of this.vmas) {
+      let nv: Vma;
+      if (v.shared || v.backing.cached) {
+        nv = { ...v, backing: v.backing.ref() };
+      } else {
+        const len = v.end - v.start;
+        const backing = new Backing(this.mf, this.mf.allocate(len), len, false).ref();
+        this.mf.copyResident(v.off, backing.off, len);
+        nv = { ...v, backing, off: backing.off };
+      }
+      as.vmas.push(nv);
+      as.hostMap(nv);
+    }
+    return as;
+  }
+
+  /** Unmaps everything (exec and exit). */
+  clear(): void {
+    for (const v of this.vmas) v.backing.unref();
+    this.vmas = [];
+    this.brk = this.brkStart = 0;
+  }
+
+  /** Unmaps everything from the stub too, for a new image. */
+  reset(): void {
+    this.clear();
+    PtracePlatform.unmap(this.stub, 0, STUB_BASE);
+  }
+}

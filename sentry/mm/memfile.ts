@@ -1,0 +1,170 @@
+// The memory file: one sparse memfd holding every page of workload memory.
+// The Sentry maps it into its own address space (in 1 GiB windows), so copying
+// syscall arguments in and results out is a memory access, and stubs map windows of
+// it into the workload's address space. Offsets are allocated page-aligned;
+// freed ranges are punched so their memory goes back to the host.
+import * as libc from '../../src/ffi/libc';
+
+export const PAGE = 4096;
+const MFD_CLOEXEC = 1;
+const PROT_RW = 3;
+const MAP_SHARED_NORESERVE = 0x01 | 0x4000;
+const FALLOC_PUNCH = 0x01 | 0x02; // FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE
+/** Address space reserved for the file; pages cost nothing until touched. */
+const FILE_SIZE = 2 ** 38;
+/** V8 refuses ArrayBuffer views over 4 GiB: the mapping is seen through 1 GiB windows. */
+const CHUNK = 2 ** 30;
+
+export const pageDown = (x: number): number => x - (x % PAGE);
+export const pageUp = (x: number): number => Math.ceil(x / PAGE) * PAGE;
+
+export class MemoryFile {
+  readonly fd: number;
+  /** Windows mapped so far, by index; each maps [i*CHUNK, (i+1)*CHUNK) of the file. */
+  private readonly chunks: { bytes: Uint8Array; addr: bigint }[] = [];
+  /** Free ranges below `top`, sorted by offset: [offset, length]. */
+  private free: [number, number][] = [];
+  private top = 0;
+
+  constructor() {
+    this.fd = libc.memfdCreate('runsc-memory', MFD_CLOEXEC);
+    if (this.fd < 0) throw new Error(`memfd_create: errno ${libc.errno()}`);
+    if (libc.ftruncate(this.fd, FILE_SIZE) < 0) throw new Error(`ftruncate: errno ${libc.errno()}`);
+  }
+
+  /** Allocates len bytes (rounded up to pages); returns the file offset. Throws when the file is full. */
+  allocate(len: number): number {
+    len = pageUp(len);
+    for (let i = 0; i < this.free.length; i++) {
+      const [off, flen] = this.free[i]!;
+      if (flen >= len) {
+        if (flen === len) this.free.splice(i, 1);
+        else this.free[i] = [off + len, flen - len];
+        return off;
+      }
+    }
+    if (this.top + len > FILE_SIZE) throw new RangeError('memory file exhausted');
+    const off = this.top;
+    this.top += len;
+    return off;
+  }
+
+  /** Returns a range to the allocator and its pages to the host. */
+  release(off: number, len: number): void {
+    len = pageUp(len);
+    this.punch(off, len);
+    let i = 0;
+    while (i < this.free.length && this.free[i]![0] < off) i++;
+    this.free.splice(i, 0, [off, len]);
+    // Coalesce with the neighbours.
+    if (i + 1 < this.free.length && off + len === this.free[i + 1]![0]) {
+      this.free[i]![1] += this.free[i + 1]![1];
+      this.free.splice(i + 1, 1);
+    }
+    if (i > 0 && this.free[i - 1]![0] + this.free[i - 1]![1] === off) {
+      this.free[i - 1]![1] += this.free[i]![1];
+      this.free.splice(i, 1);
+    }
+  }
+
+  /** Drops the contents of a range (it reads back as zeros). */
+  punch(off: number, len: number): void {
+    libc.fallocate(this.fd, FALLOC_PUNCH, off, pageUp(len));
+  }
+
+  private window(i: number): { bytes: Uint8Array; addr: bigint } {
+    let c = this.chunks[i];
+    if (!c) {
+      const p = libc.mmap(null, CHUNK, PROT_RW, MAP_SHARED_NORESERVE, this.fd, i * CHUNK);
+      const addr = libc.address(p);
+      if (addr === 0xffff_ffff_ffff_ffffn) throw new Error(`mmap of the memory file: errno ${libc.errno()}`);
+      c = { bytes: new Uint8Array(libc.view(p, CHUNK)), addr };
+      this.chunks[i] = c;
+    }
+    return c;
+  }
+
+  private chunk(i: number): Uint8Array {
+    return this.window(i).bytes;
+  }
+
+  /** Copies len bytes at off into dst at dstOff. */
+  readInto(off: number, dst: Uint8Array, dstOff: number, len: number): void {
+    while (len > 0) {
+      const ci = Math.floor(off / CHUNK);
+      const co = off - ci * CHUNK;
+      const n = Math.min(len, CHUNK - co);
+      dst.set(this.chunk(ci).subarray(co, co + n), dstOff);
+      off += n;
+      dstOff += n;
+      len -= n;
+    }
+  }
+
+  /** Copies src into the file at off. */
+  write(off: number, src: Uint8Array): void {
+    let done = 0;
+    while (done < src.length) {
+      const ci = Math.floor(off / CHUNK);
+      const co = off - ci * CHUNK;
+      const n = Math.min(src.length - done, CHUNK - co);
+      this.chunk(ci).set(done === 0 && n === src.length ? src : src.subarray(done, done + n), co);
+      off += n;
+      done += n;
+    }
+  }
+
+  /** A live view of [off, off+len) when it lies inside one window, else null. */
+  viewOf(off: number, len: number): Uint8Array | null {
+    const ci = Math.floor(off / CHUNK);
+    const co = off - ci * CHUNK;
+    if (co + len > CHUNK) return null;
+    return this.chunk(ci).subarray(co, co + len);
+  }
+
+  /** Copies the pages of [src, src+len) that hold data to dst (fork's copy of private memory). */
+  copyResident(src: number, dst: number, len: number): void {
+    len = pageUp(len);
+    // mincore works within one window at a time.
+    const ci = Math.floor(src / CHUNK);
+    const inWindow = Math.min(len, (ci + 1) * CHUNK - src);
+    if (inWindow < len) {
+      this.copyResident(src, dst, inWindow);
+      this.copyResident(src + inWindow, dst + inWindow, len - inWindow);
+      return;
+    }
+    const pages = len / PAGE;
+    const vec = new Uint8Array(pages);
+    if (libc.mincore(this.window(ci).addr + BigInt(src - ci * CHUNK), len, vec) < 0) {
+      this.copy(src, dst, len);
+      return;
+    }
+    let i = 0;
+    while (i < pages) {
+      if (!(vec[i]! & 1)) { i++; continue; }
+      let j = i;
+      while (j < pages && vec[j]! & 1) j++;
+      this.copy(src + i * PAGE, dst + i * PAGE, Math.min(len, j * PAGE) - i * PAGE);
+      i = j;
+    }
+  }
+
+  private copy(src: number, dst: number, len: number): void {
+    const from = this.viewOf(src, len);
+    const to = this.viewOf(dst, len);
+    if (from && to) {
+      to.set(from);
+      return;
+    }
+    const buf = new Uint8Array(Math.min(len, CHUNK));
+    while (len > 0) {
+      const n = Math.min(len, buf.length);
+      const v = n === buf.length ? buf : buf.subarray(0, n);
+      this.readInto(src, v, 0, n);
+      this.write(dst, v);
+      src += n;
+      dst += n;
+      len -= n;
+    }
+  }
+}

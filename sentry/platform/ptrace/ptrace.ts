@@ -1,0 +1,280 @@
+// The ptrace platform: workload threads run in stub processes traced with
+// PTRACE_SYSEMU, so every syscall the workload makes stops the stub before the
+// host kernel executes it (one stop per syscall) and the Sentry answers it.
+//
+// Outcomes of running a thread (Platform.wait): a syscall stop, a signal the
+// host raised in the stub (a fault: SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, or
+// one sent from outside), or the stub's death. Every ptrace request must come
+// from the thread that attached (the Node main thread): nothing here is async.
+//
+// Lock order: none; single-threaded.
+import * as libc from '../../../src/ffi/libc';
+import { Regs, R, NREGS } from './regs';
+import { STUB_BASE, STUB_SIZE, TRAMPOLINE, TRAMPOLINE_END, stubElf, STUB_SIGACTION_IGN } from './stub';
+
+const PTRACE_POKEUSER = 6;
+const PTRACE_CONT = 7;
+const PTRACE_GETREGS = 12;
+const PTRACE_SETREGS = 13;
+const PTRACE_SYSEMU = 31;
+const PTRACE_GETEVENTMSG = 0x4201;
+const PTRACE_GETSIGINFO = 0x4202;
+const PTRACE_SEIZE = 0x4206;
+const PTRACE_INTERRUPT = 0x4207;
+const PTRACE_O_TRACESYSGOOD = 1;
+const PTRACE_O_TRACEFORK = 2;
+const PTRACE_O_TRACECLONE = 8;
+const PTRACE_O_EXITKILL = 0x100000;
+const PTRACE_EVENT_FORK = 1;
+const PTRACE_EVENT_CLONE = 3;
+const PTRACE_EVENT_STOP = 128;
+const WALL = 0x40000000;
+const SIGKILL = 9;
+const SIGTRAP = 5;
+const SIGCHLD = 17;
+const EINTR = 4;
+const NR_MMAP = 9;
+const NR_MUNMAP = 11;
+const NR_MPROTECT = 10;
+const NR_RT_SIGACTION = 13;
+const NR_CLONE = 56;
+const NR_PRCTL = 157;
+const PR_SET_PDEATHSIG = 1;
+const MAP_SHARED = 0x01;
+const MAP_FIXED = 0x10;
+const MFD_CLOEXEC = 1;
+/** Top of the x86-64 user address space with 4-level paging. */
+export const TASK_SIZE = 0x7fff_ffff_f000;
+/** The fd number the memory file has inside every stub. */
+const STUB_MEMORY_FD = 100;
+
+export type StopKind = 'syscall' | 'signal' | 'exited' | 'killed' | 'event';
+
+/** What Platform.wait observed. */
+export interface Stop {
+  tid: number;
+  kind: StopKind;
+  /** Signal for 'signal' and 'killed'; exit code for 'exited'. */
+  value: number;
+}
+
+const status = new Int32Array(1);
+
+function check(r: number, what: string): number {
+  if (r < 0) throw new Error(`${what}: errno ${libc.errno()}`);
+  return r;
+}
+
+function decode(tid: number, s: number): Stop {
+  if ((s & 0x7f) === 0) return { tid, kind: 'exited', value: (s >> 8) & 0xff };
+  if ((s & 0xff) !== 0x7f) return { tid, kind: 'killed', value: s & 0x7f };
+  const sig = (s >> 8) & 0xff;
+  if (sig === (SIGTRAP | 0x80)) return { tid, kind: 'syscall', value: 0 };
+  if (s >> 16 !== 0) return { tid, kind: 'event', value: s >> 16 };
+  return { tid, kind: 'signal', value: sig };
+}
+
+/** Waits for the next stop of tid (or of any traced thread when tid is -1). */
+function waitStop(tid: number): Stop {
+  for (;;) {
+    const pid = libc.waitpid(tid, status, WALL);
+    if (pid > 0) return decode(pid, status[0]!);
+    if (libc.errno() !== EINTR) throw new Error(`waitpid(${tid}): errno ${libc.errno()}`);
+  }
+}
+
+/** One traced host thread. Its registers are the workload thread's while it is stopped. */
+export class StubThread {
+  readonly regs = new Regs();
+  /** The workload's registers were changed here and must be written back before it runs. */
+  private regsDirty = false;
+  private readonly scratch = new Regs();
+  /** Host signals that arrived while the Sentry was injecting syscalls, for the kernel to deliver. */
+  readonly deferredSignals: number[] = [];
+
+  constructor(readonly tid: number) {}
+
+  loadRegs(): void {
+    check(libc.ptraceBuf(PTRACE_GETREGS, this.tid, 0, this.regs.buf), 'PTRACE_GETREGS');
+    this.regsDirty = false;
+  }
+
+  /** Marks regs as changed by the Sentry (signal delivery, execve, sigreturn). */
+  touchRegs(): void {
+    this.regsDirty = true;
+  }
+
+  /** Sets the syscall's return value and resumes the workload until its next syscall or signal. */
+  resumeWithResult(value: number): void {
+    this.regs.set(R.rax, value);
+    if (this.regsDirty) {
+      this.storeRegs();
+    } else {
+      check(libc.ptrace(PTRACE_POKEUSER, this.tid, R.rax * 8, BigInt.asUintN(64, BigInt(value))), 'PTRACE_POKEUSER');
+    }
+    check(libc.ptrace(PTRACE_SYSEMU, this.tid, 0, 0), 'PTRACE_SYSEMU');
+  }
+
+  /** Resumes the workload with its (possibly changed) registers. */
+  resume(): void {
+    if (this.regsDirty) this.storeRegs();
+    check(libc.ptrace(PTRACE_SYSEMU, this.tid, 0, 0), 'PTRACE_SYSEMU');
+  }
+
+  private storeRegs(): void {
+    check(libc.ptraceBuf(PTRACE_SETREGS, this.tid, 0, this.regs.buf), 'PTRACE_SETREGS');
+    this.regsDirty = false;
+  }
+
+  /** Reads the siginfo of the current signal stop into buf (128 bytes). */
+  getSiginfo(buf: Uint8Array): void {
+    check(libc.ptraceBuf(PTRACE_GETSIGINFO, this.tid, 0, buf), 'PTRACE_GETSIGINFO');
+  }
+
+  /**
+   * Makes the stub execute one host syscall at the trampoline and returns its
+   * raw result (negative errno on failure). The workload's registers are kept
+   * in regs and restored before it next runs. onEvent sees ptrace events
+   * (fork/clone) the syscall causes.
+   */
+  hostSyscall(nr: number, a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, onEvent?: (event: number) => void): number {
+    const s = this.scratch;
+    s.copyFrom(this.regs);
+    s.set(R.rip, TRAMPOLINE);
+    s.set(R.rax, nr);
+    s.set(R.orig_rax, -1);
+    s.set(R.rdi, a0);
+    s.set(R.rsi, a1);
+    s.set(R.rdx, a2);
+    s.set(R.r10, a3);
+    s.set(R.r8, a4);
+    s.set(R.r9, a5);
+    check(libc.ptraceBuf(PTRACE_SETREGS, this.tid, 0, s.buf), 'PTRACE_SETREGS');
+    this.regsDirty = true;
+    check(libc.ptrace(PTRACE_CONT, this.tid, 0, 0), 'PTRACE_CONT');
+    for (;;) {
+      const stop = waitStop(this.tid);
+      if (stop.kind === 'exited' || stop.kind === 'killed') throw new StubDied(this.tid, stop);
+      if (stop.kind === 'event') {
+        onEvent?.(stop.value);
+      } else if (stop.kind === 'signal') {
+        check(libc.ptraceBuf(PTRACE_GETREGS, this.tid, 0, s.buf), 'PTRACE_GETREGS');
+        if (stop.value === SIGTRAP && s.get(R.rip) === TRAMPOLINE_END) break;
+        this.deferredSignals.push(stop.value);
+      }
+      check(libc.ptrace(PTRACE_CONT, this.tid, 0, 0), 'PTRACE_CONT');
+    }
+    return s.getSigned(R.rax);
+  }
+
+  /** Reads the message of the last ptrace event (the new pid for fork and clone). */
+  eventMessage(): number {
+    const msg = new BigUint64Array(1);
+    check(libc.ptraceBuf(PTRACE_GETEVENTMSG, this.tid, 0, msg), 'PTRACE_GETEVENTMSG');
+    return Number(msg[0]);
+  }
+
+  kill(): void {
+    libc.kill(this.tid, SIGKILL);
+  }
+}
+
+/** A stub died while the Sentry was using it (killed from outside, or out of memory). */
+export class StubDied extends Error {
+  constructor(readonly tid: number, readonly stop: Stop) {
+    super(`stub ${tid} died: ${stop.kind} ${stop.value}`);
+  }
+}
+
+/** Owns the stub processes of one sandbox. */
+export class PtracePlatform {
+  private template: StubThread | null = null;
+  private readonly cpuMask: Uint8Array;
+
+  /**
+   * memoryFd is the memory file; every stub holds it as STUB_MEMORY_FD so the
+   * Sentry can map workload memory into it.
+   */
+  constructor(private readonly memoryFd: number) {
+    // Cross-CPU wakeups cost ~100 µs in these VMs: keep the tracer thread and
+    // every stub on one CPU.
+    const cpu = Math.max(0, libc.schedGetcpu());
+    this.cpuMask = new Uint8Array(128);
+    this.cpuMask[cpu >> 3] = 1 << (cpu & 7);
+    libc.schedSetaffinity(0, this.cpuMask.length, this.cpuMask);
+  }
+
+  /**
+   * A fresh stub process for a new address space: empty but for the stub
+   * page. It is forked from a pristine template stub, which costs one
+   * injected syscall instead of a process spawn.
+   */
+  newProcess(): StubThread {
+    const template = this.template ?? (this.template = this.spawnTemplate());
+    let child = -1;
+    const r = template.hostSyscall(NR_CLONE, SIGCHLD, 0, 0, 0, 0, 0, (event) => {
+      if (event === PTRACE_EVENT_FORK) child = template.eventMessage();
+    });
+    if (r < 0 || child < 0) throw new Error(`stub fork failed: ${r}`);
+    const stop = waitStop(child);
+    if (stop.kind !== 'event' || stop.value !== PTRACE_EVENT_STOP) throw new Error(`unexpected first stop of stub ${child}: ${stop.kind} ${stop.value}`);
+    const t = new StubThread(child);
+    t.loadRegs();
+    // The template's parent is the Sentry; this one's is the template.
+    t.hostSyscall(NR_PRCTL, PR_SET_PDEATHSIG, SIGKILL);
+    return t;
+  }
+
+  /** Maps [addr, addr+len) of the stub's address space to the memory file at off. */
+  static map(t: StubThread, addr: number, len: number, prot: number, off: number): number {
+    return t.hostSyscall(NR_MMAP, addr, len, prot, MAP_SHARED | MAP_FIXED, STUB_MEMORY_FD, off);
+  }
+
+  static unmap(t: StubThread, addr: number, len: number): number {
+    return t.hostSyscall(NR_MUNMAP, addr, len);
+  }
+
+  static protect(t: StubThread, addr: number, len: number, prot: number): number {
+    return t.hostSyscall(NR_MPROTECT, addr, len, prot);
+  }
+
+  /** Waits for the next stop of any stub thread. */
+  wait(): Stop {
+    return waitStop(-1);
+  }
+
+  private spawnTemplate(): StubThread {
+    const image = stubElf();
+    const imageFd = check(libc.memfdCreate('runsc-stub', MFD_CLOEXEC), 'memfd_create');
+    try {
+      if (libc.write(imageFd, image, image.length) !== image.length) throw new Error('writing the stub image failed');
+      const actions = new Uint8Array(libc.POSIX_SPAWN_FILE_ACTIONS_SIZE);
+      libc.posixSpawnFileActionsInit(actions);
+      libc.posixSpawnFileActionsAddDup2(actions, this.memoryFd, STUB_MEMORY_FD);
+      const pid = new Int32Array(1);
+      const path = `/proc/self/fd/${imageFd}`;
+      const err = libc.posixSpawn(pid, path, actions, null, ['runsc-stub', null], [null]);
+      libc.posixSpawnFileActionsDestroy(actions);
+      if (err !== 0) throw new Error(`posix_spawn of the stub failed: errno ${err}`);
+      const tid = pid[0]!;
+      check(libc.schedSetaffinity(tid, this.cpuMask.length, this.cpuMask), 'sched_setaffinity');
+      check(libc.ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL), 'PTRACE_SEIZE');
+      check(libc.ptrace(PTRACE_INTERRUPT, tid, 0, 0), 'PTRACE_INTERRUPT');
+      const stop = waitStop(tid);
+      if (stop.kind !== 'event' || stop.value !== PTRACE_EVENT_STOP) throw new Error(`unexpected first stop of the stub: ${stop.kind} ${stop.value}`);
+      const t = new StubThread(tid);
+      t.loadRegs();
+      t.hostSyscall(NR_PRCTL, PR_SET_PDEATHSIG, SIGKILL);
+      // Forked stubs are reaped by the host kernel as soon as the Sentry has seen them exit.
+      t.hostSyscall(NR_RT_SIGACTION, SIGCHLD, STUB_SIGACTION_IGN, 0, 8);
+      // Leave nothing of the host's making (stack, vdso) in the address space.
+      t.hostSyscall(NR_MUNMAP, 0, STUB_BASE);
+      t.hostSyscall(NR_MUNMAP, STUB_BASE + STUB_SIZE, TASK_SIZE - STUB_BASE - STUB_SIZE);
+      return t;
+    } finally {
+      libc.close(imageFd);
+    }
+  }
+}
+
+export { NREGS, PTRACE_EVENT_CLONE };
