@@ -1,0 +1,88 @@
+// Gofer entry point (bundled to dist/gofer.js):
+//
+//   node dist/gofer.js --root DIR --fd N [--read-only]
+//
+// Serves DIR over 9P2000.L on fd N, a connected blocking AF_UNIX
+// SOCK_STREAM socket (one end of a socketpair made by the CLI). Requests are
+// handled one at a time, synchronously. Exits 0 when the peer closes the
+// socket, 1 on a broken connection or protocol desync, 2 on bad arguments.
+//
+// The Gofer imports only src/ and Node builtins (plus the logger).
+import { GoferServer, MAX_MSIZE } from './server';
+import { FrameReader, writeAll } from '../src/p9';
+import { log } from './log';
+
+interface Args { root: string; fd: number; readOnly: boolean }
+
+function usage(why: string): never {
+  process.stderr.write(`gofer: ${why}\nusage: gofer --root DIR --fd N [--read-only]\n`);
+  process.exit(2);
+}
+
+function parseArgs(argv: string[]): Args {
+  let root: string | undefined;
+  let fd: number | undefined;
+  let readOnly = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) usage(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '--root': root = value(); break;
+      case '--fd': {
+        const v = value();
+        if (!/^\d+$/.test(v)) usage(`--fd must be a file descriptor number, not ${JSON.stringify(v)}`);
+        fd = Number(v);
+        break;
+      }
+      case '--read-only': readOnly = true; break;
+      default: usage(`unknown argument ${JSON.stringify(a)}`);
+    }
+  }
+  if (root === undefined) usage('--root is required');
+  if (fd === undefined) usage('--fd is required');
+  return { root, fd, readOnly };
+}
+
+function main(): number {
+  const args = parseArgs(process.argv.slice(2));
+  // Modes on the wire are final: the Sentry applies the workload's umask.
+  process.umask(0);
+  let server: GoferServer;
+  try {
+    server = new GoferServer({
+      root: args.root,
+      readOnly: args.readOnly,
+      onBug: (what, err) => log.error({ err }, what),
+    });
+  } catch (err) {
+    log.error({ err, root: args.root }, 'cannot open the root to serve');
+    return 1;
+  }
+  const reader = new FrameReader(args.fd, MAX_MSIZE);
+  for (;;) {
+    const frame = reader.next();
+    if (frame === null) break; // the Sentry closed its end: done
+    if (typeof frame === 'number') {
+      log.error({ errno: -frame }, 'broken 9P connection');
+      server.closeAll();
+      return 1;
+    }
+    const reply = server.handleFrame(frame);
+    const err = writeAll(args.fd, reply);
+    if (err < 0) {
+      log.error({ errno: -err }, 'cannot write a 9P reply');
+      server.closeAll();
+      return 1;
+    }
+    if (server.msize > 0) reader.maxSize = server.msize;
+  }
+  server.closeAll();
+  return 0;
+}
+
+process.exitCode = main();

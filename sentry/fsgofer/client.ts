@@ -1,0 +1,336 @@
+// The Sentry's synchronous 9P2000.L client for the Gofer.
+//
+// One request in flight at a time: the Sentry's loop is single-threaded and
+// synchronous, so every call writes a request and blocks reading its reply.
+// Every failure is a return value: -errno from the Gofer's Rlerror, or -EIO
+// once the transport has failed (the Gofer died, or sent bytes we cannot
+// decode). After a transport failure the client is dead and every call
+// returns -EIO; nothing here throws except on a bug in the caller (e.g. an
+// over-long string).
+//
+// Fids are allocated here. A fid passed in must be one this client handed
+// out and not yet clunked.
+import { EINVAL, EIO, ENOENT } from '../../src/abi/errno';
+import {
+  DecodeError, Encoder, FrameReader, GETATTR_ALL, MAXWELEM, NOFID, NONUNAME, NOTAG, RREAD_HEADER,
+  TWRITE_HEADER, VERSION_9P2000L, decode, decodeDirents, encodeInto, writeAll,
+  type DirEntry, type Msg, type MsgName, type Qid,
+} from '../../src/p9';
+
+export type { DirEntry, Qid };
+export {
+  SETATTR_ATIME, SETATTR_ATIME_SET, SETATTR_CTIME, SETATTR_GID, SETATTR_MODE, SETATTR_MTIME, SETATTR_MTIME_SET,
+  SETATTR_SIZE, SETATTR_UID, QTDIR, QTFILE, QTSYMLINK,
+} from '../../src/p9';
+
+export interface Attr {
+  qid: Qid; mode: number; uid: number; gid: number; nlink: number; rdev: number; size: number;
+  blksize: number; blocks: number;
+  atimeSec: number; atimeNsec: number; mtimeSec: number; mtimeNsec: number; ctimeSec: number; ctimeNsec: number;
+}
+
+export interface StatFs {
+  type: number; bsize: number; blocks: number; bfree: number; bavail: number; files: number; ffree: number;
+  fsid: bigint; namelen: number;
+}
+
+/** Tsetattr arguments; only the fields named by `valid` (SETATTR_* bits) are used. */
+export interface SetAttr {
+  valid: number;
+  mode?: number; uid?: number; gid?: number; size?: number;
+  atimeSec?: number; atimeNsec?: number; mtimeSec?: number; mtimeNsec?: number;
+}
+
+/** msize we ask for: 1 MiB of payload plus room for headers. */
+export const CLIENT_MSIZE = (1 << 20) + 4096;
+
+/** A u64 on the wire that is really a signed 64-bit time, as a number. */
+const i64 = (v: bigint): number => Number(BigInt.asIntN(64, v));
+
+export class GoferClient {
+  private readonly enc = new Encoder(64 * 1024);
+  private readonly reader: FrameReader;
+  private dead = false;
+  /** Why the transport failed, for diagnostics; null while healthy. */
+  failure: string | null = null;
+  /** Negotiated message size. */
+  msize = 0;
+  private nextFid = 1;
+  private readonly freeFids: number[] = [];
+  private readonly liveFids = new Set<number>();
+  /** iounit from Rlopen/Rlcreate, by fid. */
+  private readonly iounits = new Map<number, number>();
+  private tag = 0;
+
+  /** Performs Tversion. On failure the client is dead (see `failure`) and every call returns -EIO. */
+  constructor(readonly fd: number) {
+    this.reader = new FrameReader(fd, CLIENT_MSIZE);
+    const r = this.rpc({ type: 'Tversion', tag: NOTAG, msize: CLIENT_MSIZE, version: VERSION_9P2000L }, 'Rversion');
+    if (typeof r === 'number') { this.kill(`Tversion failed: errno ${-r}`); return; }
+    if (r.version !== VERSION_9P2000L) { this.kill(`server speaks ${JSON.stringify(r.version)}, not 9P2000.L`); return; }
+    if (r.msize > CLIENT_MSIZE || r.msize < 4096) { this.kill(`server msize ${r.msize} out of range`); return; }
+    this.msize = r.msize;
+    this.reader.maxSize = r.msize;
+  }
+
+  get alive(): boolean { return !this.dead; }
+
+  // ---- plumbing ----
+
+  private kill(why: string): void {
+    if (!this.dead) { this.dead = true; this.failure = why; }
+  }
+
+  private allocFid(): number {
+    const fid = this.freeFids.pop() ?? this.nextFid++;
+    this.liveFids.add(fid);
+    return fid;
+  }
+
+  private freeFid(fid: number): void {
+    if (!this.liveFids.delete(fid)) return; // not ours, or freed already
+    this.iounits.delete(fid);
+    this.freeFids.push(fid);
+  }
+
+  /**
+   * Sends `m` and returns the reply if it is of type `want`, or -errno: the
+   * Rlerror code, or -EIO on any transport or protocol failure.
+   */
+  private rpc<R extends MsgName>(m: Msg, want: R): Msg<R> | number {
+    if (this.dead) return -EIO;
+    if (m.type !== 'Tversion') { this.tag = (this.tag + 1) & 0x7fff; m.tag = this.tag; }
+    const out = encodeInto(this.enc, m);
+    if (out.length > (this.msize || CLIENT_MSIZE)) return -EINVAL; // caller bug: too big for one message
+    const w = writeAll(this.fd, out);
+    if (w < 0) { this.kill(`write failed: errno ${-w}`); return -EIO; }
+    const frame = this.reader.next();
+    if (frame === null) { this.kill('the Gofer closed the connection'); return -EIO; }
+    if (typeof frame === 'number') { this.kill(`read failed: errno ${-frame}`); return -EIO; }
+    const r = decode(frame);
+    if (r instanceof DecodeError) { this.kill(`bad reply: ${r.message}`); return -EIO; }
+    if (r.tag !== m.tag) { this.kill(`reply tag ${r.tag} for request tag ${m.tag}`); return -EIO; }
+    if (r.type === 'Rlerror') return r.ecode > 0 && r.ecode < 4096 ? -r.ecode : -EIO;
+    if (r.type !== want) { this.kill(`${r.type} in reply to ${m.type}`); return -EIO; }
+    return r as Msg<R>;
+  }
+
+  /** Largest payload of one Rread/Rreaddir for a file with this iounit (0: none given). */
+  private readChunk(iounit = 0): number {
+    const max = this.msize - RREAD_HEADER;
+    return iounit > 0 ? Math.min(iounit, max) : max;
+  }
+
+  // ---- session and walking ----
+
+  /** Attaches to the export named `aname` ("" or "/" is the root). Returns a new fid, or -errno. */
+  attach(aname: string, uid: number = NONUNAME): number {
+    const fid = this.allocFid();
+    const r = this.rpc({ type: 'Tattach', tag: 0, fid, afid: NOFID, uname: '', aname, nUname: uid }, 'Rattach');
+    if (typeof r === 'number') { this.freeFid(fid); return r; }
+    return fid;
+  }
+
+  /**
+   * Walks `names` from `fid` to a new fid; [] clones `fid`. If not every name
+   * resolves, returns the error of the first name, -ENOENT for a later one
+   * (9P partial walk), and leaves no fid behind. Walks of more than 16 names
+   * are split into several Twalks.
+   */
+  walk(fid: number, names: string[]): { fid: number; qids: Qid[] } | number {
+    const newfid = this.allocFid();
+    const qids: Qid[] = [];
+    let from = fid;
+    let i = 0;
+    do {
+      const chunk = names.slice(i, i + MAXWELEM);
+      const r = this.rpc({ type: 'Twalk', tag: 0, fid: from, newfid, wnames: chunk }, 'Rwalk');
+      const ok = typeof r !== 'number' && r.wqids.length === chunk.length;
+      if (!ok) {
+        if (from === newfid) this.clunk(newfid); else this.freeFid(newfid);
+        if (typeof r === 'number') return i === 0 ? r : -ENOENT;
+        return -ENOENT;
+      }
+      qids.push(...r.wqids);
+      from = newfid;
+      i += chunk.length;
+    } while (i < names.length);
+    return { fid: newfid, qids };
+  }
+
+  /** Releases `fid` (its server-side state and open file). Never fails visibly. */
+  clunk(fid: number): void {
+    this.rpc({ type: 'Tclunk', tag: 0, fid }, 'Rclunk');
+    // The fid is gone either way: a 9P server forgets a fid even when Tclunk fails.
+    this.freeFid(fid);
+  }
+
+  // ---- read side ----
+
+  getattr(fid: number): Attr | number {
+    const r = this.rpc({ type: 'Tgetattr', tag: 0, fid, requestMask: BigInt(GETATTR_ALL) }, 'Rgetattr');
+    if (typeof r === 'number') return r;
+    return {
+      qid: r.qid, mode: r.mode, uid: r.uid, gid: r.gid, nlink: Number(r.nlink), rdev: Number(r.rdev),
+      size: Number(r.size), blksize: Number(r.blksize), blocks: Number(r.blocks),
+      atimeSec: i64(r.atimeSec), atimeNsec: Number(r.atimeNsec),
+      mtimeSec: i64(r.mtimeSec), mtimeNsec: Number(r.mtimeNsec),
+      ctimeSec: i64(r.ctimeSec), ctimeNsec: Number(r.ctimeNsec),
+    };
+  }
+
+  /** Opens `fid` (which must not be open yet) with Linux open(2) flags. */
+  lopen(fid: number, flags: number): { qid: Qid; iounit: number } | number {
+    const r = this.rpc({ type: 'Tlopen', tag: 0, fid, flags }, 'Rlopen');
+    if (typeof r === 'number') return r;
+    this.iounits.set(fid, r.iounit);
+    return { qid: r.qid, iounit: r.iounit };
+  }
+
+  /**
+   * Reads up to `count` bytes at `offset` from an open fid, in as many Treads
+   * as msize needs. For a regular file the result is short only at EOF; for a
+   * FIFO it is whatever the first Tread returned.
+   */
+  read(fid: number, offset: number, count: number): Uint8Array | number {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(count) || count < 0) return -EINVAL;
+    const chunk = this.readChunk(this.iounits.get(fid));
+    if (count <= chunk) {
+      const r = this.rpc({ type: 'Tread', tag: 0, fid, offset: BigInt(offset), count }, 'Rread');
+      if (typeof r === 'number') return r;
+      if (r.data.length > count) { this.kill('Rread longer than asked'); return -EIO; }
+      return r.data.slice(); // the reply is a view into a reused buffer
+    }
+    const out = new Uint8Array(count);
+    let done = 0;
+    while (done < count) {
+      const want = Math.min(chunk, count - done);
+      const r = this.rpc({ type: 'Tread', tag: 0, fid, offset: BigInt(offset + done), count: want }, 'Rread');
+      if (typeof r === 'number') return done > 0 ? out.subarray(0, done) : r;
+      if (r.data.length > want) { this.kill('Rread longer than asked'); return -EIO; }
+      out.set(r.data, done);
+      done += r.data.length;
+      if (r.data.length < want) break; // EOF (or a FIFO with no more data now)
+    }
+    return done === count ? out : out.subarray(0, done);
+  }
+
+  /**
+   * Reads directory entries of an open directory fid from cookie `offset`
+   * (0 = start, which also refreshes the Gofer's listing). Pass the last
+   * entry's `offset` to continue. [] means the end. "." and ".." are never
+   * returned. `count` bounds the encoded reply size in bytes.
+   */
+  readdir(fid: number, offset: bigint, count: number): DirEntry[] | number {
+    const r = this.rpc({ type: 'Treaddir', tag: 0, fid, offset, count: Math.min(count, this.readChunk()) }, 'Rreaddir');
+    if (typeof r === 'number') return r;
+    const ents = decodeDirents(r.data);
+    if (ents instanceof DecodeError) { this.kill(`bad Rreaddir: ${ents.message}`); return -EIO; }
+    return ents;
+  }
+
+  /** The target of the symlink `fid`; -EINVAL if it is not a symlink. */
+  readlink(fid: number): string | number {
+    const r = this.rpc({ type: 'Treadlink', tag: 0, fid }, 'Rreadlink');
+    return typeof r === 'number' ? r : r.target;
+  }
+
+  statfs(fid: number): StatFs | number {
+    const r = this.rpc({ type: 'Tstatfs', tag: 0, fid }, 'Rstatfs');
+    if (typeof r === 'number') return r;
+    return {
+      type: r.fsType, bsize: r.bsize, blocks: Number(r.blocks), bfree: Number(r.bfree), bavail: Number(r.bavail),
+      files: Number(r.files), ffree: Number(r.ffree), fsid: r.fsid, namelen: r.namelen,
+    };
+  }
+
+  // ---- write side ----
+
+  /**
+   * Creates and opens `name` in directory `dirFid` (9P semantics: `dirFid`
+   * itself becomes the new open file; walk([]) it first to keep the directory).
+   */
+  lcreate(dirFid: number, name: string, flags: number, mode: number, gid: number = NONUNAME):
+    { qid: Qid; iounit: number } | number {
+    const r = this.rpc({ type: 'Tlcreate', tag: 0, fid: dirFid, name, flags, mode, gid }, 'Rlcreate');
+    if (typeof r === 'number') return r;
+    this.iounits.set(dirFid, r.iounit);
+    return { qid: r.qid, iounit: r.iounit };
+  }
+
+  /** Writes all of `data` at `offset` (ignored for O_APPEND files), in as many Twrites as msize needs. Returns bytes written or -errno. */
+  write(fid: number, offset: number, data: Uint8Array): number {
+    if (!Number.isSafeInteger(offset) || offset < 0) return -EINVAL;
+    const max = this.msize - TWRITE_HEADER;
+    const iounit = this.iounits.get(fid) ?? 0;
+    const chunk = iounit > 0 ? Math.min(iounit, max) : max;
+    let done = 0;
+    do {
+      const part = data.subarray(done, Math.min(data.length, done + chunk));
+      const r = this.rpc({ type: 'Twrite', tag: 0, fid, offset: BigInt(offset + done), data: part }, 'Rwrite');
+      if (typeof r === 'number') return done > 0 ? done : r;
+      if (r.count > part.length) { this.kill('Rwrite count larger than sent'); return -EIO; }
+      done += r.count;
+      if (r.count < part.length) break;
+    } while (done < data.length);
+    return done;
+  }
+
+  mkdir(dirFid: number, name: string, mode: number, gid: number = NONUNAME): Qid | number {
+    const r = this.rpc({ type: 'Tmkdir', tag: 0, dfid: dirFid, name, mode, gid }, 'Rmkdir');
+    return typeof r === 'number' ? r : r.qid;
+  }
+
+  symlink(dirFid: number, name: string, target: string, gid: number = NONUNAME): Qid | number {
+    const r = this.rpc({ type: 'Tsymlink', tag: 0, fid: dirFid, name, symtgt: target, gid }, 'Rsymlink');
+    return typeof r === 'number' ? r : r.qid;
+  }
+
+  /** Makes `name` in `dirFid` a hard link to the file of `fid`. 0 or -errno. */
+  link(dirFid: number, fid: number, name: string): number {
+    const r = this.rpc({ type: 'Tlink', tag: 0, dfid: dirFid, fid, name }, 'Rlink');
+    return typeof r === 'number' ? r : 0;
+  }
+
+  /** `mode` holds the file type bits (S_IFREG...); the Gofer makes only regular files (others: -EPERM). */
+  mknod(dirFid: number, name: string, mode: number, major: number, minor: number, gid: number = NONUNAME): Qid | number {
+    const r = this.rpc({ type: 'Tmknod', tag: 0, dfid: dirFid, name, mode, major, minor, gid }, 'Rmknod');
+    return typeof r === 'number' ? r : r.qid;
+  }
+
+  /** 0 or -errno. Fids below the renamed file follow it. */
+  renameat(oldDirFid: number, oldName: string, newDirFid: number, newName: string): number {
+    const r = this.rpc({ type: 'Trenameat', tag: 0, olddirfid: oldDirFid, oldname: oldName,
+      newdirfid: newDirFid, newname: newName }, 'Rrenameat');
+    return typeof r === 'number' ? r : 0;
+  }
+
+  /** `flags` is 0 or AT_REMOVEDIR. 0 or -errno. */
+  unlinkat(dirFid: number, name: string, flags: number): number {
+    const r = this.rpc({ type: 'Tunlinkat', tag: 0, dirfid: dirFid, name, flags }, 'Runlinkat');
+    return typeof r === 'number' ? r : 0;
+  }
+
+  /** 0 or -errno. Never follows a symlink (a mode change on one is -EOPNOTSUPP). */
+  setattr(fid: number, a: SetAttr): number {
+    const r = this.rpc({
+      type: 'Tsetattr', tag: 0, fid, valid: a.valid, mode: a.mode ?? 0, uid: a.uid ?? 0, gid: a.gid ?? 0,
+      size: BigInt(a.size ?? 0), atimeSec: BigInt(a.atimeSec ?? 0), atimeNsec: BigInt(a.atimeNsec ?? 0),
+      mtimeSec: BigInt(a.mtimeSec ?? 0), mtimeNsec: BigInt(a.mtimeNsec ?? 0),
+    }, 'Rsetattr');
+    return typeof r === 'number' ? r : 0;
+  }
+
+  /** fsync (or fdatasync) of an open fid. 0 or -errno. */
+  fsync(fid: number, datasync = false): number {
+    const r = this.rpc({ type: 'Tfsync', tag: 0, fid, datasync: datasync ? 1 : 0 }, 'Rfsync');
+    return typeof r === 'number' ? r : 0;
+  }
+
+  /** Removes the file of `fid` and clunks `fid`, even on failure. 0 or -errno. */
+  remove(fid: number): number {
+    const r = this.rpc({ type: 'Tremove', tag: 0, fid }, 'Rremove');
+    this.freeFid(fid);
+    return typeof r === 'number' ? r : 0;
+  }
+}
