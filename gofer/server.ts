@@ -5,14 +5,16 @@
 // served root), the file type seen when it was walked, and, once opened, a
 // host fd and (for directories) a listing.
 //
-// Path rules (see docs in gofer/README.md):
+// Path rules:
 //  - Twalk resolves ONE component at a time with lstat and never follows a
 //    symlink: walking through a non-directory (a symlink included) fails with
 //    ENOTDIR. ".." at the root stays at the root. "", "." and names holding
 //    "/" or NUL are refused with EINVAL.
 //  - Tlopen adds O_NOFOLLOW (a symlink gives ELOOP) and refuses character and
-//    block devices with EACCES: the Sentry provides its own /dev. FIFOs open
-//    with O_NONBLOCK so that this single thread never blocks in open or read.
+//    block devices with EACCES: the Sentry provides its own /dev. Every open
+//    adds O_NONBLOCK (no effect on regular files and directories) so that this
+//    single thread never blocks in open, read or write of a FIFO: a FIFO read
+//    with no data gives EAGAIN, an O_WRONLY open with no reader ENXIO.
 //  - Treaddir omits "." and ".." (the Sentry synthesizes them). Offsets are
 //    cookies: entry i of a listing taken at Tlopen carries offset i+1, and
 //    a Treaddir at offset 0 takes a fresh listing (rewinddir semantics).
@@ -29,7 +31,7 @@ import {
   AT_REMOVEDIR, DT_BLK, DT_CHR, DT_DIR, DT_FIFO, DT_LNK, DT_REG, DT_SOCK, DT_UNKNOWN,
   O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_DSYNC, O_EXCL, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK,
   O_RDONLY, O_SYNC, O_TRUNC, O_WRONLY,
-  S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
+  S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
 } from '../src/abi/linux';
 import {
   DecodeError, Encoder, GETATTR_BASIC, GETATTR_BTIME, MAXWELEM, NOFID, NONUNAME, NOTAG, QTDIR, QTFILE, QTSYMLINK,
@@ -326,8 +328,7 @@ export class GoferServer {
       case S_IFLNK: return ELOOP;
       case S_IFSOCK: return ENXIO;
     }
-    let flags = (m.flags & LOPEN_PASS) | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC;
-    if (f.kind === S_IFIFO) flags |= O_NONBLOCK;
+    let flags = (m.flags & LOPEN_PASS) | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC | O_NONBLOCK;
     if (f.kind === S_IFDIR) flags |= O_DIRECTORY;
     const path = this.host(f.comps);
     const fd = fs.openSync(path, flags);
@@ -409,7 +410,9 @@ export class GoferServer {
   private statfs(m: Msg<'Tstatfs'>): Reply {
     const f = this.fids.get(m.fid);
     if (f === undefined) return EBADF;
-    const s = fs.statfsSync(this.host(f.comps), { bigint: true });
+    // statfs(2) follows symlinks: ask about a symlink's directory instead.
+    const comps = f.kind === S_IFLNK ? f.comps.slice(0, -1) : f.comps;
+    const s = fs.statfsSync(this.host(comps), { bigint: true });
     return {
       type: 'Rstatfs', tag: 0, fsType: Number(s.type), bsize: Number(s.bsize), blocks: s.blocks, bfree: s.bfree,
       bavail: s.bavail, files: s.files, ffree: s.ffree, fsid: 0n, namelen: 255,
@@ -427,7 +430,7 @@ export class GoferServer {
     const comps = [...d.comps, m.name];
     const path = this.host(comps);
     const flags = (m.flags & (LOPEN_PASS & ~O_DIRECTORY)) | (m.flags & O_EXCL) |
-      O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC;
+      O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC | O_NONBLOCK;
     const fd = fs.openSync(path, flags, m.mode & 0o7777);
     let st: fs.BigIntStats;
     try {

@@ -11,7 +11,7 @@ import { socketpair, close, write as rawWrite } from '../src/ffi/libc';
 import { GoferClient, QTDIR, QTFILE, QTSYMLINK, SETATTR_MODE, SETATTR_SIZE, SETATTR_MTIME, SETATTR_MTIME_SET,
   SETATTR_ATIME, SETATTR_ATIME_SET, type DirEntry } from '../sentry/fsgofer/client';
 import {
-  EACCES, EBADF, EEXIST, EINVAL, EIO, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTEMPTY, EOPNOTSUPP, EPERM, EROFS,
+  EACCES, EAGAIN, EBADF, EEXIST, ENXIO, EINVAL, EIO, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTEMPTY, EOPNOTSUPP, EPERM, EROFS,
 } from '../src/abi/errno';
 import {
   AT_REMOVEDIR, DT_DIR, DT_FIFO, DT_LNK, DT_REG, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR,
@@ -267,12 +267,24 @@ describe('gofer: lopen, read, readdir, readlink, statfs', () => {
     c.clunk(d2);
   });
 
-  it('opens a FIFO without blocking', () => {
+  it('opens and reads a FIFO without ever blocking the Gofer', () => {
     const f = walk(['fifo']);
     expect((c.getattr(f) as { mode: number }).mode & 0o170000).toBe(S_IFIFO);
     expect(typeof c.lopen(f, O_RDONLY)).toBe('object');
     expect((c.read(f, 0, 10) as Uint8Array).length).toBe(0); // no writer: EOF
+    const wfd = fs.openSync(`${root}/fifo`, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    try {
+      expect(c.read(f, 0, 10)).toBe(-EAGAIN); // a writer, but no data
+      fs.writeSync(wfd, 'ping');
+      expect(Buffer.from(c.read(f, 0, 10) as Uint8Array).toString()).toBe('ping');
+    } finally { fs.closeSync(wfd); }
     c.clunk(f);
+    const w = walk(['fifo']);
+    expect(c.lopen(w, O_WRONLY)).toBe(-ENXIO); // no reader: refused, not a hang
+    c.clunk(w);
+    const d = walk([]);
+    expect(c.lcreate(d, 'fifo', O_WRONLY | O_CREAT, 0o644)).toBe(-ENXIO);
+    c.clunk(d);
   });
 
   it('readdir lists what fs.readdirSync lists, without "." and ".."', () => {

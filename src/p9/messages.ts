@@ -257,7 +257,8 @@ export function decode(frame: Uint8Array): Msg | DecodeError {
     const name = BY_NUMBER.get(type);
     if (name === undefined) return new DecodeError(`unknown message type ${type}`, tag);
     const out: Record<string, unknown> = { type: name, tag };
-    for (const [field, kind] of (MESSAGES[name] as Row)[1]) out[field] = getField(d, kind);
+    const fields = (MESSAGES[name] as Row)[1];
+    for (let i = 0; i < fields.length; i++) out[fields[i]![0]] = getField(d, fields[i]![1]);
     if (d.err !== null) return new DecodeError(`${name}: ${d.err}`, tag);
     if (d.off !== frame.length) return new DecodeError(`${name}: ${frame.length - d.off} trailing bytes`, tag);
     return out as unknown as Msg;
