@@ -183,6 +183,8 @@ describe('gofer: attach, walk, getattr', () => {
     expect(c.walk(rootFid, ['dir/a'])).toBe(-EINVAL);
     expect(c.walk(rootFid, [''])).toBe(-EINVAL);
     expect(c.walk(rootFid, ['x'.repeat(300)])).toBe(-36 /* ENAMETOOLONG */);
+    expect(c.walk(rootFid, ['x'.repeat(70_000)])).toBe(-36); // too long for any 9P string: refused by the client
+    expect(c.alive).toBe(true);
     // The fids the failed walks allocated were released on both sides: new walks still work.
     for (let i = 0; i < 5; i++) c.clunk(walk(['dir', 'a']));
   });

@@ -10,7 +10,7 @@
 //
 // Fids are allocated here. A fid passed in must be one this client handed
 // out and not yet clunked.
-import { EINVAL, EIO, ENOENT } from '../../src/abi/errno';
+import { EINVAL, EIO, ENAMETOOLONG, ENOENT } from '../../src/abi/errno';
 import {
   DecodeError, Encoder, FrameReader, GETATTR_ALL, MAXWELEM, NOFID, NONUNAME, NOTAG, RREAD_HEADER,
   TWRITE_HEADER, VERSION_9P2000L, decode, decodeDirents, encodeInto, writeAll,
@@ -100,8 +100,13 @@ export class GoferClient {
   private rpc<R extends MsgName>(m: Msg, want: R): Msg<R> | number {
     if (this.dead) return -EIO;
     if (m.type !== 'Tversion') { this.tag = (this.tag + 1) & 0x7fff; m.tag = this.tag; }
-    const out = encodeInto(this.enc, m);
-    if (out.length > (this.msize || CLIENT_MSIZE)) return -EINVAL; // caller bug: too big for one message
+    let out: Uint8Array;
+    try {
+      out = encodeInto(this.enc, m);
+    } catch {
+      return -ENAMETOOLONG; // a string over 64 KiB: no 9P message can carry it
+    }
+    if (out.length > (this.msize || CLIENT_MSIZE)) return -ENAMETOOLONG; // names too long for one message
     const w = writeAll(this.fd, out);
     if (w < 0) { this.kill(`write failed: errno ${-w}`); return -EIO; }
     const frame = this.reader.next();
@@ -201,18 +206,24 @@ export class GoferClient {
       if (r.data.length > count) { this.kill('Rread longer than asked'); return -EIO; }
       return r.data.slice(); // the reply is a view into a reused buffer
     }
-    const out = new Uint8Array(count);
+    // Collect chunks rather than allocating `count` up front: callers may ask
+    // for far more than the file holds.
+    const parts: Uint8Array[] = [];
     let done = 0;
     while (done < count) {
       const want = Math.min(chunk, count - done);
       const r = this.rpc({ type: 'Tread', tag: 0, fid, offset: BigInt(offset + done), count: want }, 'Rread');
-      if (typeof r === 'number') return done > 0 ? out.subarray(0, done) : r;
+      if (typeof r === 'number') { if (done > 0) break; return r; }
       if (r.data.length > want) { this.kill('Rread longer than asked'); return -EIO; }
-      out.set(r.data, done);
+      parts.push(r.data.slice());
       done += r.data.length;
       if (r.data.length < want) break; // EOF (or a FIFO with no more data now)
     }
-    return done === count ? out : out.subarray(0, done);
+    if (parts.length === 1) return parts[0]!;
+    const out = new Uint8Array(done);
+    let at = 0;
+    for (const p of parts) { out.set(p, at); at += p.length; }
+    return out;
   }
 
   /**
