@@ -8,6 +8,7 @@
 // socket, 1 on a broken connection or protocol desync, 2 on bad arguments.
 //
 // The Gofer imports only src/ and Node builtins (plus the logger).
+import * as fs from 'node:fs';
 import { GoferServer, MAX_MSIZE } from './server';
 import { FrameReader, writeAll } from '../src/p9';
 import { log } from './log';
@@ -50,6 +51,11 @@ function parseArgs(argv: string[]): Args {
 
 function main(): number {
   const args = parseArgs(process.argv.slice(2));
+  try {
+    if (!fs.fstatSync(args.fd).isSocket()) usage(`--fd ${args.fd} is not a socket`);
+  } catch (err) {
+    usage(`--fd ${args.fd} is not an open file descriptor (${(err as Error).message})`);
+  }
   // Modes on the wire are final: the Sentry applies the workload's umask.
   process.umask(0);
   let server: GoferServer;

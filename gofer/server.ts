@@ -114,6 +114,7 @@ export class GoferServer {
 
   constructor(private readonly opts: ServerOptions) {
     this.root = fs.realpathSync(opts.root);
+    if (!fs.statSync(this.root).isDirectory()) throw new Error(`root ${opts.root} is not a directory`);
   }
 
   /** Handles one whole message and returns the encoded reply (a view, valid until the next call). */
