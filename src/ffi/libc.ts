@@ -70,3 +70,11 @@ export const ioctlBuf = libc.func('int ioctl(int fd, unsigned long req, void *ar
 export const poll = libc.func('int poll(void *fds, unsigned long nfds, int timeout)') as (
   fds: Uint8Array, nfds: number, timeout: number) => number;
 export const isatty = libc.func('int isatty(int fd)') as (fd: number) => number;
+export const lseek = libc.func('long lseek(int fd, long off, int whence)') as (fd: number, off: number, whence: number) => number;
+export const pread = libc.func('long pread(int fd, void *buf, size_t n, long off)') as (
+  fd: number, buf: Uint8Array, n: number, off: number) => number;
+export const pwrite = libc.func('long pwrite(int fd, const void *buf, size_t n, long off)') as (
+  fd: number, buf: Uint8Array, n: number, off: number) => number;
+
+// ---- process information ----
+export const getauxval = libc.func('unsigned long getauxval(unsigned long type)') as (type: number) => number;

@@ -1,0 +1,258 @@
+// An in-memory filesystem (tmpfs): the overlay's upper layer, /dev/shm and
+// the skeleton of devfs. Nothing here touches the host.
+import { EEXIST, EFBIG, ENOENT, ENOTEMPTY, EPERM } from '../../src/abi/errno';
+import type { Task } from '../kernel/task';
+import type { MappableFile, ReadResult, Stat } from './file';
+import { dtOf, Inode, nowSpec, type DirEnt, type FileSystem, type Owner, type SetAttr, type StatFS, type TimeSpec } from './inode';
+import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, TMPFS_MAGIC } from './linuxconst';
+
+/** In-memory files grow to at most this size. */
+const MAX_MEM_FILE = 1 << 31;
+
+let nextDev = 0x100;
+/** A fresh anonymous device number (st_dev) for a Sentry-internal filesystem. */
+export function newDevNumber(): number { return nextDev++; }
+
+let nextIno = 1n << 40n;
+/** A fresh inode number, above any gofer qid.path a small host tree produces. */
+export function newIno(): bigint { return nextIno++; }
+
+export class MemFS implements FileSystem {
+  readonly dev = newDevNumber();
+  readonly cacheDentries = true;
+  constructor(public readonly = false, readonly magic = TMPFS_MAGIC) {}
+
+  statfs(): StatFS {
+    return {
+      type: this.magic, bsize: 4096, blocks: 1 << 20, bfree: 1 << 19, bavail: 1 << 19,
+      files: 1 << 20, ffree: 1 << 19, namelen: 255, frsize: 4096, flags: 0,
+    };
+  }
+
+  newDir(mode: number, owner: Owner): MemInode {
+    return new MemInode(this, S_IFDIR | (mode & 0o7777), owner);
+  }
+}
+
+let mapGen = 0;
+
+export class MemInode extends Inode {
+  readonly ino: bigint;
+  readonly type: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  rdev = 0;
+  atime: TimeSpec;
+  mtime: TimeSpec;
+  ctime: TimeSpec;
+  /** Directory entries (directories only). */
+  readonly children: Map<string, Inode> | null;
+  /** File contents: data[0..len) (regular files only). */
+  private data = new Uint8Array(0);
+  private len = 0;
+  /** Symlink target. */
+  target = '';
+
+  constructor(readonly fs: MemFS, mode: number, owner: Owner, ino?: bigint) {
+    super();
+    this.ino = ino ?? newIno();
+    this.type = mode & S_IFMT;
+    this.mode = mode;
+    this.uid = owner.uid;
+    this.gid = owner.gid;
+    this.nlink = this.type === S_IFDIR ? 2 : 1;
+    this.children = this.type === S_IFDIR ? new Map() : null;
+    this.atime = this.mtime = this.ctime = nowSpec();
+  }
+
+  stat(): Stat {
+    const size = this.type === S_IFREG ? this.len : this.type === S_IFLNK ? Buffer.byteLength(this.target)
+      : this.type === S_IFDIR ? 4096 : 0;
+    return {
+      dev: this.fs.dev, ino: this.ino, mode: this.mode, nlink: this.nlink, uid: this.uid, gid: this.gid,
+      rdev: this.rdev, size, blksize: 4096, blocks: Math.ceil(size / 512),
+      atimeSec: this.atime[0], atimeNsec: this.atime[1], mtimeSec: this.mtime[0], mtimeNsec: this.mtime[1],
+      ctimeSec: this.ctime[0], ctimeNsec: this.ctime[1],
+    };
+  }
+
+  private touch(): void { this.mtime = this.ctime = nowSpec(); }
+
+  // ---- directories ----
+  override lookup(t: Task | null, name: string): Inode | number {
+    if (!this.children) return super.lookup(t, name);
+    return this.children.get(name) ?? -ENOENT;
+  }
+
+  override iterate(t: Task | null): DirEnt[] | number {
+    if (!this.children) return super.iterate(t);
+    return [...this.children].map(([name, i]) => ({ name, ino: i.ino, type: dtOf(i.type) }));
+  }
+
+  /** Adds a child made elsewhere (devfs nodes, the overlay's copy-up). */
+  add(name: string, child: Inode): Inode | number {
+    if (!this.children) return super.lookup(null, name);
+    if (this.children.has(name)) return -EEXIST;
+    this.children.set(name, child);
+    if (child.isDir) this.nlink++;
+    this.touch();
+    return child;
+  }
+
+  private make(name: string, mode: number, owner: Owner): MemInode | number {
+    if (this.fs.readonly) return this.ro();
+    const r = this.add(name, new MemInode(this.fs, mode, owner));
+    return r as MemInode | number;
+  }
+
+  override create(t: Task | null, name: string, mode: number, owner: Owner): Inode | number {
+    return this.make(name, S_IFREG | (mode & 0o7777), owner);
+  }
+
+  override mkdir(t: Task | null, name: string, mode: number, owner: Owner): Inode | number {
+    return this.make(name, S_IFDIR | (mode & 0o7777), owner);
+  }
+
+  override symlink(t: Task | null, name: string, target: string, owner: Owner): Inode | number {
+    const r = this.make(name, S_IFLNK | 0o777, owner);
+    if (typeof r !== 'number') r.target = target;
+    return r;
+  }
+
+  override mknod(t: Task | null, name: string, mode: number, rdev: number, owner: Owner): Inode | number {
+    const r = this.make(name, mode, owner);
+    if (typeof r !== 'number') r.rdev = rdev;
+    return r;
+  }
+
+  override link(t: Task | null, name: string, target: Inode): number {
+    if (this.fs.readonly) return this.ro();
+    if (!(target instanceof MemInode) || target.fs !== this.fs) return -EPERM;
+    const r = this.add(name, target);
+    if (typeof r === 'number') return r;
+    target.nlink++;
+    target.ctime = nowSpec();
+    return 0;
+  }
+
+  /** Removes name without type checks (the VFS made them). */
+  remove(name: string): number {
+    const c = this.children?.get(name);
+    if (!c) return -ENOENT;
+    this.children!.delete(name);
+    if (c instanceof MemInode) {
+      c.nlink = c.isDir ? 0 : Math.max(0, c.nlink - 1);
+      c.ctime = nowSpec();
+    }
+    if (c.isDir) this.nlink--;
+    this.touch();
+    return 0;
+  }
+
+  override unlink(t: Task | null, name: string, child: Inode): number {
+    if (this.fs.readonly) return this.ro();
+    return this.remove(name);
+  }
+
+  override rmdir(t: Task | null, name: string, child: Inode): number {
+    if (this.fs.readonly) return this.ro();
+    if (child instanceof MemInode && child.children && child.children.size > 0) return -ENOTEMPTY;
+    return this.remove(name);
+  }
+
+  override rename(t: Task | null, oldName: string, child: Inode, newDir: Inode, newName: string, replaced: Inode | null): number {
+    if (this.fs.readonly) return this.ro();
+    if (!(newDir instanceof MemInode) || !newDir.children) return -EPERM;
+    if (replaced) {
+      if (replaced instanceof MemInode && replaced.children && replaced.children.size > 0) return -ENOTEMPTY;
+      newDir.remove(newName);
+    }
+    this.children!.delete(oldName);
+    if (child.isDir) this.nlink--;
+    this.touch();
+    newDir.children.set(newName, child);
+    if (child.isDir) newDir.nlink++;
+    newDir.touch();
+    if (child instanceof MemInode) child.ctime = nowSpec();
+    return 0;
+  }
+
+  // ---- symlinks ----
+  override readlink(t: Task | null): string | number {
+    return this.type === S_IFLNK ? this.target : super.readlink(t);
+  }
+
+  // ---- data ----
+  override readAt(off: number, len: number): ReadResult {
+    if (this.type !== S_IFREG) return super.readAt(off, len);
+    if (off >= this.len) return new Uint8Array(0);
+    return this.data.slice(off, Math.min(this.len, off + len));
+  }
+
+  private reserve(n: number): void {
+    if (n <= this.data.length) return;
+    const cap = Math.min(MAX_MEM_FILE, Math.max(n, this.data.length * 2, 4096));
+    const d = new Uint8Array(cap);
+    d.set(this.data.subarray(0, this.len));
+    this.data = d;
+  }
+
+  override writeAt(off: number, data: Uint8Array): number {
+    if (this.type !== S_IFREG) return super.writeAt(off, data);
+    if (this.fs.readonly) return this.ro();
+    const end = off + data.length;
+    if (end > MAX_MEM_FILE) return -EFBIG;
+    this.reserve(end);
+    this.data.set(data, off);
+    if (end > this.len) this.len = end;
+    this.touch();
+    return data.length;
+  }
+
+  override size(): number { return this.type === S_IFREG ? this.len : this.stat().size; }
+
+  override truncate(size: number): number {
+    if (this.type !== S_IFREG) return super.truncate(size);
+    if (this.fs.readonly) return this.ro();
+    if (size > MAX_MEM_FILE) return -EFBIG;
+    if (size > this.len) this.reserve(size);
+    else this.data.fill(0, size, this.len);
+    this.len = size;
+    this.touch();
+    return 0;
+  }
+
+  /** Replaces the contents (copy-up, devfs setup). */
+  setData(data: Uint8Array): void {
+    this.data = data.slice();
+    this.len = data.length;
+  }
+
+  override setattr(t: Task | null, a: SetAttr): number {
+    if (this.fs.readonly) return this.ro();
+    if (a.size !== undefined) {
+      const r = this.truncate(a.size);
+      if (r < 0) return r;
+    }
+    if (a.mode !== undefined) this.mode = this.type | (a.mode & 0o7777);
+    if (a.uid !== undefined) this.uid = a.uid;
+    if (a.gid !== undefined) this.gid = a.gid;
+    if (a.atime) this.atime = a.atime;
+    if (a.mtime) this.mtime = a.mtime;
+    this.ctime = a.ctime ?? nowSpec();
+    return 0;
+  }
+
+  override prepareWrite(): number { return this.fs.readonly ? this.ro() : 0; }
+
+  override mappable(): MappableFile | null {
+    if (this.type !== S_IFREG) return null;
+    return {
+      cacheKey: `mem:${this.ino}:${mapGen++}`,
+      size: () => this.len,
+      readAt: (off, len) => this.data.slice(off, Math.min(this.len, off + len)),
+    };
+  }
+}

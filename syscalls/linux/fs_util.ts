@@ -1,0 +1,93 @@
+// Helpers shared by the file syscall handlers: fd lookup, finishing a read
+// or write that may be a Promise, iovec arrays.
+import { EBADF, EFAULT, EINVAL } from '../../src/abi/errno';
+import { Iovec } from '../../src/abi/layout';
+import type { Task } from '../../sentry/kernel/task';
+import type { FileDescription, ReadResult } from '../../sentry/vfs/file';
+import { IOV_MAX, MAX_RW_COUNT } from '../../sentry/vfs/linuxconst';
+import type { SysResult } from '../types';
+
+/** The description fd refers to, or undefined (the caller returns -EBADF). */
+export function fileOf(t: Task, fd: number): FileDescription | undefined {
+  return fd < 0 ? undefined : t.fds.get(fd);
+}
+
+export const ebadf = -EBADF;
+
+/** Clamps a read/write length as Linux's rw_verify_area does. */
+export function clampCount(n: number): number {
+  return n > MAX_RW_COUNT ? MAX_RW_COUNT : n;
+}
+
+/** Copies what a read produced out to addr; a result is a count or -errno. */
+export function finishRead(t: Task, r: ReadResult | Promise<ReadResult>, addr: number): SysResult {
+  if (r instanceof Promise) return r.then((v) => copyOutRead(t, v, addr));
+  return copyOutRead(t, r, addr);
+}
+
+function copyOutRead(t: Task, r: ReadResult, addr: number): number {
+  if (typeof r === 'number') return r;
+  if (r.length > 0 && !t.mm.write(addr, r)) return -EFAULT;
+  return r.length;
+}
+
+export interface IoVec { base: number; len: number }
+
+
+/** Reads iovcnt iovecs at addr: the list, or -EINVAL / -EFAULT. Lengths are clamped so their sum ≤ MAX_RW_COUNT. */
+export function readIovecs(t: Task, addr: number, iovcnt: number): IoVec[] | number {
+  if (iovcnt < 0 || iovcnt > IOV_MAX) return -EINVAL;
+  if (iovcnt === 0) return [];
+  const raw = t.mm.read(addr, iovcnt * Iovec.size);
+  if (!raw) return -EFAULT;
+  const out: IoVec[] = [];
+  let total = 0;
+  for (let i = 0; i < iovcnt; i++) {
+    const v = Iovec.decodeBig(raw, i * Iovec.size);
+    const base = Number(v.iov_base);
+    const lenBig = BigInt.asIntN(64, v.iov_len);
+    if (lenBig < 0n) return -EINVAL;
+    let len = lenBig > BigInt(MAX_RW_COUNT) ? MAX_RW_COUNT : Number(lenBig);
+    if (total + len > MAX_RW_COUNT) len = MAX_RW_COUNT - total;
+    total += len;
+    out.push({ base, len });
+  }
+  return out;
+}
+
+/** Gathers the bytes iovecs describe, or -EFAULT. */
+export function gather(t: Task, iovs: IoVec[]): Uint8Array | number {
+  const total = iovs.reduce((s, v) => s + v.len, 0);
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const v of iovs) {
+    if (v.len === 0) continue;
+    const b = t.mm.read(v.base, v.len);
+    if (!b) return -EFAULT;
+    out.set(b, off);
+    off += v.len;
+  }
+  return out;
+}
+
+/** Scatters data over iovecs; returns bytes placed, or -EFAULT if none could be. */
+export function scatter(t: Task, iovs: IoVec[], data: Uint8Array): number {
+  let off = 0;
+  for (const v of iovs) {
+    if (off >= data.length) break;
+    const n = Math.min(v.len, data.length - off);
+    if (n === 0) continue;
+    if (!t.mm.write(v.base, data.subarray(off, off + n))) return off > 0 ? off : -EFAULT;
+    off += n;
+  }
+  return off;
+}
+
+export function totalLen(iovs: IoVec[]): number {
+  return iovs.reduce((s, v) => s + v.len, 0);
+}
+
+/** Applies f to a value that may be a Promise. */
+export function then<T>(v: T | Promise<T>, f: (x: T) => number): SysResult {
+  return v instanceof Promise ? v.then(f) : f(v);
+}
