@@ -124,13 +124,18 @@ export class GoferServer {
     let tag: number;
     if (m instanceof DecodeError) {
       tag = m.tag ?? NOTAG;
-      reply = /unknown message type/.test(m.message) ? EOPNOTSUPP : EINVAL;
+      reply = m.unknownType ? EOPNOTSUPP : EINVAL;
     } else {
       tag = m.tag;
       reply = this.handle(m);
     }
     if (typeof reply === 'number') reply = { type: 'Rlerror', tag, ecode: reply };
-    return encodeInto(this.enc, reply);
+    try {
+      return encodeInto(this.enc, reply);
+    } catch (e) {
+      this.opts.onBug?.(`cannot encode ${reply.type}`, e);
+      return encodeInto(this.enc, { type: 'Rlerror', tag, ecode: EIO });
+    }
   }
 
   /** Handles one decoded message: the reply message, or an errno for Rlerror. */
@@ -184,7 +189,7 @@ export class GoferServer {
       case 'Txattrwalk': return EOPNOTSUPP;
       case 'Txattrcreate': return this.opts.readOnly ? EROFS : EOPNOTSUPP;
       case 'Tlock': case 'Tgetlock': return EOPNOTSUPP;
-      default: return EOPNOTSUPP; // an R-message sent to us, or Tread of a type we do not serve
+      default: return EOPNOTSUPP; // an R-message sent to us, or a 9P2000 message 9P2000.L dropped
     }
   }
 

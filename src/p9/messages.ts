@@ -212,7 +212,11 @@ export function encode(m: Msg): Uint8Array {
 
 /** What a failed decode returns (never thrown). */
 export class DecodeError {
-  constructor(readonly message: string, readonly tag: number | null = null) {}
+  /**
+   * @param tag the message's tag when the header was readable, so a server can answer it
+   * @param unknownType the header was fine but names no message we know
+   */
+  constructor(readonly message: string, readonly tag: number | null = null, readonly unknownType = false) {}
 }
 
 function getField(d: Decoder, kind: Kind): unknown {
@@ -255,7 +259,7 @@ export function decode(frame: Uint8Array): Msg | DecodeError {
     if (d.err !== null) return new DecodeError(`short header: ${d.err}`);
     if (size !== frame.length) return new DecodeError(`size field ${size} but frame has ${frame.length} bytes`, tag);
     const name = BY_NUMBER.get(type);
-    if (name === undefined) return new DecodeError(`unknown message type ${type}`, tag);
+    if (name === undefined) return new DecodeError(`unknown message type ${type}`, tag, true);
     const out: Record<string, unknown> = { type: name, tag };
     const fields = (MESSAGES[name] as Row)[1];
     for (let i = 0; i < fields.length; i++) out[fields[i]![0]] = getField(d, fields[i]![1]);
