@@ -1,5 +1,7 @@
 // The file syscalls' rows, gathered from the fs_*.ts files.
 import type { SyscallRow } from '../types';
+import { pathRows } from './fs_path';
 import { rwRows } from './fs_rw';
+import { statRows } from './fs_stat';
 
-export const fsRows: SyscallRow[] = [...rwRows];
+export const fsRows: SyscallRow[] = [...rwRows, ...statRows, ...pathRows];
