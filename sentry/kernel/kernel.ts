@@ -1,6 +1,368 @@
-// The kernel: everything one sandbox shares. Filled in by the kernel core.
+// The kernel: everything one sandbox shares — processes and tasks, the memory
+// file and page cache, the VFS, timers — and the scheduler loop that runs
+// them. The loop is single-threaded: it waits for the next stop of any stub
+// thread (a syscall, a fault, an interruption, or the waker's timer), answers
+// it, and resumes the thread. A syscall that must block is a pending Promise;
+// its task stays stopped in the stub until the Promise settles.
 import type { VFS } from '../vfs/vfs';
+import type { FDTable } from '../vfs/fdtable';
+import type { FSContext } from '../vfs/fscontext';
+import type { Logger } from '../../src/log';
+import { MemoryFile } from '../mm/memfile';
+import { PageCache } from '../mm/pagecache';
+import { AddressSpace } from '../mm/address-space';
+import { PtracePlatform, StubDied, PTRACE_EVENT_STOP, type Stop, type Waker } from '../platform/ptrace/ptrace';
+import { R } from '../platform/ptrace/regs';
+import { Task, type Credentials } from './task';
+import { Process, SIG_IGN } from './process';
+import { Signals, sigbit } from './signals';
+import { Timers } from './timers';
+import { Dispatcher } from './dispatch';
+import { EXITED, KEEP_REGS } from '../../syscalls/table';
+import { SIGCHLD, SIGKILL, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SA_NOCLDWAIT } from '../../src/abi/linux';
+import { Siginfo } from '../../src/abi/layout';
+import { ENOENT, EACCES, ENOTDIR, errnoMessage } from '../../src/abi/errno';
 
-export interface Kernel {
-  readonly vfs: VFS;
+/** A wait status (as wait4 reports it) for a normal exit. */
+export const exitedStatus = (code: number): number => (code & 0xff) << 8;
+/** A wait status for death by a signal. */
+export const signaledStatus = (sig: number): number => sig & 0x7f;
+
+const CLD_EXITED = 1;
+const CLD_KILLED = 2;
+const FAULTS = new Set([SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP]);
+const RLIM_INFINITY = Number.MAX_SAFE_INTEGER;
+
+export interface KernelOptions {
+  vfs: VFS;
+  log: Logger;
+  strace: boolean;
+  hostname: string;
 }
+
+/** Default rlimits, by RLIMIT_* number. */
+function defaultRlimits(): [number, number][] {
+  const l: [number, number][] = Array.from({ length: 16 }, () => [RLIM_INFINITY, RLIM_INFINITY]);
+  l[3] = [8 << 20, RLIM_INFINITY]; // STACK
+  l[4] = [0, RLIM_INFINITY]; // CORE
+  l[6] = [4096, 4096]; // NPROC
+  l[7] = [1024, 1048576]; // NOFILE
+  l[8] = [8 << 20, 8 << 20]; // MEMLOCK
+  l[11] = [4096, 4096]; // SIGPENDING
+  l[12] = [819200, 819200]; // MSGQUEUE
+  return l;
+}
+
+export class Kernel {
+  readonly mf = new MemoryFile();
+  readonly cache = new PageCache(this.mf);
+  readonly platform = new PtracePlatform(this.mf.fd);
+  readonly signals = new Signals(this);
+  readonly timers = new Timers();
+  readonly vfs: VFS;
+  readonly log: Logger;
+  readonly hostname: string;
+  readonly dispatcher: Dispatcher;
+  readonly processes = new Map<number, Process>();
+  private readonly tasks = new Map<number, Task>();
+  private readonly byStub = new Map<number, Task>();
+  /** Tasks currently executing in their stubs (not stopped in the Sentry). */
+  private readonly running = new Set<Task>();
+  private readonly altStacks = new WeakMap<Task, { sp: number; size: number }>();
+  private nextPid = 1;
+  private waker: Waker | null = null;
+  /** Wakeups of blocked tasks not yet given a chance to run. */
+  private wakeups = 0;
+  /** Blocked syscalls (pending Promises). */
+  private blocked = 0;
+  private readonly bootNs = process.hrtime.bigint();
+  private readonly realtimeBaseNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+  init: Process | null = null;
+  /** runsc's exit code once init has exited. */
+  result: number | null = null;
+
+  constructor(opts: KernelOptions) {
+    this.vfs = opts.vfs;
+    this.log = opts.log;
+    this.hostname = opts.hostname;
+    this.dispatcher = new Dispatcher(this, opts.strace);
+  }
+
+  monotonicNs(): bigint {
+    return process.hrtime.bigint();
+  }
+
+  realtimeNs(): bigint {
+    return this.realtimeBaseNs + process.hrtime.bigint();
+  }
+
+  uptimeNs(): bigint {
+    return process.hrtime.bigint() - this.bootNs;
+  }
+
+  /** Called by waiters when they are woken, so the loop lets them run before blocking. */
+  noteWakeup(): void {
+    this.wakeups++;
+  }
+
+  taskByTid(tid: number): Task | undefined {
+    return this.tasks.get(tid);
+  }
+
+  altStack(t: Task): { sp: number; size: number } | null {
+    return this.altStacks.get(t) ?? null;
+  }
+
+  setAltStack(t: Task, s: { sp: number; size: number } | null): void {
+    if (s) this.altStacks.set(t, s);
+    else this.altStacks.delete(t);
+  }
+
+  allocPid(): number {
+    return this.nextPid++;
+  }
+
+  /**
+   * Creates init (pid 1) running the first of paths that can be executed, and
+   * runs the sandbox until init exits. Returns runsc's exit code, or a message
+   * saying why the program could not be started.
+   */
+  async run(args: { paths: string[]; argv: string[]; envp: string[]; fds: FDTable; fs: FSContext; creds: Credentials }): Promise<number | string> {
+    const stub = this.platform.newProcess();
+    const mm = new AddressSpace(this.mf, this.cache, stub);
+    const pid = this.allocPid();
+    const proc = new Process(pid, null, defaultRlimits(), this.monotonicNs());
+    const t = new Task(pid, this, proc, stub, mm, args.fds, args.fs, args.creds);
+    this.addTask(t);
+    this.init = proc;
+    let r = -ENOENT;
+    let denied = false;
+    for (const path of args.paths) {
+      r = this.dispatcher.exec(t, path, args.argv, args.envp);
+      if (r === -EACCES) denied = true;
+      if (r !== -ENOENT && r !== -EACCES && r !== -ENOTDIR) break;
+    }
+    if (r === EXITED) return `exec: ${JSON.stringify(args.argv[0])}: the program could not be loaded`;
+    if (r !== KEEP_REGS) {
+      this.removeProcessTasks(proc);
+      const name = args.argv[0]!;
+      if (r === -ENOENT && args.paths.length > 1 && !denied) return `exec: ${JSON.stringify(name)}: executable file not found in $PATH`;
+      return `exec: ${JSON.stringify(name)}: ${errnoMessage(denied ? EACCES : -r)}`;
+    }
+    this.resume(t);
+    await this.loop();
+    return this.result ?? 0;
+  }
+
+  addTask(t: Task): void {
+    this.tasks.set(t.tid, t);
+    this.byStub.set(t.stub.tid, t);
+    t.proc.tasks.add(t);
+    this.processes.set(t.proc.pid, t.proc);
+  }
+
+  /** Resumes a stopped task in its stub, delivering pending signals first. */
+  resume(t: Task): void {
+    if (t.exited) return;
+    if (this.signals.hasDeliverable(t) && !this.signals.deliver(t, false)) return;
+    t.stub.resume();
+    this.running.add(t);
+  }
+
+  /** Resumes a task after a syscall with its result. */
+  finishSyscall(t: Task, result: number, restartable: boolean): void {
+    if (t.exited) return;
+    if (this.signals.hasDeliverable(t) || result === -4) {
+      t.stub.regs.set(R.rax, result);
+      t.stub.touchRegs();
+      if (!this.signals.deliver(t, restartable && result === -4)) return;
+      t.stub.resume();
+    } else {
+      t.stub.resumeWithResult(result);
+    }
+    this.running.add(t);
+  }
+
+  /** Starts a blocked syscall: the task stays stopped in its stub until the promise settles. */
+  block(t: Task, p: Promise<number>, done: (r: number) => void): void {
+    this.blocked++;
+    p.then(
+      (r) => {
+        this.blocked--;
+        this.wakeups++;
+        done(r);
+      },
+      (e: unknown) => {
+        this.blocked--;
+        this.wakeups++;
+        this.dispatcher.bug(t, e);
+      },
+    );
+  }
+
+  /** A signal was sent to t: if it is executing in its stub, stop it so it can take delivery. */
+  interruptRunning(t: Task): void {
+    if (this.running.has(t)) t.stub.interrupt();
+  }
+
+  private async loop(): Promise<void> {
+    for (;;) {
+      if (this.result !== null) return;
+      if (this.wakeups > 0 || this.blocked > 0 && this.running.size === 0 && this.timers.size === 0) {
+        // Let woken syscalls (Promise continuations) finish before blocking.
+        this.wakeups = 0;
+        await new Promise<void>((r) => setImmediate(r));
+        if (this.wakeups > 0 || this.running.size > 0) continue;
+      }
+      if (this.timers.fireDue(this.monotonicNs()) > 0) continue;
+      const next = this.timers.next();
+      if (this.running.size === 0) {
+        if (next === null) {
+          if (this.blocked === 0) return;
+          // Everything waits on everything else: like Linux, wait (for a signal from outside).
+          this.onStop(this.platform.wait());
+          continue;
+        }
+        this.sleepUntil(next);
+        continue;
+      }
+      if (next !== null) this.armWaker(next);
+      this.onStop(this.platform.wait());
+    }
+  }
+
+  private sleepUntil(deadline: bigint): void {
+    const ms = Number(deadline - this.monotonicNs()) / 1e6;
+    if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  }
+
+  private armWaker(deadline: bigint): void {
+    if (!this.waker) {
+      const off = this.mf.allocate(4096);
+      this.waker = this.platform.newWaker(off, (ns) => {
+        const ts = new DataView(new ArrayBuffer(16));
+        ts.setBigInt64(0, ns / 1_000_000_000n, true);
+        ts.setBigInt64(8, ns % 1_000_000_000n, true);
+        this.mf.write(off, new Uint8Array(ts.buffer));
+      });
+    }
+    this.waker.arm(deadline);
+  }
+
+  private onStop(stop: Stop): void {
+    if (this.waker && stop.tid === this.waker.thread.tid) {
+      this.waker.stopped();
+      return;
+    }
+    const t = this.byStub.get(stop.tid);
+    // Stops of stubs already torn down (their deaths) need nothing.
+    if (!t || t.exited) return;
+    this.running.delete(t);
+    try {
+      switch (stop.kind) {
+        case 'syscall':
+          t.stub.loadRegs();
+          this.dispatcher.syscall(t);
+          return;
+        case 'signal':
+          t.stub.loadRegs();
+          this.hostSignal(t, stop.value);
+          this.resume(t);
+          return;
+        case 'event':
+          t.stub.loadRegs();
+          if (stop.value !== PTRACE_EVENT_STOP) this.log.warn({ tid: t.tid, event: stop.value }, 'unexpected ptrace event');
+          this.resume(t);
+          return;
+        case 'exited':
+        case 'killed':
+          this.log.warn({ tid: t.tid, stop }, 'stub died');
+          this.exitProcess(t.proc, signaledStatus(SIGKILL));
+          return;
+      }
+    } catch (e) {
+      if (e instanceof StubDied) {
+        this.exitProcess(t.proc, signaledStatus(SIGKILL));
+        return;
+      }
+      throw e;
+    }
+  }
+
+  /** A signal the host raised in a stub: a fault of the workload's, or one sent from outside. */
+  private hostSignal(t: Task, sig: number): void {
+    if (FAULTS.has(sig)) {
+      const raw = new Uint8Array(Siginfo.size);
+      t.stub.getSiginfo(raw);
+      const act = t.proc.actions[sig]!;
+      // A fault cannot be blocked or ignored: that kills the process, as in Linux.
+      if (t.sigmask & sigbit(sig) || act.handler === SIG_IGN) {
+        t.proc.actions[sig] = { handler: 0, flags: 0, restorer: 0, mask: 0n };
+        t.sigmask &= ~sigbit(sig);
+      }
+      this.signals.sendToTask(t, sig, { signo: sig, code: Siginfo.get(raw, 'si_code'), addr: Siginfo.get(raw, 'si_addr'), raw });
+    } else {
+      this.signals.sendToProcess(t.proc, sig);
+    }
+  }
+
+  private removeProcessTasks(p: Process): void {
+    for (const t of p.tasks) {
+      t.exited = true;
+      this.running.delete(t);
+      t.stub.kill();
+      this.byStub.delete(t.stub.tid);
+      this.tasks.delete(t.tid);
+      t.interrupt();
+      if (t.vforkParent) {
+        t.vforkParent = null;
+        p.vforkDone.notify();
+      }
+    }
+  }
+
+  /** Ends a process with a wait status: its tasks die, its resources go, its parent learns. */
+  exitProcess(p: Process, status: number): void {
+    if (p.zombie) return;
+    const tasks = [...p.tasks];
+    this.removeProcessTasks(p);
+    p.exitStatus = status;
+    const mm = tasks[0]?.mm;
+    if (mm) mm.clear();
+    const fdTables = new Set(tasks.map((t) => t.fds));
+    for (const fds of fdTables) if (![...this.tasks.values()].some((o) => o.fds === fds)) fds.closeAll();
+    p.tasks.clear();
+    if (p === this.init) {
+      this.result = status & 0x7f ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
+      for (const other of this.processes.values()) if (other !== p) this.exitProcess(other, signaledStatus(SIGKILL));
+      return;
+    }
+    // Orphans go to init.
+    for (const c of p.children) {
+      c.parent = this.init;
+      this.init?.children.add(c);
+      if (c.zombie) this.init?.childEvents.notify();
+    }
+    p.children.clear();
+    const parent = p.parent;
+    if (!parent) return;
+    const act = parent.actions[SIGCHLD]!;
+    if (act.handler === SIG_IGN || act.flags & SA_NOCLDWAIT) {
+      this.reap(p);
+      return;
+    }
+    const killed = status & 0x7f;
+    this.signals.sendToProcess(parent, SIGCHLD, {
+      signo: SIGCHLD, code: killed ? CLD_KILLED : CLD_EXITED, pid: p.pid, uid: 0, status: killed ? killed : (status >> 8) & 0xff,
+    });
+    parent.childEvents.notify();
+  }
+
+  /** Forgets a zombie whose status has been collected. */
+  reap(p: Process): void {
+    p.parent?.children.delete(p);
+    this.processes.delete(p.pid);
+  }
+}
+
+export type { Credentials };

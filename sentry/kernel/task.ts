@@ -1,10 +1,14 @@
-// A task is one workload thread as the Sentry sees it. This file is the
-// contract syscall handlers code against; the kernel core fills it in.
-import type { UserMemory } from '../mm/usermem';
+// A task is one workload thread as the Sentry sees it: the stub thread that
+// runs it, its process, memory, files and credentials, and its signal state.
+// This is the surface syscall handlers code against.
 import type { WaitQueue } from './waiter';
 import type { FDTable } from '../vfs/fdtable';
 import type { FSContext } from '../vfs/fscontext';
 import type { Kernel } from './kernel';
+import type { Process } from './process';
+import type { StubThread } from '../platform/ptrace/ptrace';
+import type { AddressSpace } from '../mm/address-space';
+import { EFAULT, ENAMETOOLONG, ENOENT, EINTR, ETIMEDOUT } from '../../src/abi/errno';
 
 export interface Credentials {
   uid: number; euid: number; suid: number; fsuid: number;
@@ -12,28 +16,81 @@ export interface Credentials {
   groups: number[];
 }
 
-/** Outcome of Task.waitFor. */
+/** Outcome of Task.waitFor when what it waited for is ready. */
 export const WAIT_READY = 0;
+const PATH_MAX = 4096;
 
-export interface Task {
-  readonly tid: number;
-  readonly kernel: Kernel;
+export class Task {
+  /** Signals sent to this thread alone (bit n-1 for signal n). */
+  pending = 0n;
+  sigmask = 0n;
+  /** Saved mask to restore after a signal handler started by rt_sigsuspend. */
+  savedMask: bigint | null = null;
+  /** set_tid_address: cleared and futex-woken when the task exits. */
+  clearChildTid = 0;
+  /** Wakes the task out of waitFor when a signal arrives. */
+  private interruptWait: (() => void) | null = null;
+  /** The parent blocked in vfork until this task execs or exits. */
+  vforkParent: Task | null = null;
+  exited = false;
+
+  constructor(
+    readonly tid: number,
+    readonly kernel: Kernel,
+    public proc: Process,
+    public stub: StubThread,
+    public mm: AddressSpace,
+    public fds: FDTable,
+    public fs: FSContext,
+    public creds: Credentials,
+  ) {}
+
   /** Thread-group id (the pid userspace sees). */
-  readonly pid: number;
-  readonly mm: UserMemory;
-  /** The fd table; shared between tasks created with CLONE_FILES. */
-  fds: FDTable;
-  /** root, cwd and umask; shared between tasks created with CLONE_FS. */
-  fs: FSContext;
-  creds: Credentials;
+  get pid(): number {
+    return this.proc.pid;
+  }
+
   /**
    * Blocks until ready() is true, re-checking each time one of queues is
    * notified. Resolves WAIT_READY, -EINTR when a signal must interrupt the
    * call, or -ETIMEDOUT at deadline (CLOCK_MONOTONIC, in ns).
    */
-  waitFor(ready: () => boolean, queues: WaitQueue[], deadlineNs?: bigint): Promise<number>;
+  async waitFor(ready: () => boolean, queues: WaitQueue[], deadlineNs?: bigint): Promise<number> {
+    for (;;) {
+      if (ready()) return WAIT_READY;
+      if (this.exited || this.kernel.signals.hasDeliverable(this)) return -EINTR;
+      if (deadlineNs !== undefined && this.kernel.monotonicNs() >= deadlineNs) return -ETIMEDOUT;
+      const cleanups: (() => void)[] = [];
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.kernel.noteWakeup();
+          resolve();
+        };
+        for (const q of queues) cleanups.push(q.subscribe(wake));
+        if (deadlineNs !== undefined) cleanups.push(this.kernel.timers.add(deadlineNs, wake));
+        this.interruptWait = wake;
+      });
+      this.interruptWait = null;
+      for (const c of cleanups) c();
+    }
+  }
+
+  /** Wakes a blocked waitFor so it re-checks for signals. */
+  interrupt(): void {
+    this.interruptWait?.();
+  }
+
   /** Reads a path argument: the string, or -EFAULT / -ENAMETOOLONG / -ENOENT (empty). */
-  readPath(addr: number): string | number;
-  /** Queues a signal for this task's thread group (e.g. SIGPIPE from a pipe write). */
-  sendSignal(signo: number): void;
+  readPath(addr: number): string | number {
+    const s = this.mm.readCString(addr, PATH_MAX);
+    if (s === null) return -EFAULT;
+    if (s === undefined) return -ENAMETOOLONG;
+    if (s === '') return -ENOENT;
+    return s;
+  }
+
+  /** Sends a signal to this thread (e.g. SIGPIPE from a pipe write). */
+  sendSignal(signo: number): void {
+    this.kernel.signals.sendToTask(this, signo);
+  }
 }

@@ -184,7 +184,7 @@ function buildStack(as: AddressSpace, top: number, req: ExecRequest, img: Image)
     envAddrs.reverse();
     argAddrs.reverse();
     const platform = place(enc('x86_64'));
-    p &= ~15;
+    p = Math.floor(p / 16) * 16;
     const random = place(randomBytes(16));
     const auxv: [number, number][] = [
       [AT.PHDR, img.phdrAddr], [AT.PHENT, PHDR_SIZE], [AT.PHNUM, img.phnum], [AT.PAGESZ, PAGE],
@@ -194,7 +194,7 @@ function buildStack(as: AddressSpace, top: number, req: ExecRequest, img: Image)
       [AT.RANDOM, random], [AT.EXECFN, execfn], [AT.PLATFORM, platform], [AT.NULL, 0],
     ];
     const words = 1 + argAddrs.length + 1 + envAddrs.length + 1 + auxv.length * 2;
-    p = (p - words * 8) & ~15;
+    p = Math.floor((p - words * 8) / 16) * 16;
     const table = new BigUint64Array(words);
     let i = 0;
     table[i++] = BigInt(req.argv.length);

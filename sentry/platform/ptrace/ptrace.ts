@@ -16,6 +16,8 @@ const PTRACE_POKEUSER = 6;
 const PTRACE_CONT = 7;
 const PTRACE_GETREGS = 12;
 const PTRACE_SETREGS = 13;
+const PTRACE_GETFPREGS = 14;
+const PTRACE_SETFPREGS = 15;
 const PTRACE_SYSEMU = 31;
 const PTRACE_GETEVENTMSG = 0x4201;
 const PTRACE_GETSIGINFO = 0x4202;
@@ -126,6 +128,17 @@ export class StubThread {
     this.regsDirty = false;
   }
 
+  /** The thread's x87/SSE state in FXSAVE format (512 bytes). */
+  getFpregs(): Uint8Array {
+    const fp = new Uint8Array(512);
+    check(libc.ptraceBuf(PTRACE_GETFPREGS, this.tid, 0, fp), 'PTRACE_GETFPREGS');
+    return fp;
+  }
+
+  setFpregs(fp: Uint8Array): void {
+    check(libc.ptraceBuf(PTRACE_SETFPREGS, this.tid, 0, fp), 'PTRACE_SETFPREGS');
+  }
+
   /** Reads the siginfo of the current signal stop into buf (128 bytes). */
   getSiginfo(buf: Uint8Array): void {
     check(libc.ptraceBuf(PTRACE_GETSIGINFO, this.tid, 0, buf), 'PTRACE_GETSIGINFO');
@@ -177,12 +190,64 @@ export class StubThread {
   kill(): void {
     libc.kill(this.tid, SIGKILL);
   }
+
+  /** Stops the thread wherever it is running; the stop arrives through wait() as a PTRACE_EVENT_STOP. */
+  interrupt(): void {
+    libc.ptrace(PTRACE_INTERRUPT, this.tid, 0, 0);
+  }
 }
 
 /** A stub died while the Sentry was using it (killed from outside, or out of memory). */
 export class StubDied extends Error {
   constructor(readonly tid: number, readonly stop: Stop) {
     super(`stub ${tid} died: ${stop.kind} ${stop.value}`);
+  }
+}
+
+const NR_CLOCK_NANOSLEEP = 230;
+const CLOCK_MONOTONIC = 1;
+const TIMER_ABSTIME = 1;
+const PROT_READ = 1;
+/** Where the waker keeps its timespec. */
+const WAKER_PAGE = 0x10000;
+
+/**
+ * A stub that sleeps on the Sentry's behalf, so that waiting for the next
+ * stop of any workload thread (waitpid) also ends at the next timer deadline:
+ * the waker's sleep ends in a stop like any other.
+ */
+export class Waker {
+  /** The deadline the waker is sleeping until, or null when it is stopped. */
+  private armedUntil: bigint | null = null;
+
+  constructor(readonly thread: StubThread, private readonly writeTimespec: (ns: bigint) => void) {}
+
+  /** Makes sure the waker stops no later than deadline (CLOCK_MONOTONIC ns). */
+  arm(deadline: bigint): void {
+    if (this.armedUntil !== null) {
+      if (this.armedUntil <= deadline) return;
+      // Cut the current sleep short to start a shorter one.
+      check(libc.ptrace(PTRACE_INTERRUPT, this.thread.tid, 0, 0), 'PTRACE_INTERRUPT');
+      const stop = waitStop(this.thread.tid);
+      if (stop.kind === 'exited' || stop.kind === 'killed') throw new StubDied(this.thread.tid, stop);
+    }
+    this.writeTimespec(deadline);
+    const r = this.thread.regs;
+    r.set(R.rip, TRAMPOLINE);
+    r.set(R.rax, NR_CLOCK_NANOSLEEP);
+    r.set(R.orig_rax, -1);
+    r.set(R.rdi, CLOCK_MONOTONIC);
+    r.set(R.rsi, TIMER_ABSTIME);
+    r.set(R.rdx, WAKER_PAGE);
+    r.set(R.r10, 0);
+    check(libc.ptraceBuf(PTRACE_SETREGS, this.thread.tid, 0, r.buf), 'PTRACE_SETREGS');
+    check(libc.ptrace(PTRACE_CONT, this.thread.tid, 0, 0), 'PTRACE_CONT');
+    this.armedUntil = deadline;
+  }
+
+  /** The loop saw the waker stop (its sleep ended or was interrupted). */
+  stopped(): void {
+    this.armedUntil = null;
   }
 }
 
@@ -223,6 +288,14 @@ export class PtracePlatform {
     // The template's parent is the Sentry; this one's is the template.
     t.hostSyscall(NR_PRCTL, PR_SET_PDEATHSIG, SIGKILL);
     return t;
+  }
+
+  /** A waker whose timespec lives in the page of the memory file at pageOff. */
+  newWaker(pageOff: number, writeTimespec: (ns: bigint) => void): Waker {
+    const t = this.newProcess();
+    const r = PtracePlatform.map(t, WAKER_PAGE, 0x1000, PROT_READ, pageOff);
+    if (r < 0) throw new Error(`mapping the waker's page failed: ${r}`);
+    return new Waker(t, writeTimespec);
   }
 
   /** Maps [addr, addr+len) of the stub's address space to the memory file at off. */
@@ -277,4 +350,4 @@ export class PtracePlatform {
   }
 }
 
-export { NREGS, PTRACE_EVENT_CLONE };
+export { NREGS, PTRACE_EVENT_CLONE, PTRACE_EVENT_STOP };

@@ -1,0 +1,110 @@
+// `runsc do CMD ARGS…`: runs a program sandboxed, from the shell. The host's
+// root (or --root) is the sandbox's root, served read-only by a Gofer process
+// with a writable in-memory overlay on top (unless --force-overlay=false);
+// cwd and environment pass through; runsc exits with the program's status.
+import type { Command } from 'commander';
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
+import { statSync } from 'node:fs';
+import * as path from 'node:path';
+import type { GlobalOptions } from '../main';
+import * as libc from '../../src/ffi/libc';
+import { makeLogger, type Logger } from '../../src/log';
+import { GoferClient } from '../../sentry/fsgofer/client';
+import { VFS } from '../../sentry/vfs/vfs';
+import { FDTable } from '../../sentry/vfs/fdtable';
+import { Kernel } from '../../sentry/kernel/kernel';
+
+interface DoOptions {
+  cwd: string;
+  root: string;
+  forceOverlay: boolean;
+  quiet: boolean;
+}
+
+const AF_UNIX = 1;
+const SOCK_STREAM_CLOEXEC = 1 | 0o2000000;
+
+function parseBool(v: string): boolean {
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  throw new Error(`invalid boolean value ${JSON.stringify(v)}`);
+}
+
+function logFile(debugLog: string | undefined): string | undefined {
+  if (!debugLog) return undefined;
+  try {
+    if (statSync(debugLog).isDirectory()) return path.join(debugLog, 'runsc.log');
+  } catch {
+    // Not there yet: a file name.
+  }
+  return debugLog;
+}
+
+/** Starts the Gofer serving root on one end of a socketpair; returns our end. */
+function startGofer(root: string, writable: boolean, log: Logger): number {
+  const sv = new Int32Array(2);
+  if (libc.socketpair(AF_UNIX, SOCK_STREAM_CLOEXEC, 0, sv) < 0) throw new Error(`socketpair: errno ${libc.errno()}`);
+  const goferJs = path.join(__dirname, 'gofer.js');
+  const child = spawn(process.execPath, [goferJs, '--root', root, '--fd', '3', ...(writable ? [] : ['--read-only'])], {
+    stdio: ['ignore', 'ignore', 'inherit', sv[1]!],
+  });
+  child.on('error', (e) => log.error({ err: e.message }, 'gofer failed to start'));
+  // The Gofer outlives nothing: it exits when the Sentry's end of the socket closes.
+  child.unref();
+  libc.close(sv[1]!);
+  return sv[0]!;
+}
+
+/** Where to look for a command named without a slash, as execvp does. */
+function candidates(cmd: string, env: NodeJS.ProcessEnv): string[] {
+  if (cmd.includes('/')) return [cmd];
+  const dirs = (env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin').split(':');
+  return dirs.map((d) => `${d || '.'}/${cmd}`);
+}
+
+export function doCommand(program: Command): void {
+  program
+    .command('do')
+    .description('run a command in a new sandbox with the host (or --root) as its root filesystem')
+    .argument('<command>', 'the program to run')
+    .argument('[args...]', 'its arguments')
+    .option('--cwd <dir>', 'working directory of the command', process.cwd())
+    .option('--root <dir>', 'root filesystem of the sandbox', '/')
+    .option('--force-overlay [bool]', 'keep writes in an in-memory overlay (false: write to the host tree)', parseBool, true)
+    .option('--quiet', 'print no messages of runsc\'s own', false)
+    .passThroughOptions()
+    .action(async (cmd: string, args: string[], o: DoOptions, self: Command) => {
+      const g = self.parent!.opts<GlobalOptions>();
+      const log = makeLogger({
+        name: 'runsc',
+        level: g.strace ? (g.debug ? 'debug' : 'info') : g.debug ? 'debug' : 'warn',
+        format: g.logFormat,
+        file: logFile(g.debugLog),
+      });
+      const fail = (msg: string, code: number): never => {
+        if (!o.quiet) process.stderr.write(`runsc: ${msg}\n`);
+        process.exit(code);
+      };
+      const goferFd = startGofer(path.resolve(o.root), !o.forceOverlay, log);
+      const vfs = new VFS({ gofer: new GoferClient(goferFd), overlay: o.forceOverlay });
+      const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname() });
+      const fds = new FDTable();
+      for (const fd of [0, 1, 2]) fds.install(vfs.hostFile(fd), false);
+      let fs;
+      try {
+        fs = vfs.newFSContext(o.cwd);
+      } catch (e) {
+        fail(`cannot change to ${o.cwd}: ${(e as Error).message}`, 128);
+      }
+      const uid = process.getuid!();
+      const gid = process.getgid!();
+      const envp = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
+      const code = await kernel.run({
+        paths: candidates(cmd, process.env), argv: [cmd, ...args], envp, fds, fs: fs!,
+        creds: { uid, euid: uid, suid: uid, fsuid: uid, gid, egid: gid, sgid: gid, fsgid: gid, groups: process.getgroups!() },
+      });
+      if (typeof code === 'string') fail(code, 127);
+      process.exit(code as number);
+    });
+}

@@ -1,0 +1,34 @@
+// runsc: the command line. Global flags come before the subcommand, as with
+// gVisor's runsc and runc; each subcommand lives in runsc/cmd/.
+import { Command, Option } from 'commander';
+import { doCommand } from './cmd/do';
+import { syscallsCommand } from './cmd/syscalls';
+
+export interface GlobalOptions {
+  root: string;
+  platform: string;
+  network: string;
+  strace: boolean;
+  debug: boolean;
+  debugLog?: string;
+  logFormat: 'text' | 'json';
+}
+
+const program = new Command('runsc')
+  .description('An application kernel in TypeScript: runs Linux programs in a sandbox.')
+  .enablePositionalOptions()
+  .option('--root <dir>', 'state directory for sandboxes and containers', '/var/run/runsc')
+  .addOption(new Option('--platform <name>', 'how the workload is run').choices(['ptrace']).default('ptrace'))
+  .addOption(new Option('--network <mode>', 'network stack for the sandbox').choices(['none']).default('none'))
+  .option('--strace', 'log every syscall the workload makes', false)
+  .option('--debug', 'log at debug level', false)
+  .option('--debug-log <path>', 'write logs to this file (or to runsc.log inside it, if it is a directory)')
+  .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'));
+
+doCommand(program);
+syscallsCommand(program);
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  process.stderr.write(`runsc: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(128);
+});

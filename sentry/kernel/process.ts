@@ -1,0 +1,69 @@
+// A process (thread group) as userspace sees it: a pid in the sandbox's own
+// pid namespace, a parent, children to wait for, signal dispositions, and an
+// exit status once it is a zombie.
+import { WaitQueue } from './waiter';
+import type { Task } from './task';
+import { NSIG } from '../../src/abi/linux';
+
+export interface SigAction {
+  /** SIG_DFL (0), SIG_IGN (1) or a handler address. */
+  handler: number;
+  flags: number;
+  restorer: number;
+  mask: bigint;
+}
+
+export const SIG_DFL = 0;
+export const SIG_IGN = 1;
+
+export const defaultAction = (): SigAction => ({ handler: SIG_DFL, flags: 0, restorer: 0, mask: 0n });
+
+export class Process {
+  readonly tasks = new Set<Task>();
+  readonly children = new Set<Process>();
+  /** Signal dispositions, by signal number (index 0 unused). */
+  actions: SigAction[] = Array.from({ length: NSIG + 1 }, defaultAction);
+  /** Signals sent to the process as a whole, as a bitmask (bit n-1 for signal n). */
+  pending = 0n;
+  /** wait4 status word once the process has exited. */
+  exitStatus: number | null = null;
+  /** Notified when a child changes state, for wait4/waitid. */
+  readonly childEvents = new WaitQueue();
+  /** Notified when the process exits or execs, for a parent blocked in vfork. */
+  readonly vforkDone = new WaitQueue();
+  pgid: number;
+  sid: number;
+  /** Signal the parent gets when this process exits (clone's CSIGNAL bits). */
+  exitSignal = 17;
+  /** Name for /proc/[pid]/comm and PR_GET_NAME: the basename of the executable. */
+  comm = '';
+  /** RLIMIT_* soft and hard values, by resource number. */
+  rlimits: [number, number][];
+  /** Host CPU time already used by tasks that are gone, in ns. */
+  startTimeNs: bigint;
+
+  constructor(readonly pid: number, public parent: Process | null, rlimits: [number, number][], now: bigint) {
+    this.pgid = parent ? parent.pgid : pid;
+    this.sid = parent ? parent.sid : pid;
+    this.rlimits = rlimits.map(([s, h]) => [s, h]);
+    this.startTimeNs = now;
+  }
+
+  get zombie(): boolean {
+    return this.exitStatus !== null;
+  }
+
+  /** Dispositions for a child created by fork: copied. */
+  forkActions(): SigAction[] {
+    return this.actions.map((a) => ({ ...a }));
+  }
+
+  /** execve resets handled signals to their default action; ignored ones stay ignored. */
+  resetActionsForExec(): void {
+    for (let i = 1; i < this.actions.length; i++) {
+      const a = this.actions[i]!;
+      if (a.handler !== SIG_IGN) this.actions[i] = defaultAction();
+      else a.flags = 0;
+    }
+  }
+}

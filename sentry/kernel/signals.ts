@@ -1,0 +1,245 @@
+// Signal generation and delivery. Signals are kept pending per task and per
+// process as bitmasks; a task takes delivery each time the Sentry is about to
+// resume it: the default action (terminate, ignore), or a handler entered
+// through a real rt_sigframe on the workload's stack that rt_sigreturn undoes.
+import type { Kernel } from './kernel';
+import type { Task } from './task';
+import type { Process, SigAction } from './process';
+import { SIG_DFL, SIG_IGN, defaultAction } from './process';
+import { R } from '../platform/ptrace/regs';
+import {
+  SIGKILL, SIGSTOP, SIGCHLD, SIGURG, SIGWINCH, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU,
+  SA_SIGINFO, SA_ONSTACK, SA_RESTART, SA_NODEFER, SA_RESETHAND, SA_RESTORER,
+} from '../../src/abi/linux';
+import {
+  Siginfo, Ucontext, Fpstate, RT_SIGFRAME_UC_OFFSET, RT_SIGFRAME_INFO_OFFSET, RT_SIGFRAME_SIZE, MXCSR_DEFAULT,
+} from '../../src/abi/layout';
+
+export const sigbit = (sig: number): bigint => 1n << BigInt(sig - 1);
+/** Signals that can be neither blocked, caught nor ignored. */
+export const UNBLOCKABLE = sigbit(SIGKILL) | sigbit(SIGSTOP);
+const SI_USER = 0;
+const FP_SIZE = 512;
+/** Red zone below the interrupted rsp that the ABI lets leaf functions use. */
+const RED_ZONE = 128;
+
+const IGNORED_BY_DEFAULT = new Set([SIGCHLD, SIGURG, SIGWINCH, SIGCONT]);
+// Job control stops are not implemented: these are ignored rather than stopping the process.
+const STOP_BY_DEFAULT = new Set([SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU]);
+
+/** What the kernel learns when it delivers a signal. */
+export interface SigInfo {
+  signo: number;
+  code: number;
+  pid?: number;
+  uid?: number;
+  status?: number;
+  addr?: number;
+  /** Raw siginfo bytes from the host, for faults. */
+  raw?: Uint8Array;
+}
+
+export class Signals {
+  /** Extra information of pending signals that came with some (faults, SIGCHLD). */
+  private readonly infos = new WeakMap<Task | Process, Map<number, SigInfo>>();
+
+  constructor(private readonly kernel: Kernel) {}
+
+  private ignored(p: Process, sig: number): boolean {
+    const a = p.actions[sig]!;
+    if (sig === SIGKILL) return false;
+    return a.handler === SIG_IGN || (a.handler === SIG_DFL && (IGNORED_BY_DEFAULT.has(sig) || STOP_BY_DEFAULT.has(sig)));
+  }
+
+  private remember(target: Task | Process, info: SigInfo): void {
+    let m = this.infos.get(target);
+    if (!m) this.infos.set(target, (m = new Map()));
+    if (!m.has(info.signo)) m.set(info.signo, info);
+  }
+
+  /** Sends sig to one thread. */
+  sendToTask(t: Task, sig: number, info?: SigInfo): void {
+    if (t.exited || this.ignored(t.proc, sig) && !(t.sigmask & sigbit(sig))) return;
+    t.pending |= sigbit(sig);
+    this.remember(t, info ?? { signo: sig, code: SI_USER });
+    this.wake(t);
+  }
+
+  /** Sends sig to a process: any of its threads that does not block it takes it. */
+  sendToProcess(p: Process, sig: number, info?: SigInfo): void {
+    if (p.zombie || p.tasks.size === 0) return;
+    const first = [...p.tasks][0]!;
+    if (this.ignored(p, sig) && !(first.sigmask & sigbit(sig))) return;
+    p.pending |= sigbit(sig);
+    this.remember(p, info ?? { signo: sig, code: SI_USER });
+    for (const t of p.tasks) {
+      if (!(t.sigmask & sigbit(sig)) || sig === SIGKILL) {
+        this.wake(t);
+        break;
+      }
+    }
+  }
+
+  private wake(t: Task): void {
+    t.interrupt();
+    this.kernel.interruptRunning(t);
+  }
+
+  private deliverable(t: Task): bigint {
+    return (t.pending | t.proc.pending) & ~(t.sigmask & ~UNBLOCKABLE);
+  }
+
+  hasDeliverable(t: Task): boolean {
+    return this.deliverable(t) !== 0n;
+  }
+
+  /** Takes the lowest deliverable signal off the pending sets. */
+  private dequeue(t: Task): SigInfo | null {
+    const d = this.deliverable(t);
+    if (d === 0n) return null;
+    let sig = 1;
+    while (!(d & sigbit(sig))) sig++;
+    const from: Task | Process = t.pending & sigbit(sig) ? t : t.proc;
+    from.pending &= ~sigbit(sig);
+    const m = this.infos.get(from);
+    const info = m?.get(sig) ?? { signo: sig, code: SI_USER };
+    m?.delete(sig);
+    return info;
+  }
+
+  /**
+   * Delivers pending signals to t, which is stopped and about to be resumed.
+   * restartable: t is returning -EINTR from a syscall that SA_RESTART may
+   * restart. Returns false if the task's process died.
+   */
+  deliver(t: Task, restartable: boolean): boolean {
+    for (;;) {
+      const info = this.dequeue(t);
+      if (!info) {
+        // Interrupted by a signal that needed no handler after all: restart the call transparently.
+        if (restartable) this.restart(t);
+        return true;
+      }
+      const sig = info.signo;
+      const act = t.proc.actions[sig]!;
+      if (act.handler === SIG_IGN && sig !== SIGKILL) continue;
+      if (act.handler === SIG_DFL || sig === SIGKILL) {
+        if (IGNORED_BY_DEFAULT.has(sig) || STOP_BY_DEFAULT.has(sig) && sig !== SIGSTOP) continue;
+        if (sig === SIGSTOP) continue;
+        this.kernel.exitProcess(t.proc, sig);
+        return false;
+      }
+      this.handleSyscallRestart(t, act, restartable);
+      if (!this.pushFrame(t, sig, act, info)) {
+        // The frame could not be written: like Linux, kill with SIGSEGV.
+        this.kernel.exitProcess(t.proc, 11);
+        return false;
+      }
+      return true;
+    }
+  }
+
+  private handleSyscallRestart(t: Task, act: SigAction, restartable: boolean): void {
+    // -EINTR from a blocking call: with SA_RESTART it runs again once the handler returns.
+    if (restartable && act.flags & SA_RESTART) this.restart(t);
+  }
+
+  /** Rewinds a syscall that returned -EINTR so that it executes again. */
+  private restart(t: Task): void {
+    const regs = t.stub.regs;
+    if (regs.getSigned(R.rax) !== -4) return;
+    regs.set(R.rax, regs.get(R.orig_rax));
+    regs.set(R.rip, regs.get(R.rip) - 2);
+    t.stub.touchRegs();
+  }
+
+  /** Builds an rt_sigframe for sig on the workload's stack and points the registers at the handler. */
+  private pushFrame(t: Task, sig: number, act: SigAction, info: SigInfo): boolean {
+    const regs = t.stub.regs;
+    const fp = t.stub.getFpregs();
+    let sp = regs.get(R.rsp);
+    const alt = this.kernel.altStack(t);
+    const onAlt = alt !== null && act.flags & SA_ONSTACK && !(sp > alt.sp && sp <= alt.sp + alt.size);
+    if (onAlt) sp = alt!.sp + alt!.size;
+    else sp -= RED_ZONE;
+    // The FXSAVE image first (64-byte aligned), then the frame, with rsp ≡ 8 (mod 16) at entry.
+    const fpAddr = Math.floor((sp - FP_SIZE) / 64) * 64;
+    const frame = Math.floor((fpAddr - RT_SIGFRAME_SIZE) / 16) * 16 - 8;
+    const buf = new Uint8Array(RT_SIGFRAME_SIZE);
+    const restorer = act.flags & SA_RESTORER ? act.restorer : 0;
+    new DataView(buf.buffer).setBigUint64(0, BigInt(restorer), true);
+    const uc = RT_SIGFRAME_UC_OFFSET;
+    Ucontext.encodeInto(buf, uc, {
+      uc_flags: 0,
+      uc_stack_sp: alt?.sp ?? 0,
+      uc_stack_flags: alt ? (onAlt ? 1 : 0) : 2,
+      uc_stack_size: alt?.size ?? 0,
+      r8: regs.big[R.r8], r9: regs.big[R.r9], r10: regs.big[R.r10], r11: regs.big[R.r11],
+      r12: regs.big[R.r12], r13: regs.big[R.r13], r14: regs.big[R.r14], r15: regs.big[R.r15],
+      rdi: regs.big[R.rdi], rsi: regs.big[R.rsi], rbp: regs.big[R.rbp], rbx: regs.big[R.rbx],
+      rdx: regs.big[R.rdx], rax: regs.big[R.rax], rcx: regs.big[R.rcx], rsp: regs.big[R.rsp],
+      rip: regs.big[R.rip], eflags: regs.big[R.eflags],
+      cs: regs.get(R.cs), ss: regs.get(R.ss),
+      trapno: info.raw ? 14 : 0,
+      cr2: info.addr ?? 0,
+      fpstate: fpAddr,
+      uc_sigmask: t.savedMask ?? t.sigmask,
+    });
+    if (info.raw) buf.set(info.raw, RT_SIGFRAME_INFO_OFFSET);
+    else {
+      Siginfo.encodeInto(buf, RT_SIGFRAME_INFO_OFFSET, {
+        si_signo: sig, si_code: info.code,
+        ...(info.pid !== undefined ? { si_pid: info.pid, si_uid: info.uid ?? 0 } : {}),
+        ...(info.status !== undefined ? { si_status: info.status } : {}),
+        ...(info.addr !== undefined ? { si_addr: info.addr } : {}),
+      });
+    }
+    if (!t.mm.write(fpAddr, fp) || !t.mm.write(frame, buf)) return false;
+    t.sigmask |= act.mask | (act.flags & SA_NODEFER ? 0n : sigbit(sig));
+    t.sigmask &= ~UNBLOCKABLE;
+    t.savedMask = null;
+    if (act.flags & SA_RESETHAND) t.proc.actions[sig] = defaultAction();
+    regs.set(R.rsp, frame);
+    regs.set(R.rip, act.handler);
+    regs.set(R.rdi, sig);
+    regs.set(R.rsi, act.flags & SA_SIGINFO ? frame + RT_SIGFRAME_INFO_OFFSET : 0);
+    regs.set(R.rdx, act.flags & SA_SIGINFO ? frame + uc : 0);
+    regs.set(R.rax, 0);
+    // Clear the direction flag and trap flag as the kernel does on handler entry.
+    regs.set(R.eflags, regs.get(R.eflags) & ~0x10500);
+    t.stub.touchRegs();
+    // The handler starts with a clean FPU state.
+    const clean = new Uint8Array(FP_SIZE);
+    Fpstate.encodeInto(clean, 0, { cwd: 0x37f, mxcsr: MXCSR_DEFAULT, mxcsr_mask: Fpstate.get(fp, 'mxcsr_mask') });
+    t.stub.setFpregs(clean);
+    return true;
+  }
+
+  /** rt_sigreturn: restores the registers, FPU state and mask saved in the frame at rsp-8. */
+  sigreturn(t: Task): number {
+    const regs = t.stub.regs;
+    const frame = regs.get(R.rsp) - 8;
+    const buf = t.mm.read(frame, RT_SIGFRAME_SIZE);
+    if (!buf) {
+      this.kernel.exitProcess(t.proc, 11);
+      return 0;
+    }
+    const u = Ucontext.decodeBig(buf, RT_SIGFRAME_UC_OFFSET);
+    const set = (r: number, v: bigint) => { regs.big[r] = v; };
+    set(R.r8, u.r8); set(R.r9, u.r9); set(R.r10, u.r10); set(R.r11, u.r11);
+    set(R.r12, u.r12); set(R.r13, u.r13); set(R.r14, u.r14); set(R.r15, u.r15);
+    set(R.rdi, u.rdi); set(R.rsi, u.rsi); set(R.rbp, u.rbp); set(R.rbx, u.rbx);
+    set(R.rdx, u.rdx); set(R.rax, u.rax); set(R.rcx, u.rcx); set(R.rsp, u.rsp); set(R.rip, u.rip);
+    // Only the flags userspace may change (AC, OF, DF, TF, SF, ZF, AF, PF, CF, RF).
+    const FIX = 0x40dd5n;
+    regs.big[R.eflags] = (regs.big[R.eflags]! & ~FIX) | (u.eflags & FIX);
+    regs.set(R.orig_rax, -1);
+    t.sigmask = u.uc_sigmask & ~UNBLOCKABLE;
+    if (u.fpstate !== 0n) {
+      const fp = t.mm.read(Number(u.fpstate), FP_SIZE);
+      if (fp) t.stub.setFpregs(fp);
+    }
+    t.stub.touchRegs();
+    return regs.getSigned(R.rax);
+  }
+}

@@ -1,0 +1,230 @@
+// Identity and system information: uname, credentials, rlimits, prctl,
+// arch_prctl, getrandom, resource usage, CPU affinity.
+import type { SyscallRow, SyscallArgs } from '../types';
+import type { Task } from '../../sentry/kernel/task';
+import { SYS } from '../../src/abi/sysno';
+import { EINVAL, EFAULT, EPERM, ESRCH } from '../../src/abi/errno';
+import {
+  ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS, PR_SET_NAME, PR_GET_NAME, PR_SET_PDEATHSIG, PR_GET_PDEATHSIG,
+  PR_GET_DUMPABLE, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER,
+  PR_GET_CHILD_SUBREAPER, PR_CAPBSET_READ, GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE, RUSAGE_SELF, RUSAGE_CHILDREN,
+  RUSAGE_THREAD,
+} from '../../src/abi/linux';
+import { encodeUtsname, Rlimit, Rusage, Sysinfo, Tms } from '../../src/abi/layout';
+import { R } from '../../sentry/platform/ptrace/regs';
+import { randomFillSync } from 'node:crypto';
+import { totalmem, freemem } from 'node:os';
+
+const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
+const RLIMIT_COUNT = 16;
+const TASK_COMM_LEN = 16;
+const CPUS = 1;
+
+function uname(t: Task, a: SyscallArgs): number {
+  return t.mm.write(a.u64(0), encodeUtsname({
+    sysname: 'Linux', nodename: t.kernel.hostname, release: '6.1.0', version: '#1 SMP runsc-ts',
+    machine: 'x86_64', domainname: '(none)',
+  })) ? 0 : -EFAULT;
+}
+
+function writeIds(t: Task, addrs: number[], ids: number[]): number {
+  for (let i = 0; i < addrs.length; i++) if (!t.mm.writeU32(addrs[i]!, ids[i]!)) return -EFAULT;
+  return 0;
+}
+
+function getgroups(t: Task, a: SyscallArgs): number {
+  const n = a.int(0);
+  const g = t.creds.groups;
+  if (n < 0) return -EINVAL;
+  if (n === 0) return g.length;
+  if (n < g.length) return -EINVAL;
+  const buf = new Uint8Array(g.length * 4);
+  const dv = new DataView(buf.buffer);
+  g.forEach((id, i) => dv.setUint32(i * 4, id, true));
+  return t.mm.write(a.u64(1), buf) ? g.length : -EFAULT;
+}
+
+const isRoot = (t: Task) => t.creds.euid === 0;
+
+/** setuid family: root may take any ids; others only ids they already hold. */
+function setresuid(t: Task, r: number, e: number, s: number): number {
+  const c = t.creds;
+  const held = [c.uid, c.euid, c.suid];
+  for (const id of [r, e, s]) if (id !== -1 && !isRoot(t) && !held.includes(id)) return -EPERM;
+  if (r !== -1) c.uid = r;
+  if (e !== -1) c.euid = c.fsuid = e;
+  if (s !== -1) c.suid = s;
+  return 0;
+}
+
+function setresgid(t: Task, r: number, e: number, s: number): number {
+  const c = t.creds;
+  const held = [c.gid, c.egid, c.sgid];
+  for (const id of [r, e, s]) if (id !== -1 && !isRoot(t) && !held.includes(id)) return -EPERM;
+  if (r !== -1) c.gid = r;
+  if (e !== -1) c.egid = c.fsgid = e;
+  if (s !== -1) c.sgid = s;
+  return 0;
+}
+
+function setgroups(t: Task, a: SyscallArgs): number {
+  const n = a.int(0);
+  if (n < 0 || n > 65536) return -EINVAL;
+  if (!isRoot(t)) return -EPERM;
+  const raw = n ? t.mm.read(a.u64(1), n * 4) : new Uint8Array(0);
+  if (!raw) return -EFAULT;
+  const dv = new DataView(raw.buffer);
+  t.creds.groups = Array.from({ length: n }, (_, i) => dv.getUint32(i * 4, true));
+  return 0;
+}
+
+function archPrctl(t: Task, a: SyscallArgs): number {
+  const code = a.int(0);
+  const addr = a.u64(1);
+  const regs = t.stub.regs;
+  switch (code) {
+    case ARCH_SET_FS:
+    case ARCH_SET_GS:
+      if (addr >= 0x8000_0000_0000) return -EPERM;
+      regs.set(code === ARCH_SET_FS ? R.fs_base : R.gs_base, addr);
+      t.stub.touchRegs();
+      return 0;
+    case ARCH_GET_FS:
+    case ARCH_GET_GS:
+      return t.mm.writeU64(addr, regs.big[code === ARCH_GET_FS ? R.fs_base : R.gs_base]!) ? 0 : -EFAULT;
+    default:
+      return -EINVAL;
+  }
+}
+
+function prctl(t: Task, a: SyscallArgs): number {
+  const op = a.int(0);
+  switch (op) {
+    case PR_SET_NAME: {
+      const s = t.mm.readCString(a.u64(1), TASK_COMM_LEN - 1);
+      if (s === null) return -EFAULT;
+      t.proc.comm = s ?? '';
+      return 0;
+    }
+    case PR_GET_NAME: {
+      const b = new Uint8Array(TASK_COMM_LEN);
+      b.set(Buffer.from(t.proc.comm, 'utf8').subarray(0, TASK_COMM_LEN - 1));
+      return t.mm.write(a.u64(1), b) ? 0 : -EFAULT;
+    }
+    case PR_GET_DUMPABLE: return 1;
+    case PR_SET_DUMPABLE: return a.u64(1) <= 1 ? 0 : -EINVAL;
+    case PR_GET_NO_NEW_PRIVS: return 0;
+    case PR_CAPBSET_READ: return a.u64(1) <= 40 ? 1 : -EINVAL;
+    case PR_GET_PDEATHSIG: return t.mm.writeU32(a.u64(1), 0) ? 0 : -EFAULT;
+    case PR_GET_CHILD_SUBREAPER: return t.mm.writeU32(a.u64(1), 0) ? 0 : -EFAULT;
+    // Accepting these without their effect would be a lie; they come with the task model (issue 4).
+    case PR_SET_PDEATHSIG: case PR_SET_NO_NEW_PRIVS: case PR_SET_CHILD_SUBREAPER:
+    default:
+      return -EINVAL;
+  }
+}
+
+function encodeLimit(v: number): bigint {
+  return v >= Number.MAX_SAFE_INTEGER ? RLIM_INFINITY : BigInt(v);
+}
+
+function decodeLimit(v: bigint): number {
+  return v >= BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
+}
+
+function prlimit(t: Task, pid: number, resource: number, newAddr: number, oldAddr: number): number {
+  const p = pid === 0 ? t.proc : t.kernel.processes.get(pid);
+  if (!p) return -ESRCH;
+  if (resource < 0 || resource >= RLIMIT_COUNT) return -EINVAL;
+  let next: [number, number] | null = null;
+  if (newAddr) {
+    const raw = t.mm.read(newAddr, Rlimit.size);
+    if (!raw) return -EFAULT;
+    const d = Rlimit.decodeBig(raw);
+    next = [decodeLimit(d.rlim_cur), decodeLimit(d.rlim_max)];
+    if (next[0] > next[1]) return -EINVAL;
+    if (next[1] > p.rlimits[resource]![1] && !isRoot(t)) return -EPERM;
+  }
+  if (oldAddr) {
+    const [cur, max] = p.rlimits[resource]!;
+    if (!t.mm.write(oldAddr, Rlimit.encode({ rlim_cur: encodeLimit(cur), rlim_max: encodeLimit(max) }))) return -EFAULT;
+  }
+  if (next) {
+    p.rlimits[resource] = next;
+    if (resource === 7) t.fds.limit = Math.min(next[0], 1 << 20);
+  }
+  return 0;
+}
+
+function getrandom(t: Task, a: SyscallArgs): number {
+  const len = Math.min(a.u64(1), 33554431);
+  if (a.uint(2) & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) return -EINVAL;
+  if ((a.uint(2) & (GRND_RANDOM | GRND_INSECURE)) === (GRND_RANDOM | GRND_INSECURE)) return -EINVAL;
+  const buf = new Uint8Array(len);
+  randomFillSync(buf);
+  return t.mm.write(a.u64(0), buf) ? len : -EFAULT;
+}
+
+function getrusage(t: Task, a: SyscallArgs): number {
+  const who = a.int(0);
+  if (who !== RUSAGE_SELF && who !== RUSAGE_CHILDREN && who !== RUSAGE_THREAD) return -EINVAL;
+  return t.mm.write(a.u64(1), Rusage.encode({})) ? 0 : -EFAULT;
+}
+
+function times(t: Task, a: SyscallArgs): number {
+  const addr = a.u64(0);
+  if (addr && !t.mm.write(addr, Tms.encode({}))) return -EFAULT;
+  return Number(t.kernel.uptimeNs() / 10_000_000n);
+}
+
+function sysinfo(t: Task, a: SyscallArgs): number {
+  return t.mm.write(a.u64(0), Sysinfo.encode({
+    uptime: t.kernel.uptimeNs() / 1_000_000_000n, totalram: totalmem(), freeram: freemem(),
+    procs: t.kernel.processes.size, mem_unit: 1,
+  })) ? 0 : -EFAULT;
+}
+
+function schedGetaffinity(t: Task, a: SyscallArgs): number {
+  const len = a.u64(1);
+  if (len < 8 || len % 8 !== 0) return -EINVAL;
+  if (a.int(0) !== 0 && !t.kernel.processes.has(a.int(0))) return -ESRCH;
+  const mask = new Uint8Array(8);
+  mask[0] = (1 << CPUS) - 1;
+  return t.mm.write(a.u64(2), mask) ? 8 : -EFAULT;
+}
+
+function getcpu(t: Task, a: SyscallArgs): number {
+  for (const addr of [a.u64(0), a.u64(1)]) if (addr && !t.mm.writeU32(addr, 0)) return -EFAULT;
+  return 0;
+}
+
+export const systemRows: SyscallRow[] = [
+  { nr: SYS.uname, name: 'uname', handler: uname, args: ['ptr'], support: 'full' },
+  { nr: SYS.getuid, name: 'getuid', handler: (t) => t.creds.uid, args: [], support: 'full' },
+  { nr: SYS.geteuid, name: 'geteuid', handler: (t) => t.creds.euid, args: [], support: 'full' },
+  { nr: SYS.getgid, name: 'getgid', handler: (t) => t.creds.gid, args: [], support: 'full' },
+  { nr: SYS.getegid, name: 'getegid', handler: (t) => t.creds.egid, args: [], support: 'full' },
+  { nr: SYS.getresuid, name: 'getresuid', handler: (t, a) => writeIds(t, [a.u64(0), a.u64(1), a.u64(2)], [t.creds.uid, t.creds.euid, t.creds.suid]), args: ['ptr', 'ptr', 'ptr'], support: 'full' },
+  { nr: SYS.getresgid, name: 'getresgid', handler: (t, a) => writeIds(t, [a.u64(0), a.u64(1), a.u64(2)], [t.creds.gid, t.creds.egid, t.creds.sgid]), args: ['ptr', 'ptr', 'ptr'], support: 'full' },
+  { nr: SYS.getgroups, name: 'getgroups', handler: getgroups, args: ['int', 'ptr'], support: 'full' },
+  { nr: SYS.setgroups, name: 'setgroups', handler: setgroups, args: ['int', 'ptr'], support: 'full' },
+  { nr: SYS.setuid, name: 'setuid', handler: (t, a) => isRoot(t) ? setresuid(t, a.int(0), a.int(0), a.int(0)) : setresuid(t, -1, a.int(0), -1), args: ['int'], support: 'partial', note: 'No capability sets: euid 0 is all-powerful.' },
+  { nr: SYS.setgid, name: 'setgid', handler: (t, a) => isRoot(t) ? setresgid(t, a.int(0), a.int(0), a.int(0)) : setresgid(t, -1, a.int(0), -1), args: ['int'], support: 'partial', note: 'As setuid.' },
+  { nr: SYS.setreuid, name: 'setreuid', handler: (t, a) => setresuid(t, a.int(0), a.int(1), -1), args: ['int', 'int'], support: 'partial', note: 'As setuid.' },
+  { nr: SYS.setregid, name: 'setregid', handler: (t, a) => setresgid(t, a.int(0), a.int(1), -1), args: ['int', 'int'], support: 'partial', note: 'As setuid.' },
+  { nr: SYS.setresuid, name: 'setresuid', handler: (t, a) => setresuid(t, a.int(0), a.int(1), a.int(2)), args: ['int', 'int', 'int'], support: 'partial', note: 'As setuid.' },
+  { nr: SYS.setresgid, name: 'setresgid', handler: (t, a) => setresgid(t, a.int(0), a.int(1), a.int(2)), args: ['int', 'int', 'int'], support: 'partial', note: 'As setuid.' },
+  { nr: SYS.arch_prctl, name: 'arch_prctl', handler: archPrctl, args: ['hex', 'ptr'], support: 'partial', note: 'ARCH_SET/GET_FS and _GS only.' },
+  { nr: SYS.prctl, name: 'prctl', handler: prctl, args: ['int', 'hex', 'hex', 'hex', 'hex'], support: 'partial', note: 'PR_SET_NAME, PR_GET_NAME and the read-only queries; other options return EINVAL.' },
+  { nr: SYS.prlimit64, name: 'prlimit64', handler: (t, a) => prlimit(t, a.int(0), a.int(1), a.u64(2), a.u64(3)), args: ['pid', 'int', 'ptr', 'ptr'], support: 'partial', note: 'Limits are stored and reported; only RLIMIT_NOFILE and RLIMIT_NPROC are enforced.' },
+  { nr: SYS.getrlimit, name: 'getrlimit', handler: (t, a) => prlimit(t, 0, a.int(0), 0, a.u64(1)), args: ['int', 'ptr'], support: 'full' },
+  { nr: SYS.setrlimit, name: 'setrlimit', handler: (t, a) => prlimit(t, 0, a.int(0), a.u64(1), 0), args: ['int', 'ptr'], support: 'partial', note: 'As prlimit64.' },
+  { nr: SYS.getrandom, name: 'getrandom', handler: getrandom, args: ['ptr', 'size', 'hex'], support: 'full' },
+  { nr: SYS.getrusage, name: 'getrusage', handler: getrusage, args: ['int', 'ptr'], support: 'partial', note: 'Reports zero usage.' },
+  { nr: SYS.times, name: 'times', handler: times, args: ['ptr'], support: 'partial', note: 'Reports zero CPU times; returns clock ticks since boot.' },
+  { nr: SYS.sysinfo, name: 'sysinfo', handler: sysinfo, args: ['ptr'], support: 'partial', note: 'Memory figures are the host\'s.' },
+  { nr: SYS.sched_getaffinity, name: 'sched_getaffinity', handler: schedGetaffinity, args: ['pid', 'size', 'ptr'], support: 'partial', note: 'The sandbox has one CPU.' },
+  { nr: SYS.sched_yield, name: 'sched_yield', handler: () => 0, args: [], support: 'full' },
+  { nr: SYS.getcpu, name: 'getcpu', handler: getcpu, args: ['ptr', 'ptr', 'ptr'], support: 'full' },
+];
+
