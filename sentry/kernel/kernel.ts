@@ -17,6 +17,7 @@ import { Task, type Credentials } from './task';
 import { Process, SIG_IGN } from './process';
 import { Signals, sigbit } from './signals';
 import { Timers } from './timers';
+import { Futexes } from './futex';
 import { Dispatcher } from './dispatch';
 import { EXITED, KEEP_REGS } from '../../syscalls/table';
 import { SIGCHLD, SIGKILL, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SA_NOCLDWAIT } from '../../src/abi/linux';
@@ -59,6 +60,7 @@ export class Kernel {
   readonly platform = new PtracePlatform(this.mf.fd);
   readonly signals = new Signals(this);
   readonly timers = new Timers();
+  readonly futexes = new Futexes();
   readonly vfs: VFS;
   readonly log: Logger;
   readonly hostname: string;

@@ -93,6 +93,12 @@ export class AddressSpace implements UserMemory {
     return i < 0 ? undefined : this.vmas[i];
   }
 
+  /** The memory-file offset backing a mapped address (futex keys), or null. */
+  translate(addr: number): number | null {
+    const v = this.find(addr);
+    return v ? v.off + (addr - v.start) : null;
+  }
+
   mappings(): readonly Vma[] {
     return this.vmas;
   }

@@ -123,7 +123,10 @@ function exitGroup(t: Task, a: SyscallArgs): number {
 
 /** exit: the thread ends; with one thread per process, so does the process. */
 function exit(t: Task, a: SyscallArgs): number {
-  if (t.clearChildTid) t.mm.writeU32(t.clearChildTid, 0);
+  if (t.clearChildTid && t.mm.writeU32(t.clearChildTid, 0)) {
+    const key = t.mm.translate(t.clearChildTid);
+    if (key !== null) t.kernel.futexes.wake(key, 1);
+  }
   return exitGroup(t, a);
 }
 
