@@ -14,7 +14,7 @@ import {
 import { fsSubject, realSubject } from '../../sentry/vfs/perm';
 import type { SyscallArgs, SyscallRow, SysResult } from '../types';
 import { readPathArg } from './fs_pathutil';
-import { clampCount, fileOf, then } from './fs_util';
+import { andThen, clampCount, fileOf } from './fs_util';
 
 const enc = new TextEncoder();
 
@@ -272,10 +272,10 @@ function sysSendfile(t: Task, a: SyscallArgs): SysResult {
     off = inF.offset;
   }
   if (n === 0) return 0;
-  return then(inF.read(t, n, off), (data) => {
+  return andThen(inF.read(t, n, off), (data) => {
     if (typeof data === 'number') return data;
     if (data.length === 0) return 0;
-    return then(outF.write(t, data, -1), (w) => {
+    return andThen(outF.write(t, data, -1), (w) => {
       const done = w < 0 ? 0 : w;
       if (offAddr !== 0) {
         if (!t.mm.writeU64(offAddr, BigInt(off + done))) return -EFAULT;

@@ -12,7 +12,7 @@ import {
 import { newPipe } from '../../sentry/vfs/pipe';
 import type { SyscallArgs, SyscallRow, SysResult } from '../types';
 import {
-  clampCount, fileOf, finishRead, gather, readIovecs, scatter, then, totalLen,
+  clampCount, fileOf, finishRead, gather, readIovecs, scatter, andThen, totalLen,
 } from './fs_util';
 
 
@@ -58,7 +58,7 @@ function sysReadv(t: Task, a: SyscallArgs): SysResult {
   if (!f || !f.readable) return -EBADF;
   const iovs = readIovecs(t, iovAddr, iovcnt);
   if (typeof iovs === 'number') return iovs;
-  return then(f.read(t, totalLen(iovs), -1), (r) => (typeof r === 'number' ? r : scatter(t, iovs, r)));
+  return andThen(f.read(t, totalLen(iovs), -1), (r) => (typeof r === 'number' ? r : scatter(t, iovs, r)));
 }
 
 function sysWritev(t: Task, a: SyscallArgs): SysResult {

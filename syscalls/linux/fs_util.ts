@@ -88,6 +88,6 @@ export function totalLen(iovs: IoVec[]): number {
 }
 
 /** Applies f to a value that may be a Promise. */
-export function then<T>(v: T | Promise<T>, f: (x: T) => SysResult): SysResult {
+export function andThen<T>(v: T | Promise<T>, f: (x: T) => SysResult): SysResult {
   return v instanceof Promise ? v.then(f) : f(v);
 }
