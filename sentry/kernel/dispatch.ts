@@ -10,6 +10,7 @@ import { formatArg, formatResult } from '../../syscalls/strace';
 import { R } from '../platform/ptrace/regs';
 import type { Regs } from '../platform/ptrace/regs';
 import { loadExecutable } from '../loader/elf';
+import { AddressSpace } from '../mm/address-space';
 import { signaledStatus } from './kernel';
 import { ENOEXEC, ELOOP, EACCES, ENOENT } from '../../src/abi/errno';
 import { SIGSYS, SIGKILL } from '../../src/abi/linux';
@@ -50,6 +51,8 @@ export class Dispatcher {
       return;
     }
     this.args.regs = t.stub.regs;
+    // Mapping changes reach the host through this (stopped) thread.
+    t.mm.stub = t.stub;
     const entry = this.strace ? this.straceEntry(t, row) : '';
     if (row.support === 'none' && !this.reportedMissing.has(nr)) {
       this.reportedMissing.add(nr);
@@ -120,8 +123,16 @@ export class Dispatcher {
       return this.exec(t, interp, newArgv, envp, depth + 1);
     }
     if (head.length < 4 || head[0] !== 0x7f || head[1] !== 0x45 || head[2] !== 0x4c || head[3] !== 0x46) return -ENOEXEC;
-    // The point of no return: the old image goes.
-    t.mm.reset();
+    // The point of no return: the old image goes. An address space shared
+    // with another process (vfork) stays with it; this one gets a new stub.
+    if (t.mm.users > 1) {
+      t.mm.users--;
+      const stub = this.kernel.platform.newProcess();
+      this.kernel.replaceStub(t, stub);
+      t.mm = new AddressSpace(this.kernel.mf, this.kernel.cache, stub);
+    } else {
+      t.mm.reset();
+    }
     const hw = getHwcaps();
     const r = loadExecutable(t.mm, this.kernel.cache, {
       file: src, name: path, argv, envp, execfn: path,

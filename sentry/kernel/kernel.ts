@@ -11,7 +11,7 @@ import type { Logger } from '../../src/log';
 import { MemoryFile } from '../mm/memfile';
 import { PageCache } from '../mm/pagecache';
 import { AddressSpace } from '../mm/address-space';
-import { PtracePlatform, StubDied, PTRACE_EVENT_STOP, type Stop, type Waker } from '../platform/ptrace/ptrace';
+import { PtracePlatform, StubDied, PTRACE_EVENT_STOP, type Stop, type Waker, type StubThread } from '../platform/ptrace/ptrace';
 import { R } from '../platform/ptrace/regs';
 import { Task, type Credentials } from './task';
 import { Process, SIG_IGN } from './process';
@@ -161,6 +161,14 @@ export class Kernel {
     this.byStub.set(t.stub.tid, t);
     t.proc.tasks.add(t);
     this.processes.set(t.proc.pid, t.proc);
+  }
+
+  /** Moves t to a new stub (exec out of a shared address space); the old host task dies. */
+  replaceStub(t: Task, stub: StubThread): void {
+    this.byStub.delete(t.stub.tid);
+    t.stub.kill();
+    t.stub = stub;
+    this.byStub.set(stub.tid, t);
   }
 
   /** Resumes a stopped task in its stub, delivering pending signals first. */
@@ -329,8 +337,7 @@ export class Kernel {
     const tasks = [...p.tasks];
     this.removeProcessTasks(p);
     p.exitStatus = status;
-    const mm = tasks[0]?.mm;
-    if (mm) mm.clear();
+    tasks[0]?.mm.release();
     const fdTables = new Set(tasks.map((t) => t.fds));
     for (const fds of fdTables) if (![...this.tasks.values()].some((o) => o.fds === fds)) fds.closeAll();
     p.tasks.clear();

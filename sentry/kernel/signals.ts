@@ -45,7 +45,17 @@ export class Signals {
 
   constructor(private readonly kernel: Kernel) {}
 
-  private ignored(p: Process, sig: number): boolean {
+  /** Drops pending instances of sig from the process and its threads. */
+  discard(p: Process, sig: number): void {
+    p.pending &= ~sigbit(sig);
+    this.infos.get(p)?.delete(sig);
+    for (const t of p.tasks) {
+      t.pending &= ~sigbit(sig);
+      this.infos.get(t)?.delete(sig);
+    }
+  }
+
+  ignored(p: Process, sig: number): boolean {
     const a = p.actions[sig]!;
     if (sig === SIGKILL) return false;
     return a.handler === SIG_IGN || (a.handler === SIG_DFL && (IGNORED_BY_DEFAULT.has(sig) || STOP_BY_DEFAULT.has(sig)));

@@ -60,6 +60,10 @@ export interface FileMapping {
   name: string;
 }
 
+/** Addresses beyond the user range (kernel addresses, which lose precision as numbers) are never mapped. */
+const inUserRange = (addr: number, len: number): boolean =>
+  len === 0 || (addr >= 0 && addr + len <= USER_END && Number.isSafeInteger(addr));
+
 const hostProt = (v: Vma): number =>
   v.backing.cached && !v.shared ? v.prot & ~PROT_WRITE : v.prot;
 
@@ -67,6 +71,8 @@ export class AddressSpace implements UserMemory {
   private vmas: Vma[] = [];
   brkStart = 0;
   brk = 0;
+  /** Processes using this address space (more than one after clone with CLONE_VM). */
+  users = 1;
   /** The thread through which mapping changes reach the host; the kernel points it at a stopped thread. */
   stub: StubThread;
 
@@ -110,6 +116,7 @@ export class AddressSpace implements UserMemory {
   }
 
   readInto(addr: number, out: Uint8Array): boolean {
+    if (!inUserRange(addr, out.length)) return false;
     let done = 0;
     while (done < out.length) {
       const a = addr + done;
@@ -123,6 +130,7 @@ export class AddressSpace implements UserMemory {
   }
 
   write(addr: number, data: Uint8Array): boolean {
+    if (!inUserRange(addr, data.length)) return false;
     // Check every page first so a fault writes nothing.
     for (let a = addr; a < addr + data.length;) {
       const v = this.find(a);
@@ -141,6 +149,7 @@ export class AddressSpace implements UserMemory {
   }
 
   readCString(addr: number, max: number): string | null | undefined {
+    if (!inUserRange(addr, 1)) return null;
     const parts: Uint8Array[] = [];
     let total = 0;
     let a = addr;
@@ -453,6 +462,11 @@ export class AddressSpace implements UserMemory {
       as.hostMap(nv);
     }
     return as;
+  }
+
+  /** A process stops using this address space; the last one frees it. */
+  release(): void {
+    if (--this.users === 0) this.clear();
   }
 
   /** Unmaps everything (exec and exit). */

@@ -64,10 +64,10 @@ function cloneProcess(t: Task, flags: number, stack: number, parentTid: number, 
   const k = t.kernel;
   const nproc = t.proc.rlimits[6]![0];
   if (k.processes.size >= nproc) return -EAGAIN;
-  const stub = k.platform.newProcess();
-  // CLONE_VM children get a copy of the address space too: memory is not
-  // shared with the parent (vfork's parent is suspended until exec or exit).
-  const mm = t.mm.fork(stub);
+  // A CLONE_VM child (vfork, posix_spawn) is a host task in the parent's address space.
+  const stub = flags & CLONE_VM ? k.platform.newSharingMemory(t.stub) : k.platform.newProcess();
+  const mm = flags & CLONE_VM ? t.mm : t.mm.fork(stub);
+  if (flags & CLONE_VM) mm.users++;
   const pid = k.allocPid();
   const parent = flags & CLONE_PARENT && t.proc.parent ? t.proc.parent : t.proc;
   const proc = new Process(pid, parent, t.proc.rlimits, k.monotonicNs());
@@ -290,8 +290,8 @@ export const processRows: SyscallRow[] = [
   { nr: SYS.gettid, name: 'gettid', handler: gettid, args: [], support: 'full' },
   { nr: SYS.set_tid_address, name: 'set_tid_address', handler: setTidAddress, args: ['ptr'], support: 'full' },
   { nr: SYS.fork, name: 'fork', handler: (t) => cloneProcess(t, SIGCHLD, 0, 0, 0, 0), args: [], support: 'full' },
-  { nr: SYS.vfork, name: 'vfork', handler: (t) => cloneProcess(t, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0), args: [], support: 'partial', note: 'The child gets a copy of the address space, not a shared one; the parent is suspended until the child execs or exits.' },
-  { nr: SYS.clone, name: 'clone', handler: clone, args: ['hex', 'ptr', 'ptr', 'ptr', 'ptr'], support: 'partial', note: 'Processes only: CLONE_THREAD returns ENOSYS; CLONE_VM children get a copy of the address space.' },
+  { nr: SYS.vfork, name: 'vfork', handler: (t) => cloneProcess(t, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0), args: [], support: 'full' },
+  { nr: SYS.clone, name: 'clone', handler: clone, args: ['hex', 'ptr', 'ptr', 'ptr', 'ptr'], support: 'partial', note: 'Processes only: CLONE_THREAD returns ENOSYS.' },
   { nr: SYS.clone3, name: 'clone3', handler: clone3, args: ['ptr', 'size'], support: 'partial', note: 'As clone.' },
   { nr: SYS.execve, name: 'execve', handler: execve, args: ['path', 'ptr', 'ptr'], support: 'full' },
   { nr: SYS.exit, name: 'exit', handler: exit, args: ['int'], support: 'partial', note: 'Ends the process (processes are single-threaded).' },

@@ -28,7 +28,11 @@ function rtSigaction(t: Task, a: SyscallArgs): number {
     const cur = t.proc.actions[sig]!;
     if (!t.mm.write(old, KSigaction.encode({ sa_handler: cur.handler, sa_flags: cur.flags, sa_restorer: cur.restorer, sa_mask: cur.mask }))) return -EFAULT;
   }
-  if (next) t.proc.actions[sig] = next;
+  if (next) {
+    t.proc.actions[sig] = next;
+    // POSIX: setting a pending signal to be ignored discards it.
+    if (t.kernel.signals.ignored(t.proc, sig)) t.kernel.signals.discard(t.proc, sig);
+  }
   return 0;
 }
 

@@ -42,6 +42,7 @@ const NR_RT_SIGACTION = 13;
 const NR_CLONE = 56;
 const NR_PRCTL = 157;
 const PR_SET_PDEATHSIG = 1;
+const CLONE_VM = 0x100;
 const MAP_SHARED = 0x01;
 const MAP_FIXED = 0x10;
 const MFD_CLOEXEC = 1;
@@ -276,17 +277,28 @@ export class PtracePlatform {
    */
   newProcess(): StubThread {
     const template = this.template ?? (this.template = this.spawnTemplate());
+    const t = PtracePlatform.cloneStub(template, SIGCHLD);
+    // The template's parent is the Sentry; this one's is the template.
+    t.hostSyscall(NR_PRCTL, PR_SET_PDEATHSIG, SIGKILL);
+    return t;
+  }
+
+  /** A new host task in the same address space as parent's (for CLONE_VM children). */
+  newSharingMemory(parent: StubThread): StubThread {
+    return PtracePlatform.cloneStub(parent, CLONE_VM | SIGCHLD);
+  }
+
+  /** Has parent clone itself with flags; the child is traced from its first instruction. */
+  private static cloneStub(parent: StubThread, flags: number): StubThread {
     let child = -1;
-    const r = template.hostSyscall(NR_CLONE, SIGCHLD, 0, 0, 0, 0, 0, (event) => {
-      if (event === PTRACE_EVENT_FORK) child = template.eventMessage();
+    const r = parent.hostSyscall(NR_CLONE, flags, 0, 0, 0, 0, 0, (event) => {
+      if (event === PTRACE_EVENT_FORK || event === PTRACE_EVENT_CLONE) child = parent.eventMessage();
     });
-    if (r < 0 || child < 0) throw new Error(`stub fork failed: ${r}`);
+    if (r < 0 || child < 0) throw new Error(`stub clone failed: ${r}`);
     const stop = waitStop(child);
     if (stop.kind !== 'event' || stop.value !== PTRACE_EVENT_STOP) throw new Error(`unexpected first stop of stub ${child}: ${stop.kind} ${stop.value}`);
     const t = new StubThread(child);
     t.loadRegs();
-    // The template's parent is the Sentry; this one's is the template.
-    t.hostSyscall(NR_PRCTL, PR_SET_PDEATHSIG, SIGKILL);
     return t;
   }
 
