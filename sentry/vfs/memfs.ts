@@ -7,7 +7,7 @@ import { dtOf, Inode, nowSpec, type DirEnt, type FileSystem, type Owner, type Se
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, TMPFS_MAGIC } from './linuxconst';
 
 /** In-memory files grow to at most this size. */
-const MAX_MEM_FILE = 1 << 31;
+const MAX_MEM_FILE = 2 ** 31;
 
 let nextDev = 0x100;
 /** A fresh anonymous device number (st_dev) for a Sentry-internal filesystem. */
