@@ -1,7 +1,8 @@
 // The file syscalls' rows, gathered from the fs_*.ts files.
 import type { SyscallRow } from '../types';
+import { extraRows } from './fs_extra';
 import { pathRows } from './fs_path';
 import { rwRows } from './fs_rw';
 import { statRows } from './fs_stat';
 
-export const fsRows: SyscallRow[] = [...rwRows, ...statRows, ...pathRows];
+export const fsRows: SyscallRow[] = [...rwRows, ...statRows, ...pathRows, ...extraRows];
