@@ -10,7 +10,7 @@ import * as libc from '../../src/ffi/libc';
 import type { Task } from '../kernel/task';
 import { FileDescription, type ReadResult, type Stat } from './file';
 import {
-  F_GETFL, FIONREAD, O_ACCMODE, O_APPEND, O_RDWR, O_NONBLOCK, POLLIN, POLLOUT, SIGPIPE, TCGETS, TCSETS, TCSETSF, TCSETSW,
+  F_GETFL, FIONREAD, O_ACCMODE, O_APPEND, O_RDWR, O_NONBLOCK, POLLERR, POLLHUP, POLLIN, POLLOUT, SIGPIPE, TCGETS, TCSETS, TCSETSF, TCSETSW,
   TIOCGPGRP, TIOCGWINSZ, TIOCSPGRP, TIOCSWINSZ,
 } from './linuxconst';
 
@@ -135,8 +135,10 @@ export class HostFD extends FileDescription {
 
   override fsync(t: Task): number { return 0; }
 
+  override get pollsHost(): boolean { return true; }
+
   override readiness(): number {
-    return hostPoll(this.hostFd, POLLIN | POLLOUT, 0) & (POLLIN | POLLOUT);
+    return hostPoll(this.hostFd, POLLIN | POLLOUT, 0) & (POLLIN | POLLOUT | POLLHUP | POLLERR);
   }
 
   override displayName(): string {

@@ -78,6 +78,7 @@ function sysGetdents(t: Task, a: SyscallArgs): SysResult {
   const fd = a.int(0), buf = a.u64(1), count = a.uint(2);
   const f = fileOf(t, fd);
   if (!f || f.isPath) return -EBADF;
+  const saved = f.offset;
   const r = f.getdents(t, count);
   if (typeof r === 'number') return r;
   const out = new Uint8Array(r.length);
@@ -93,7 +94,7 @@ function sysGetdents(t: Task, a: SyscallArgs): SysResult {
     out[off + h.d_reclen - 1] = h.d_type;
     off += h.d_reclen;
   }
-  if (out.length > 0 && !t.mm.write(buf, out)) return -EFAULT;
+  if (out.length > 0 && !t.mm.write(buf, out)) { f.offset = saved; return -EFAULT; }
   return out.length;
 }
 

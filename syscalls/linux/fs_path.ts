@@ -55,9 +55,13 @@ function sysGetdents64(t: Task, a: SyscallArgs): SysResult {
   const fd = a.int(0), buf = a.u64(1), count = a.uint(2);
   const f = fileOf(t, fd);
   if (!f || f.isPath) return -EBADF;
+  const saved = f.offset;
   const r = f.getdents(t, count);
   if (typeof r === 'number') return r;
-  if (r.length > 0 && !t.mm.write(buf, r)) return -EFAULT;
+  if (r.length > 0 && !t.mm.write(buf, r)) {
+    f.offset = saved; // nothing was consumed
+    return -EFAULT;
+  }
   return r.length;
 }
 
