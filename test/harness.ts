@@ -346,14 +346,10 @@ export function implementedSyscalls(): number[] | null {
   } catch {
     return null;
   }
-  if (data !== null && typeof data === 'object' && !Array.isArray(data) && 'syscalls' in data) {
-    data = (data as { syscalls: unknown }).syscalls;
-  }
   if (!Array.isArray(data)) return null;
   const nrs: number[] = [];
   for (const row of data) {
-    if (typeof row === 'number') nrs.push(row);
-    else if (row !== null && typeof row === 'object') {
+    if (row !== null && typeof row === 'object') {
       const o = row as { nr?: unknown; support?: unknown };
       if (typeof o.nr === 'number' && o.support !== 'none') nrs.push(o.nr);
     }

@@ -30,6 +30,7 @@ export const exitedStatus = (code: number): number => (code & 0xff) << 8;
 export const signaledStatus = (sig: number): number => sig & 0x7f;
 
 const CLD_EXITED = 1;
+const BUS_ADRERR = 2;
 const CLD_KILLED = 2;
 const FAULTS = new Set([SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP]);
 const RLIM_INFINITY = Number.MAX_SAFE_INTEGER;
@@ -304,6 +305,11 @@ export class Kernel {
     if (FAULTS.has(sig)) {
       const raw = new Uint8Array(Siginfo.size);
       t.stub.getSiginfo(raw);
+      // A touch of file pages past EOF (left unmapped on the host) is SIGBUS.
+      if (sig === SIGSEGV && t.mm.find(Siginfo.get(raw, 'si_addr'))?.pastEof) {
+        sig = SIGBUS;
+        Siginfo.encodeInto(raw, 0, { si_signo: SIGBUS, si_code: BUS_ADRERR });
+      }
       const act = t.proc.actions[sig]!;
       // A fault cannot be blocked or ignored: that kills the process, as in Linux.
       if (t.sigmask & sigbit(sig) || act.handler === SIG_IGN) {

@@ -14,7 +14,7 @@ import { PtracePlatform, type StubThread } from '../platform/ptrace/ptrace';
 import { STUB_BASE } from '../platform/ptrace/stub';
 import {
   PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_FIXED_NOREPLACE,
-  MAP_TYPE, MAP_SHARED_VALIDATE, MREMAP_MAYMOVE, MREMAP_FIXED, MADV_DONTNEED,
+  MAP_TYPE, MAP_SHARED_VALIDATE, MREMAP_MAYMOVE, MREMAP_FIXED, MADV_DONTNEED, MADV_FREE,
 } from '../../src/abi/linux';
 import { EINVAL, ENOMEM, EEXIST, EFAULT } from '../../src/abi/errno';
 
@@ -30,13 +30,13 @@ const MMAP_TOP = USER_END - STACK_SIZE - (128 << 20);
 export class Backing {
   refs = 0;
   /** cached: these are page-cache pages, which a private mapping must never write. */
-  constructor(readonly mf: MemoryFile, readonly off: number, readonly len: number, readonly cached: boolean) {}
+  constructor(readonly mf: MemoryFile | null, readonly off: number, readonly len: number, readonly cached: boolean) {}
   ref(): this {
     this.refs++;
     return this;
   }
   unref(): void {
-    if (--this.refs === 0) this.mf.release(this.off, this.len);
+    if (--this.refs === 0) this.mf?.release(this.off, this.len);
   }
 }
 
@@ -52,6 +52,8 @@ export interface Vma {
   name: string;
   /** Offset in the mapped file, for maps. */
   fileOffset: number;
+  /** Pages of a file mapping wholly past the end of the file: nothing is mapped, and a touch is SIGBUS. */
+  pastEof?: boolean;
 }
 
 export interface FileMapping {
@@ -59,6 +61,12 @@ export interface FileMapping {
   offset: number;
   name: string;
 }
+
+/** madvise advice values Linux accepts (asm-generic/mman-common.h); only DONTNEED and FREE change anything here. */
+const KNOWN_ADVICE = new Set([0, 1, 2, 3, 4, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25]);
+
+/** The backing of past-EOF mappings: no pages, never freed. */
+const PAST_EOF = new Backing(null, 0, 0, true).ref();
 
 /** Addresses beyond the user range (kernel addresses, which lose precision as numbers) are never mapped. */
 const inUserRange = (addr: number, len: number): boolean =>
@@ -121,7 +129,7 @@ export class AddressSpace implements UserMemory {
     while (done < out.length) {
       const a = addr + done;
       const v = this.find(a);
-      if (!v || !(v.prot & (PROT_READ | PROT_EXEC))) return false;
+      if (!v || !(v.prot & (PROT_READ | PROT_EXEC)) || v.pastEof) return false;
       const n = Math.min(out.length - done, v.end - a);
       this.mf.readInto(v.off + (a - v.start), out, done, n);
       done += n;
@@ -134,7 +142,7 @@ export class AddressSpace implements UserMemory {
     // Check every page first so a fault writes nothing.
     for (let a = addr; a < addr + data.length;) {
       const v = this.find(a);
-      if (!v || !(v.prot & PROT_WRITE) || (v.backing.cached && !v.shared)) return false;
+      if (!v || !(v.prot & PROT_WRITE) || (v.backing.cached && !v.shared) || v.pastEof) return false;
       a = v.end;
     }
     let done = 0;
@@ -155,7 +163,7 @@ export class AddressSpace implements UserMemory {
     let a = addr;
     while (total < max) {
       const v = this.find(a);
-      if (!v || !(v.prot & (PROT_READ | PROT_EXEC))) return null;
+      if (!v || !(v.prot & (PROT_READ | PROT_EXEC)) || v.pastEof) return null;
       // Scan up to the end of the page: the next page may be unmapped.
       const n = Math.min(max - total, PAGE - (a % PAGE), v.end - a);
       const chunk = new Uint8Array(n);
@@ -192,6 +200,10 @@ export class AddressSpace implements UserMemory {
 
   // ---- host mirror ----
   private hostMap(v: Vma): void {
+    if (v.pastEof) {
+      PtracePlatform.unmap(this.stub, v.start, v.end - v.start);
+      return;
+    }
     const r = PtracePlatform.map(this.stub, v.start, v.end - v.start, hostProt(v), v.off);
     if (r < 0) throw new Error(`stub mmap at ${v.start.toString(16)} failed: ${r}`);
   }
@@ -270,9 +282,18 @@ export class AddressSpace implements UserMemory {
       start = hint && this.isFree(hint, hint + len) ? hint : this.findGap(len);
       if (start < 0) return start;
     }
-    const v = this.makeVma(start, len, prot, shared, file);
-    this.insert(v);
-    this.hostMap(v);
+    // Whole pages past the end of the file fault with SIGBUS, as in Linux.
+    const filePages = file ? Math.max(0, pageUp(file.cache.size) - file.offset) : len;
+    if (filePages < len) {
+      const tail: Vma = { start: start + filePages, end: start + len, prot, shared, backing: PAST_EOF.ref(), off: 0, name: file!.name, fileOffset: file!.offset + filePages, pastEof: true };
+      this.insert(tail);
+      this.hostMap(tail);
+    }
+    if (filePages > 0) {
+      const v = this.makeVma(start, Math.min(len, filePages), prot, shared, file);
+      this.insert(v);
+      this.hostMap(v);
+    }
     // A file the cache does not keep lives only as long as its mappings.
     if (file && !file.cache.retained) file.cache.backing.unref();
     return start;
@@ -325,7 +346,7 @@ export class AddressSpace implements UserMemory {
       const v = this.vmas[i]!;
       if (v.start < addr || v.end > end) continue;
       v.prot = prot;
-      if (v.backing.cached && !v.shared && prot & PROT_WRITE) {
+      if (v.backing.cached && !v.shared && prot & PROT_WRITE && !v.pastEof) {
         // First write permission on a page-cache mapping: take a private copy.
         const len = v.end - v.start;
         const copy = new Backing(this.mf, this.mf.allocate(len), len, false).ref();
@@ -334,7 +355,7 @@ export class AddressSpace implements UserMemory {
         v.backing = copy;
         v.off = copy.off;
         this.hostMap(v);
-      } else {
+      } else if (!v.pastEof) {
         PtracePlatform.protect(this.stub, v.start, v.end - v.start, hostProt(v));
       }
     }
@@ -365,9 +386,13 @@ export class AddressSpace implements UserMemory {
     if (flags & MREMAP_FIXED && !(flags & MREMAP_MAYMOVE)) return -EINVAL;
     oldLen = pageUp(oldLen);
     newLen = pageUp(newLen);
-    const v = this.find(oldAddr);
-    if (!v || oldAddr + oldLen > v.end) return -EFAULT;
     if (oldLen === 0) return -EINVAL;
+    // The old range must be mapped throughout (Linux's single merged VMA may be several here).
+    for (let a = oldAddr; a < oldAddr + oldLen;) {
+      const v = this.find(a);
+      if (!v) return -EFAULT;
+      a = v.end;
+    }
     if (!(flags & MREMAP_FIXED)) {
       if (newLen <= oldLen) {
         if (newLen < oldLen) this.munmap(oldAddr + newLen, oldLen - newLen);
@@ -418,8 +443,8 @@ export class AddressSpace implements UserMemory {
   }
 
   madvise(addr: number, len: number, advice: number): number {
-    if (addr % PAGE !== 0) return -EINVAL;
-    if (advice !== MADV_DONTNEED) return 0;
+    if (addr % PAGE !== 0 || !KNOWN_ADVICE.has(advice)) return -EINVAL;
+    if (advice !== MADV_DONTNEED && advice !== MADV_FREE) return 0;
     len = pageUp(len);
     for (let a = addr; a < addr + len;) {
       const v = this.find(a);
@@ -450,7 +475,7 @@ export class AddressSpace implements UserMemory {
     as.brk = this.brk;
     for (const v of this.vmas) {
       let nv: Vma;
-      if (v.shared || v.backing.cached) {
+      if (v.shared || v.backing.cached || v.pastEof) {
         nv = { ...v, backing: v.backing.ref() };
       } else {
         const len = v.end - v.start;

@@ -37,5 +37,5 @@ export const memoryRows: SyscallRow[] = [
   { nr: SYS.mprotect, name: 'mprotect', handler: (t, a) => t.mm.mprotect(a.u64(0), a.u64(1), a.int(2)), args: ['ptr', 'size', 'hex'], support: 'full' },
   { nr: SYS.brk, name: 'brk', handler: (t, a) => t.mm.setBrk(a.u64(0)), args: ['ptr'], support: 'full' },
   { nr: SYS.mremap, name: 'mremap', handler: (t, a) => t.mm.mremap(a.u64(0), a.u64(1), a.u64(2), a.int(3), a.u64(4)), args: ['ptr', 'size', 'size', 'hex', 'ptr'], support: 'partial', note: 'MREMAP_DONTUNMAP is not supported.' },
-  { nr: SYS.madvise, name: 'madvise', handler: (t, a) => t.mm.madvise(a.u64(0), a.u64(1), a.int(2)), args: ['ptr', 'size', 'int'], support: 'partial', note: 'MADV_DONTNEED frees private anonymous pages; other advice is accepted and has no effect.' },
+  { nr: SYS.madvise, name: 'madvise', handler: (t, a) => t.mm.madvise(a.u64(0), a.u64(1), a.int(2)), args: ['ptr', 'size', 'int'], support: 'partial', note: 'MADV_DONTNEED and MADV_FREE free private anonymous pages; other valid advice has no effect.' },
 ];
