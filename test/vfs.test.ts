@@ -320,6 +320,8 @@ describe('path resolution', () => {
     expect(vfs.open(t, AT_FDCWD, '/dangling', O_RDONLY, 0)).toBe(-ENOENT);
     expect(vfs.open(t, AT_FDCWD, '/etc/passwd', O_RDONLY | O_DIRECTORY, 0)).toBe(-ENOTDIR);
     expect(vfs.open(t, AT_FDCWD, '/etc', O_WRONLY, 0)).toBe(-EISDIR);
+    expect(vfs.open(t, AT_FDCWD, '/etc', O_CREAT | O_RDONLY, 0)).toBe(-EISDIR);
+    expect(vfs.open(t, AT_FDCWD, '/etc/new/', O_CREAT | O_RDWR, 0)).toBe(-EISDIR);
     expect(vfs.open(t, AT_FDCWD, '/' + 'x'.repeat(300), O_RDONLY, 0)).toBe(-ENAMETOOLONG);
     expect(vfs.open(t, AT_FDCWD, '/x/'.repeat(1500), O_RDONLY, 0)).toBe(-ENAMETOOLONG);
     // 40 links are allowed, 41 are not.

@@ -465,6 +465,7 @@ export class VFS {
       return new PathFD(flags & (O_PATH | O_DIRECTORY | O_NOFOLLOW), loc);
     }
     if (ino.isSymlink) return -ELOOP;
+    if ((flags & O_CREAT) && ino.isDir) return -EISDIR;
     const acc = flags & O_ACCMODE;
     const wantWrite = acc === O_WRONLY || acc === O_RDWR;
     if (ino.isDir && (wantWrite || (flags & O_TRUNC))) return -EISDIR;
