@@ -107,8 +107,10 @@ export class Dispatcher {
     const file = this.kernel.vfs.openExecutable(t, path);
     if (typeof file === 'number') return file;
     const src = file.mappable();
-    file.decRef();
-    if (!src) return -EACCES;
+    if (!src) {
+      file.decRef();
+      return -EACCES;
+    }
     const head = src.readAt(0, 256);
     if (head.length >= 2 && head[0] === 0x23 && head[1] === 0x21) {
       // "#!interpreter [arg]": run the interpreter with the script's path.
@@ -120,9 +122,13 @@ export class Dispatcher {
       const interp = sp < 0 ? line : line.slice(0, sp);
       const arg = sp < 0 ? '' : line.slice(sp).trim();
       const newArgv = [interp, ...(arg ? [arg] : []), path, ...argv.slice(1)];
+      file.decRef();
       return this.exec(t, interp, newArgv, envp, depth + 1);
     }
-    if (head.length < 4 || head[0] !== 0x7f || head[1] !== 0x45 || head[2] !== 0x4c || head[3] !== 0x46) return -ENOEXEC;
+    if (head.length < 4 || head[0] !== 0x7f || head[1] !== 0x45 || head[2] !== 0x4c || head[3] !== 0x46) {
+      file.decRef();
+      return -ENOEXEC;
+    }
     // The point of no return: the old image goes. An address space shared
     // with another process (vfork) stays with it; this one gets a new stub.
     if (t.mm.users > 1) {
@@ -147,6 +153,7 @@ export class Dispatcher {
       },
     });
     if (typeof r === 'number') {
+      file.decRef();
       this.kernel.log.warn({ path, errno: -r }, 'execve failed after the old image was released');
       this.kernel.exitProcess(t.proc, signaledStatus(SIGKILL));
       return EXITED;
@@ -163,6 +170,10 @@ export class Dispatcher {
     t.fds.closeOnExec();
     t.proc.resetActionsForExec();
     t.proc.comm = path.slice(path.lastIndexOf('/') + 1).slice(0, 15);
+    t.proc.exe?.decRef();
+    t.proc.exe = file;
+    t.proc.argv = argv;
+    t.proc.envp = envp;
     this.kernel.setAltStack(t, null);
     if (t.vforkParent) {
       t.vforkParent = null;

@@ -19,6 +19,7 @@ import { Signals, sigbit } from './signals';
 import { Timers } from './timers';
 import { Futexes } from './futex';
 import { Dispatcher } from './dispatch';
+import { procProvider } from './proc';
 import { EXITED, KEEP_REGS } from '../../syscalls/table';
 import { SIGCHLD, SIGKILL, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SA_NOCLDWAIT } from '../../src/abi/linux';
 import { Siginfo } from '../../src/abi/layout';
@@ -89,6 +90,7 @@ export class Kernel {
     this.log = opts.log;
     this.hostname = opts.hostname;
     this.dispatcher = new Dispatcher(this, opts.strace);
+    this.vfs.setProcProvider(procProvider(this));
   }
 
   monotonicNs(): bigint {
@@ -343,6 +345,8 @@ export class Kernel {
     const tasks = [...p.tasks];
     this.removeProcessTasks(p);
     p.exitStatus = status;
+    p.exe?.decRef();
+    p.exe = null;
     tasks[0]?.mm.release();
     const fdTables = new Set(tasks.map((t) => t.fds));
     for (const fds of fdTables) if (![...this.tasks.values()].some((o) => o.fds === fds)) fds.closeAll();

@@ -3,6 +3,7 @@
 // exit status once it is a zombie.
 import { WaitQueue } from './waiter';
 import type { Task } from './task';
+import type { FileDescription } from '../vfs/file';
 import { NSIG } from '../../src/abi/linux';
 
 export interface SigAction {
@@ -37,6 +38,10 @@ export class Process {
   exitSignal = 17;
   /** Name for /proc/[pid]/comm and PR_GET_NAME: the basename of the executable. */
   comm = '';
+  /** The executable (/proc/[pid]/exe) and the argv and envp it was started with. */
+  exe: FileDescription | null = null;
+  argv: string[] = [];
+  envp: string[] = [];
   /** RLIMIT_* soft and hard values, by resource number. */
   rlimits: [number, number][];
   /** Host CPU time already used by tasks that are gone, in ns. */
