@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# What the tests run besides Node: gcc (the C conformance and hostile programs),
+# busybox-static, coreutils, bash and Debian's python3 (the scenarios). Installs
+# whatever is missing when run as root on Debian; otherwise says what to install.
+set -euo pipefail
+missing=()
+command -v gcc >/dev/null || missing+=(gcc libc6-dev)
+[ -x /bin/busybox ] || missing+=(busybox-static)
+[ -x /usr/bin/python3 ] || missing+=(python3)
+[ -x /bin/bash ] || missing+=(bash)
+[ -x /usr/bin/sha256sum ] || missing+=(coreutils)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+  echo "tests need these Debian packages: ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
