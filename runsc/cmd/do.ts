@@ -41,8 +41,8 @@ function logFile(debugLog: string | undefined): string | undefined {
   return debugLog;
 }
 
-/** Starts the Gofer serving root on one end of a socketpair; returns our end. */
-function startGofer(root: string, writable: boolean, log: Logger): number {
+/** Starts the Gofer serving root on one end of a socketpair; returns its pid and our end. */
+function startGofer(root: string, writable: boolean, log: Logger): { pid: number; fd: number } {
   const sv = new Int32Array(2);
   if (libc.socketpair(AF_UNIX, SOCK_STREAM_CLOEXEC, 0, sv) < 0) throw new Error(`socketpair: errno ${libc.errno()}`);
   const goferJs = path.join(__dirname, 'gofer.js');
@@ -53,7 +53,7 @@ function startGofer(root: string, writable: boolean, log: Logger): number {
   // The Gofer outlives nothing: it exits when the Sentry's end of the socket closes.
   child.unref();
   libc.close(sv[1]!);
-  return sv[0]!;
+  return { pid: child.pid ?? 0, fd: sv[0]! };
 }
 
 /** Where to look for a command named without a slash, as execvp does. */
@@ -86,9 +86,10 @@ export function doCommand(program: Command): void {
         if (!o.quiet) process.stderr.write(`runsc: ${msg}\n`);
         process.exit(code);
       };
-      const goferFd = startGofer(path.resolve(o.root), !o.forceOverlay, log);
-      const vfs = new VFS({ gofer: new GoferClient(goferFd), overlay: o.forceOverlay });
+      const gofer = startGofer(path.resolve(o.root), !o.forceOverlay, log);
+      const vfs = new VFS({ gofer: new GoferClient(gofer.fd), overlay: o.forceOverlay });
       const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname() });
+      if (gofer.pid) kernel.platform.pin(gofer.pid);
       const fds = new FDTable();
       for (const fd of [0, 1, 2]) fds.install(vfs.hostFile(fd), false);
       let fs;

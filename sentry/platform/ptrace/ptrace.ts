@@ -302,6 +302,14 @@ export class PtracePlatform {
     return t;
   }
 
+  /**
+   * Keeps a helper process the Sentry waits on synchronously (the Gofer) on
+   * the Sentry's CPU, where handing the CPU back and forth is cheap.
+   */
+  pin(pid: number): void {
+    libc.schedSetaffinity(pid, this.cpuMask.length, this.cpuMask);
+  }
+
   /** A waker whose timespec lives in the page of the memory file at pageOff. */
   newWaker(pageOff: number, writeTimespec: (ns: bigint) => void): Waker {
     const t = this.newProcess();
