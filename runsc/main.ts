@@ -29,6 +29,8 @@ doCommand(program);
 syscallsCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  process.stderr.write(`runsc: ${e instanceof Error ? e.message : String(e)}\n`);
+  // A failure of runsc itself: one line, or the whole stack with --debug.
+  const detail = e instanceof Error ? (program.opts<GlobalOptions>().debug ? e.stack : e.message) : String(e);
+  process.stderr.write(`runsc: ${detail}\n`);
   process.exit(128);
 });

@@ -135,7 +135,7 @@ export class Dispatcher {
       t.mm.users--;
       const stub = this.kernel.platform.newProcess();
       this.kernel.replaceStub(t, stub);
-      t.mm = new AddressSpace(this.kernel.mf, this.kernel.cache, stub);
+      t.mm = new AddressSpace(this.kernel.mf, this.kernel.cache, this.kernel.platform, stub);
     } else {
       t.mm.reset();
     }

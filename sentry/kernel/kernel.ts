@@ -13,6 +13,7 @@ import { PageCache } from '../mm/pagecache';
 import { AddressSpace } from '../mm/address-space';
 import { PtracePlatform, StubDied, PTRACE_EVENT_STOP, type Stop, type Waker, type StubThread } from '../platform/ptrace/ptrace';
 import { R } from '../platform/ptrace/regs';
+import { BATCH_PAGE_SIZE } from '../platform/ptrace/stub';
 import { Task, type Credentials } from './task';
 import { Process, SIG_IGN } from './process';
 import { Signals, sigbit } from './signals';
@@ -59,7 +60,8 @@ function defaultRlimits(): [number, number][] {
 export class Kernel {
   readonly mf = new MemoryFile();
   readonly cache = new PageCache(this.mf);
-  readonly platform = new PtracePlatform(this.mf.fd);
+  private readonly batchOff = this.mf.allocate(BATCH_PAGE_SIZE);
+  readonly platform = new PtracePlatform(this.mf.fd, this.batchOff, this.mf.viewOf(this.batchOff, BATCH_PAGE_SIZE)!);
   readonly signals = new Signals(this);
   readonly timers = new Timers();
   readonly futexes = new Futexes();
@@ -134,7 +136,7 @@ export class Kernel {
    */
   async run(args: { paths: string[]; argv: string[]; envp: string[]; fds: FDTable; fs: FSContext; creds: Credentials }): Promise<number | string> {
     const stub = this.platform.newProcess();
-    const mm = new AddressSpace(this.mf, this.cache, stub);
+    const mm = new AddressSpace(this.mf, this.cache, this.platform, stub);
     const pid = this.allocPid();
     const proc = new Process(pid, null, defaultRlimits(), this.monotonicNs());
     const t = new Task(pid, this, proc, stub, mm, args.fds, args.fs, args.creds);
@@ -169,6 +171,7 @@ export class Kernel {
   /** Moves t to a new stub (exec out of a shared address space); the old host task dies. */
   replaceStub(t: Task, stub: StubThread): void {
     this.byStub.delete(t.stub.tid);
+    this.platform.discard(t.stub);
     t.stub.kill();
     t.stub = stub;
     this.byStub.set(stub.tid, t);
@@ -178,8 +181,18 @@ export class Kernel {
   resume(t: Task): void {
     if (t.exited) return;
     if (this.signals.hasDeliverable(t) && !this.signals.deliver(t, false)) return;
+    if (!this.flushMappings(t)) return;
     t.stub.resume();
     this.running.add(t);
+  }
+
+  /** Brings the host's mappings up to date before t runs; false if the host refused and the process died. */
+  private flushMappings(t: Task): boolean {
+    const r = t.mm.flush();
+    if (r === 0) return true;
+    this.log.warn({ pid: t.pid, errno: -r }, 'the host refused a mapping change');
+    this.exitProcess(t.proc, signaledStatus(SIGKILL));
+    return false;
   }
 
   /** Resumes a task after a syscall with its result. */
@@ -189,8 +202,10 @@ export class Kernel {
       t.stub.regs.set(R.rax, result);
       t.stub.touchRegs();
       if (!this.signals.deliver(t, restartable && result === -4)) return;
+      if (!this.flushMappings(t)) return;
       t.stub.resume();
     } else {
+      if (!this.flushMappings(t)) return;
       t.stub.resumeWithResult(result);
     }
     this.running.add(t);
@@ -328,6 +343,7 @@ export class Kernel {
     for (const t of p.tasks) {
       t.exited = true;
       this.running.delete(t);
+      this.platform.discard(t.stub);
       t.stub.kill();
       this.byStub.delete(t.stub.tid);
       this.tasks.delete(t.tid);

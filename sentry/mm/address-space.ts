@@ -10,7 +10,7 @@
 import { MemoryFile, PAGE, pageUp, pageDown } from './memfile';
 import type { UserMemory } from './usermem';
 import type { PageCache, CachedFile } from './pagecache';
-import { PtracePlatform, type StubThread } from '../platform/ptrace/ptrace';
+import type { PtracePlatform, StubThread } from '../platform/ptrace/ptrace';
 import { STUB_BASE } from '../platform/ptrace/stub';
 import {
   PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_FIXED_NOREPLACE,
@@ -84,8 +84,13 @@ export class AddressSpace implements UserMemory {
   /** The thread through which mapping changes reach the host; the kernel points it at a stopped thread. */
   stub: StubThread;
 
-  constructor(readonly mf: MemoryFile, private readonly cache: PageCache, stub: StubThread) {
+  constructor(readonly mf: MemoryFile, private readonly cache: PageCache, private readonly host: PtracePlatform, stub: StubThread) {
     this.stub = stub;
+  }
+
+  /** Applies queued mapping changes to the host; the kernel calls it before the process runs. Returns 0 or -errno. */
+  flush(): number {
+    return this.host.flush(this.stub);
   }
 
   // ---- lookup ----
@@ -200,12 +205,8 @@ export class AddressSpace implements UserMemory {
 
   // ---- host mirror ----
   private hostMap(v: Vma): void {
-    if (v.pastEof) {
-      PtracePlatform.unmap(this.stub, v.start, v.end - v.start);
-      return;
-    }
-    const r = PtracePlatform.map(this.stub, v.start, v.end - v.start, hostProt(v), v.off);
-    if (r < 0) throw new Error(`stub mmap at ${v.start.toString(16)} failed: ${r}`);
+    if (v.pastEof) this.host.queueUnmap(this.stub, v.start, v.end - v.start);
+    else this.host.queueMap(this.stub, v.start, v.end - v.start, hostProt(v), v.off);
   }
 
   // ---- changing the layout ----
@@ -325,7 +326,7 @@ export class AddressSpace implements UserMemory {
     len = pageUp(len);
     if (addr + len > USER_END) return -EINVAL;
     this.remove(addr, addr + len);
-    PtracePlatform.unmap(this.stub, addr, len);
+    this.host.queueUnmap(this.stub, addr, len);
     return 0;
   }
 
@@ -356,7 +357,7 @@ export class AddressSpace implements UserMemory {
         v.off = copy.off;
         this.hostMap(v);
       } else if (!v.pastEof) {
-        PtracePlatform.protect(this.stub, v.start, v.end - v.start, hostProt(v));
+        this.host.queueProtect(this.stub, v.start, v.end - v.start, hostProt(v));
       }
     }
     return 0;
@@ -375,7 +376,7 @@ export class AddressSpace implements UserMemory {
       this.hostMap(v);
     } else if (newEnd < oldEnd) {
       this.remove(newEnd, oldEnd);
-      PtracePlatform.unmap(this.stub, newEnd, oldEnd - newEnd);
+      this.host.queueUnmap(this.stub, newEnd, oldEnd - newEnd);
     }
     this.brk = want;
     return want;
@@ -419,7 +420,7 @@ export class AddressSpace implements UserMemory {
     this.splitAt(oldAddr + oldLen);
     const moving = this.vmas.filter((m) => m.start >= oldAddr && m.end <= oldAddr + oldLen);
     this.vmas = this.vmas.filter((m) => !moving.includes(m));
-    PtracePlatform.unmap(this.stub, oldAddr, oldLen);
+    this.host.queueUnmap(this.stub, oldAddr, oldLen);
     const keep = Math.min(oldLen, newLen);
     for (const m of moving) {
       const rel = m.start - oldAddr;
@@ -470,7 +471,7 @@ export class AddressSpace implements UserMemory {
 
   /** A copy for a forked child whose stub is child. */
   fork(child: StubThread): AddressSpace {
-    const as = new AddressSpace(this.mf, this.cache, child);
+    const as = new AddressSpace(this.mf, this.cache, this.host, child);
     as.brkStart = this.brkStart;
     as.brk = this.brk;
     for (const v of this.vmas) {
@@ -504,6 +505,6 @@ export class AddressSpace implements UserMemory {
   /** Unmaps everything from the stub too, for a new image. */
   reset(): void {
     this.clear();
-    PtracePlatform.unmap(this.stub, 0, STUB_BASE);
+    this.host.queueUnmap(this.stub, 0, STUB_BASE);
   }
 }

@@ -62,6 +62,8 @@ export abstract class FileDescription {
   /** Notified whenever readiness() may have changed. */
   queue = new WaitQueue();
   private refs = 1;
+  /** Called once when the description is released (epoll drops its interests). */
+  private releaseHooks: Set<() => void> | undefined;
 
   constructor(flags: number, loc?: Location) {
     this.flags = flags;
@@ -71,7 +73,17 @@ export abstract class FileDescription {
   incRef(): this { this.refs++; return this; }
   decRef(): void {
     if (this.refs <= 0) throw new Error('FileDescription: decRef below zero');
-    if (--this.refs === 0) this.release();
+    if (--this.refs === 0) {
+      const hooks = this.releaseHooks;
+      this.releaseHooks = undefined;
+      if (hooks) for (const h of hooks) h();
+      this.release();
+    }
+  }
+  /** Runs hook when the last reference goes away; returns a function that cancels it. */
+  onRelease(hook: () => void): () => void {
+    (this.releaseHooks ??= new Set()).add(hook);
+    return () => { this.releaseHooks?.delete(hook); };
   }
   get refCount(): number { return this.refs; }
 

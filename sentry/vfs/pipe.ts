@@ -35,7 +35,7 @@ export class Pipe {
     if (data.length === 0) return;
     this.chunks.push(data.slice());
     this.size += data.length;
-    this.queue.notify();
+    this.queue.notify(POLLIN);
   }
 
   /** Removes and returns up to n bytes. */
@@ -52,7 +52,7 @@ export class Pipe {
       else this.chunks[0] = c.subarray(k);
     }
     this.size -= n;
-    if (n > 0) this.queue.notify();
+    if (n > 0) this.queue.notify(POLLOUT);
     return out;
   }
 

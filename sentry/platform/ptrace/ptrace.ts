@@ -10,7 +10,10 @@
 // Lock order: none; single-threaded.
 import * as libc from '../../../src/ffi/libc';
 import { Regs, R, NREGS } from './regs';
-import { STUB_BASE, STUB_SIZE, TRAMPOLINE, TRAMPOLINE_END, stubElf, STUB_SIGACTION_IGN } from './stub';
+import {
+  STUB_BASE, STUB_SIZE, TRAMPOLINE, TRAMPOLINE_END, stubElf, STUB_SIGACTION_IGN, BATCH, BATCH_END, BATCH_PAGE,
+  BATCH_PAGE_SIZE, BATCH_ENTRY_SIZE,
+} from './stub';
 
 const PTRACE_POKEUSER = 6;
 const PTRACE_CONT = 7;
@@ -163,6 +166,28 @@ export class StubThread {
     s.set(R.r10, a3);
     s.set(R.r8, a4);
     s.set(R.r9, a5);
+    this.runInjected(TRAMPOLINE_END, onEvent);
+    return s.getSigned(R.rax);
+  }
+
+  /**
+   * Runs the first count entries of the batch page through the batch routine.
+   * Returns how many did not complete (0 on success) and the last result.
+   */
+  runBatch(count: number): { remaining: number; result: number } {
+    const s = this.scratch;
+    s.copyFrom(this.regs);
+    s.set(R.rip, BATCH);
+    s.set(R.orig_rax, -1);
+    s.set(R.rdi, BATCH_PAGE);
+    s.set(R.rsi, count);
+    this.runInjected(BATCH_END);
+    return { remaining: s.get(R.r13), result: s.getSigned(R.rax) };
+  }
+
+  /** Runs the stub from the scratch registers until it traps at endRip; scratch then holds its registers. */
+  private runInjected(endRip: number, onEvent?: (event: number) => void): void {
+    const s = this.scratch;
     check(libc.ptraceBuf(PTRACE_SETREGS, this.tid, 0, s.buf), 'PTRACE_SETREGS');
     this.regsDirty = true;
     check(libc.ptrace(PTRACE_CONT, this.tid, 0, 0), 'PTRACE_CONT');
@@ -173,12 +198,11 @@ export class StubThread {
         onEvent?.(stop.value);
       } else if (stop.kind === 'signal') {
         check(libc.ptraceBuf(PTRACE_GETREGS, this.tid, 0, s.buf), 'PTRACE_GETREGS');
-        if (stop.value === SIGTRAP && s.get(R.rip) === TRAMPOLINE_END) break;
+        if (stop.value === SIGTRAP && s.get(R.rip) === endRip) return;
         this.deferredSignals.push(stop.value);
       }
       check(libc.ptrace(PTRACE_CONT, this.tid, 0, 0), 'PTRACE_CONT');
     }
-    return s.getSigned(R.rax);
   }
 
   /** Reads the message of the last ptrace event (the new pid for fork and clone). */
@@ -257,11 +281,18 @@ export class PtracePlatform {
   private template: StubThread | null = null;
   private readonly cpuMask: Uint8Array;
 
+  private readonly batch: DataView;
+  private batchLen = 0;
+  /** The stub whose process the queued batch entries are for. */
+  private batchOwner: StubThread | null = null;
+
   /**
    * memoryFd is the memory file; every stub holds it as STUB_MEMORY_FD so the
-   * Sentry can map workload memory into it.
+   * Sentry can map workload memory into it. batchPage is BATCH_PAGE_SIZE
+   * bytes of it (at batchOff) that every stub sees read-only at BATCH_PAGE.
    */
-  constructor(private readonly memoryFd: number) {
+  constructor(private readonly memoryFd: number, private readonly batchOff: number, batchPage: Uint8Array) {
+    this.batch = new DataView(batchPage.buffer, batchPage.byteOffset, BATCH_PAGE_SIZE);
     // Cross-CPU wakeups cost ~100 µs in these VMs: keep the tracer thread and
     // every stub on one CPU.
     const cpu = Math.max(0, libc.schedGetcpu());
@@ -313,22 +344,54 @@ export class PtracePlatform {
   /** A waker whose timespec lives in the page of the memory file at pageOff. */
   newWaker(pageOff: number, writeTimespec: (ns: bigint) => void): Waker {
     const t = this.newProcess();
-    const r = PtracePlatform.map(t, WAKER_PAGE, 0x1000, PROT_READ, pageOff);
-    if (r < 0) throw new Error(`mapping the waker's page failed: ${r}`);
+    const r = t.hostSyscall(NR_MMAP, WAKER_PAGE, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED, STUB_MEMORY_FD, pageOff);
+    if (r !== WAKER_PAGE) throw new Error(`mapping the waker's page failed: ${r}`);
     return new Waker(t, writeTimespec);
   }
 
-  /** Maps [addr, addr+len) of the stub's address space to the memory file at off. */
-  static map(t: StubThread, addr: number, len: number, prot: number, off: number): number {
-    return t.hostSyscall(NR_MMAP, addr, len, prot, MAP_SHARED | MAP_FIXED, STUB_MEMORY_FD, off);
+  /**
+   * Queues a mapping change for t's process. Changes reach the host in one
+   * batch (one stop instead of one per syscall) when flush(t) runs, which the
+   * kernel does before t's process next runs. Changes for another process
+   * flush the pending ones first, so they never mix.
+   */
+  queueMap(t: StubThread, addr: number, len: number, prot: number, off: number): void {
+    this.enqueue(t, [NR_MMAP, addr, len, prot, MAP_SHARED | MAP_FIXED, STUB_MEMORY_FD, off]);
   }
 
-  static unmap(t: StubThread, addr: number, len: number): number {
-    return t.hostSyscall(NR_MUNMAP, addr, len);
+  queueUnmap(t: StubThread, addr: number, len: number): void {
+    this.enqueue(t, [NR_MUNMAP, addr, len]);
   }
 
-  static protect(t: StubThread, addr: number, len: number, prot: number): number {
-    return t.hostSyscall(NR_MPROTECT, addr, len, prot);
+  queueProtect(t: StubThread, addr: number, len: number, prot: number): void {
+    this.enqueue(t, [NR_MPROTECT, addr, len, prot]);
+  }
+
+  /** Forgets changes queued for t (its process is being torn down). */
+  discard(t: StubThread): void {
+    if (this.batchOwner !== t) return;
+    this.batchOwner = null;
+    this.batchLen = 0;
+  }
+
+  /** Runs t's queued changes; returns 0, or the first failure's negated errno. */
+  flush(t: StubThread): number {
+    if (this.batchOwner !== t) return 0;
+    const n = this.batchLen;
+    this.batchLen = 0;
+    this.batchOwner = null;
+    const r = t.runBatch(n);
+    return r.remaining === 0 ? 0 : r.result;
+  }
+
+  private enqueue(t: StubThread, call: number[]): void {
+    if (this.batchOwner !== t || this.batchLen * BATCH_ENTRY_SIZE >= BATCH_PAGE_SIZE) {
+      const failed = this.batchOwner ? this.flush(this.batchOwner) : 0;
+      if (failed < 0) throw new Error(`host mapping change failed: ${failed}`);
+    }
+    this.batchOwner = t;
+    const at = this.batchLen++ * BATCH_ENTRY_SIZE;
+    for (let i = 0; i < 7; i++) this.batch.setBigInt64(at + 8 * i, BigInt(call[i] ?? 0), true);
   }
 
   /** Waits for the next stop of any stub thread. */
@@ -363,6 +426,9 @@ export class PtracePlatform {
       // Leave nothing of the host's making (stack, vdso) in the address space.
       t.hostSyscall(NR_MUNMAP, 0, STUB_BASE);
       t.hostSyscall(NR_MUNMAP, STUB_BASE + STUB_SIZE, TASK_SIZE - STUB_BASE - STUB_SIZE);
+      // Every stub forked from here shares the read-only batch page.
+      const r = t.hostSyscall(NR_MMAP, BATCH_PAGE, BATCH_PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, STUB_MEMORY_FD, this.batchOff);
+      if (r !== BATCH_PAGE) throw new Error(`mapping the batch page failed: ${r}`);
       return t;
     } finally {
       libc.close(imageFd);
