@@ -55,7 +55,7 @@ async function waitReady(t: Task, files: (FileDescription | undefined)[], check:
 }
 
 /** Installs a temporary signal mask for ppoll/pselect6; returns a function that undoes it unless a handler will. */
-function withMask(t: Task, maskAddr: number, size: number): (() => void) | number {
+export function withMask(t: Task, maskAddr: number, size: number): (() => void) | number {
   if (!maskAddr) return () => {};
   if (size !== 8) return -EINVAL;
   const mask = t.mm.readU64(maskAddr);
@@ -99,7 +99,7 @@ function poll(t: Task, a: SyscallArgs): number | Promise<number> {
 }
 
 /** A relative timespec argument as a deadline; undefined for NULL (forever). */
-function timespecDeadline(t: Task, addr: number): bigint | undefined | number {
+export function timespecDeadline(t: Task, addr: number): bigint | undefined | number {
   if (!addr) return undefined;
   const raw = t.mm.read(addr, Timespec.size);
   if (!raw) return -EFAULT;
