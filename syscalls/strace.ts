@@ -20,8 +20,10 @@ export function formatArg(t: Task, fmt: ArgFormat, a: SyscallArgs, i: number): s
       return String(a.u64(i));
     case 'off':
       return String(a.i64(i));
-    case 'mode':
-      return `0${a.uint(i).toString(8)}`;
+    case 'mode': {
+      const m = a.uint(i);
+      return m === 0 ? '0' : `0${m.toString(8)}`;
+    }
     case 'signal': {
       const s = a.int(i);
       return s > 0 && s <= 64 ? signalName(s) : String(s);
