@@ -131,10 +131,15 @@ export class Dispatcher {
     }
     // The point of no return: the old image goes. An address space shared
     // with another process (vfork) stays with it; this one gets a new stub.
-    if (t.mm.users > 1) {
-      t.mm.users--;
+    if (t.mm.users > 1 || t.proc.tasks.size > 1) {
+      // Other threads die with the old image: a fresh stub process, and the
+      // old one (all its host threads) is killed.
+      const threaded = t.proc.tasks.size > 1;
+      this.kernel.becomeSoleThread(t);
       const stub = this.kernel.platform.newProcess();
       this.kernel.replaceStub(t, stub);
+      if (threaded && t.mm.users === 1) t.mm.clear();
+      else t.mm.users--;
       t.mm = new AddressSpace(this.kernel.mf, this.kernel.cache, this.kernel.platform, stub);
     } else {
       t.mm.reset();

@@ -168,6 +168,46 @@ export class Kernel {
     this.processes.set(t.proc.pid, t.proc);
   }
 
+  /**
+   * Ends one thread of a process that has others (exit(2)); the last thread's
+   * exit ends the process with status.
+   */
+  exitTask(t: Task, status: number): void {
+    const p = t.proc;
+    if (p.tasks.size <= 1) {
+      this.exitProcess(p, status);
+      return;
+    }
+    t.exited = true;
+    this.running.delete(t);
+    this.platform.discard(t.stub);
+    this.byStub.delete(t.stub.tid);
+    this.tasks.delete(t.tid);
+    p.tasks.delete(t);
+    t.stub.exitThread();
+    t.interrupt();
+  }
+
+  /** Makes t its process's only thread, with the process's pid as its tid (execve from a threaded process). */
+  becomeSoleThread(t: Task): void {
+    const p = t.proc;
+    for (const o of [...p.tasks]) {
+      if (o === t) continue;
+      o.exited = true;
+      this.running.delete(o);
+      this.platform.discard(o.stub);
+      this.byStub.delete(o.stub.tid);
+      this.tasks.delete(o.tid);
+      p.tasks.delete(o);
+      o.interrupt();
+    }
+    if (t.tid !== p.pid) {
+      this.tasks.delete(t.tid);
+      t.tid = p.pid;
+      this.tasks.set(t.tid, t);
+    }
+  }
+
   /** Moves t to a new stub (exec out of a shared address space); the old host task dies. */
   replaceStub(t: Task, stub: StubThread): void {
     this.byStub.delete(t.stub.tid);

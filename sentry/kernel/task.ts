@@ -35,7 +35,7 @@ export class Task {
   exited = false;
 
   constructor(
-    readonly tid: number,
+    public tid: number,
     readonly kernel: Kernel,
     public proc: Process,
     public stub: StubThread,

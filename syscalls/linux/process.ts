@@ -9,11 +9,11 @@ import { R } from '../../sentry/platform/ptrace/regs';
 import { EXITED, KEEP_REGS } from '../table';
 import { SYS } from '../../src/abi/sysno';
 import {
-  EINVAL, ECHILD, ESRCH, EFAULT, EPERM, E2BIG, ENOSYS, EAGAIN,
+  EINVAL, ECHILD, ESRCH, EFAULT, EPERM, E2BIG, EAGAIN,
 } from '../../src/abi/errno';
 import {
   CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_PARENT_SETTID,
-  CLONE_CHILD_SETTID, CLONE_CHILD_CLEARTID, CLONE_SETTLS, CLONE_PARENT, CSIGNAL,
+  CLONE_CHILD_SETTID, CLONE_CHILD_CLEARTID, CLONE_SETTLS, CLONE_PARENT, CSIGNAL, CLONE_SYSVSEM,
   WNOHANG, WUNTRACED, WCONTINUED, WEXITED, WNOWAIT, WSTOPPED, __WALL, __WCLONE, __WNOTHREAD,
   P_ALL, P_PID, P_PGID, SIGCHLD, NSIG,
 } from '../../src/abi/linux';
@@ -56,10 +56,34 @@ function execve(t: Task, a: SyscallArgs): number {
   return r;
 }
 
-/** Creates a child process (never a thread: CLONE_THREAD is refused until threads exist). */
+/** Creates a thread in t's process: a host thread in the same stub process. */
+function cloneThread(t: Task, flags: number, stack: number, parentTid: number, childTid: number, tls: number): number {
+  if (!(flags & CLONE_SIGHAND) || !(flags & CLONE_VM)) return -EINVAL;
+  if (flags & CLONE_VFORK) return -EINVAL;
+  const k = t.kernel;
+  const stub = k.platform.newThread(t.stub);
+  const tid = k.allocPid();
+  const child = new TaskClass(tid, k, t.proc, stub, t.mm, flags & CLONE_FILES ? t.fds : t.fds.fork(),
+    flags & CLONE_FS ? t.fs : t.fs.clone(), { ...t.creds, groups: [...t.creds.groups] });
+  child.sigmask = t.sigmask;
+  const regs = stub.regs;
+  regs.copyFrom(t.stub.regs);
+  regs.set(R.rax, 0);
+  if (stack) regs.set(R.rsp, stack);
+  if (flags & CLONE_SETTLS) regs.set(R.fs_base, tls);
+  stub.touchRegs();
+  if (flags & CLONE_PARENT_SETTID) t.mm.writeU32(parentTid, tid);
+  if (flags & CLONE_CHILD_SETTID) t.mm.writeU32(childTid, tid);
+  if (flags & CLONE_CHILD_CLEARTID) child.clearChildTid = childTid;
+  k.addTask(child);
+  k.resume(child);
+  return tid;
+}
+
+/** Creates a child process, or a thread with CLONE_THREAD. */
 function cloneProcess(t: Task, flags: number, stack: number, parentTid: number, childTid: number, tls: number): number | Promise<number> {
-  if (flags & CLONE_THREAD) return -ENOSYS;
-  if (flags & ~SUPPORTED_CLONE) return -EINVAL;
+  if (flags & ~(SUPPORTED_CLONE | CLONE_THREAD | CLONE_SYSVSEM)) return -EINVAL;
+  if (flags & CLONE_THREAD) return cloneThread(t, flags, stack, parentTid, childTid, tls);
   if (flags & CLONE_SIGHAND && !(flags & CLONE_VM)) return -EINVAL;
   const k = t.kernel;
   const nproc = t.proc.rlimits[6]![0];
@@ -121,13 +145,15 @@ function exitGroup(t: Task, a: SyscallArgs): number {
   return EXITED;
 }
 
-/** exit: the thread ends; with one thread per process, so does the process. */
+/** exit: the thread ends; the last thread's exit ends the process. */
 function exit(t: Task, a: SyscallArgs): number {
+  // CLONE_CHILD_CLEARTID: zero the tid word and wake a joiner.
   if (t.clearChildTid && t.mm.writeU32(t.clearChildTid, 0)) {
     const key = t.mm.translate(t.clearChildTid);
     if (key !== null) t.kernel.futexes.wake(key, 1);
   }
-  return exitGroup(t, a);
+  t.kernel.exitTask(t, exitedStatus(a.int(0)));
+  return EXITED;
 }
 
 /** Does child c match wait4's pid argument for parent p? */
@@ -291,10 +317,10 @@ export const processRows: SyscallRow[] = [
   { nr: SYS.set_tid_address, name: 'set_tid_address', handler: setTidAddress, args: ['ptr'], support: 'full' },
   { nr: SYS.fork, name: 'fork', handler: (t) => cloneProcess(t, SIGCHLD, 0, 0, 0, 0), args: [], support: 'full' },
   { nr: SYS.vfork, name: 'vfork', handler: (t) => cloneProcess(t, CLONE_VM | CLONE_VFORK | SIGCHLD, 0, 0, 0, 0), args: [], support: 'full' },
-  { nr: SYS.clone, name: 'clone', handler: clone, args: ['hex', 'ptr', 'ptr', 'ptr', 'ptr'], support: 'partial', note: 'Processes only: CLONE_THREAD returns ENOSYS.' },
+  { nr: SYS.clone, name: 'clone', handler: clone, args: ['hex', 'ptr', 'ptr', 'ptr', 'ptr'], support: 'partial', note: 'Processes and threads; namespaces (CLONE_NEW*), CLONE_PIDFD and CLONE_PTRACE return EINVAL.' },
   { nr: SYS.clone3, name: 'clone3', handler: clone3, args: ['ptr', 'size'], support: 'partial', note: 'As clone.' },
   { nr: SYS.execve, name: 'execve', handler: execve, args: ['path', 'ptr', 'ptr'], support: 'full' },
-  { nr: SYS.exit, name: 'exit', handler: exit, args: ['int'], support: 'partial', note: 'Ends the process (processes are single-threaded).' },
+  { nr: SYS.exit, name: 'exit', handler: exit, args: ['int'], support: 'full' },
   { nr: SYS.exit_group, name: 'exit_group', handler: exitGroup, args: ['int'], support: 'full' },
   { nr: SYS.wait4, name: 'wait4', handler: wait4, args: ['pid', 'ptr', 'hex', 'ptr'], support: 'partial', note: 'Stopped and continued children are not reported; rusage is zeroed.' },
   { nr: SYS.waitid, name: 'waitid', handler: waitid, args: ['int', 'int', 'ptr', 'hex', 'ptr'], support: 'partial', note: 'WEXITED only; P_PIDFD unsupported.' },

@@ -46,6 +46,11 @@ const NR_CLONE = 56;
 const NR_PRCTL = 157;
 const PR_SET_PDEATHSIG = 1;
 const CLONE_VM = 0x100;
+const CLONE_FS = 0x200;
+const CLONE_FILES = 0x400;
+const CLONE_SIGHAND = 0x800;
+const CLONE_THREAD = 0x10000;
+const NR_EXIT = 60;
 const MAP_SHARED = 0x01;
 const MAP_FIXED = 0x10;
 const MFD_CLOEXEC = 1;
@@ -216,6 +221,20 @@ export class StubThread {
     libc.kill(this.tid, SIGKILL);
   }
 
+  /**
+   * Ends this host thread alone (a signal would end its whole process): it
+   * runs exit at the trampoline. Its death reaches wait() later.
+   */
+  exitThread(): void {
+    const s = this.scratch;
+    s.copyFrom(this.regs);
+    s.set(R.rip, TRAMPOLINE);
+    s.set(R.rax, NR_EXIT);
+    s.set(R.orig_rax, -1);
+    s.set(R.rdi, 0);
+    if (libc.ptraceBuf(PTRACE_SETREGS, this.tid, 0, s.buf) < 0 || libc.ptrace(PTRACE_CONT, this.tid, 0, 0) < 0) this.kill();
+  }
+
   /** Stops the thread wherever it is running; the stop arrives through wait() as a PTRACE_EVENT_STOP. */
   interrupt(): void {
     libc.ptrace(PTRACE_INTERRUPT, this.tid, 0, 0);
@@ -317,6 +336,11 @@ export class PtracePlatform {
   /** A new host task in the same address space as parent's (for CLONE_VM children). */
   newSharingMemory(parent: StubThread): StubThread {
     return PtracePlatform.cloneStub(parent, CLONE_VM | SIGCHLD);
+  }
+
+  /** A new host thread in parent's stub process (for a workload thread). */
+  newThread(parent: StubThread): StubThread {
+    return PtracePlatform.cloneStub(parent, CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD);
   }
 
   /** Has parent clone itself with flags; the child is traced from its first instruction. */
