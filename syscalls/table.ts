@@ -12,6 +12,7 @@ import { timeRows } from './linux/time';
 import { systemRows } from './linux/system';
 import { futexRows } from './linux/futex';
 import { pollRows } from './linux/poll';
+import { timerRows } from './linux/timers';
 import { eventfdRows } from './linux/eventfd';
 import { epollRows } from './linux/epoll';
 
@@ -27,7 +28,7 @@ function unimplemented(nr: number): SyscallRow {
 function build(): SyscallRow[] {
   const table: SyscallRow[] = [];
   for (let nr = 0; nr <= MAX_SYSCALL; nr++) table.push(unimplemented(nr));
-  for (const row of [...fsRows, ...processRows, ...memoryRows, ...signalRows, ...timeRows, ...systemRows, ...futexRows, ...pollRows, ...eventfdRows, ...epollRows]) {
+  for (const row of [...fsRows, ...processRows, ...memoryRows, ...signalRows, ...timeRows, ...systemRows, ...futexRows, ...pollRows, ...timerRows, ...eventfdRows, ...epollRows]) {
     if (table[row.nr]!.support !== 'none') throw new Error(`syscall ${row.name} has two rows`);
     if (SYSCALL_NAMES[row.nr] !== row.name) throw new Error(`syscall row ${row.name} has number ${row.nr}, which is ${SYSCALL_NAMES[row.nr]}`);
     table[row.nr] = row;

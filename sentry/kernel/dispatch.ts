@@ -174,6 +174,9 @@ export class Dispatcher {
     t.stub.touchRegs();
     t.fds.closeOnExec();
     t.proc.resetActionsForExec();
+    // POSIX timers do not survive execve (setitimer's do).
+    for (const timer of t.proc.posixTimers.values()) timer.disarm();
+    t.proc.posixTimers.clear();
     t.proc.comm = path.slice(path.lastIndexOf('/') + 1).slice(0, 15);
     t.proc.exe?.decRef();
     t.proc.exe = file;

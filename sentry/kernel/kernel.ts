@@ -401,6 +401,7 @@ export class Kernel {
     const tasks = [...p.tasks];
     this.removeProcessTasks(p);
     p.exitStatus = status;
+    p.disarmTimers();
     p.exe?.decRef();
     p.exe = null;
     tasks[0]?.mm.release();

@@ -4,6 +4,7 @@
 import { WaitQueue } from './waiter';
 import type { Task } from './task';
 import type { FileDescription } from '../vfs/file';
+import type { IntervalTimer } from './itimer';
 import { NSIG } from '../../src/abi/linux';
 
 export interface SigAction {
@@ -38,6 +39,10 @@ export class Process {
   exitSignal = 17;
   /** Name for /proc/[pid]/comm and PR_GET_NAME: the basename of the executable. */
   comm = '';
+  /** setitimer(ITIMER_REAL) and alarm; created on first use. */
+  itimerReal: IntervalTimer | null = null;
+  /** timer_create's timers, by id. */
+  readonly posixTimers = new Map<number, IntervalTimer>();
   /** The executable (/proc/[pid]/exe) and the argv and envp it was started with. */
   exe: FileDescription | null = null;
   argv: string[] = [];
@@ -56,6 +61,13 @@ export class Process {
 
   get zombie(): boolean {
     return this.exitStatus !== null;
+  }
+
+  /** Stops every timer of the process (it exited or exec'd a new image keeps none). */
+  disarmTimers(): void {
+    this.itimerReal?.disarm();
+    for (const timer of this.posixTimers.values()) timer.disarm();
+    this.posixTimers.clear();
   }
 
   /** Dispositions for a child created by fork: copied. */

@@ -8,7 +8,7 @@ import type { Process, SigAction } from './process';
 import { SIG_DFL, SIG_IGN, defaultAction } from './process';
 import { R } from '../platform/ptrace/regs';
 import {
-  SIGKILL, SIGSTOP, SIGCHLD, SIGURG, SIGWINCH, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU,
+  SIGKILL, SIGSTOP, SIGCHLD, SIGSEGV, SIGBUS, SIGURG, SIGWINCH, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU,
   SA_SIGINFO, SA_ONSTACK, SA_RESTART, SA_NODEFER, SA_RESETHAND, SA_RESTORER,
 } from '../../src/abi/linux';
 import {
@@ -190,7 +190,7 @@ export class Signals {
       rdx: regs.big[R.rdx], rax: regs.big[R.rax], rcx: regs.big[R.rcx], rsp: regs.big[R.rsp],
       rip: regs.big[R.rip], eflags: regs.big[R.eflags],
       cs: regs.get(R.cs), ss: regs.get(R.ss),
-      trapno: info.raw ? 14 : 0,
+      trapno: info.raw && (sig === SIGSEGV || sig === SIGBUS) ? 14 : 0,
       cr2: info.addr ?? 0,
       fpstate: fpAddr,
       uc_sigmask: t.savedMask ?? t.sigmask,
