@@ -3,6 +3,8 @@
 import { Command, Option } from 'commander';
 import { doCommand } from './cmd/do';
 import { syscallsCommand } from './cmd/syscalls';
+import { ociCommands } from './cmd/oci';
+import { installCommands } from './cmd/install';
 
 export interface GlobalOptions {
   root: string;
@@ -12,6 +14,9 @@ export interface GlobalOptions {
   debug: boolean;
   debugLog?: string;
   logFormat: 'text' | 'json';
+  /** runc's --log: where the OCI commands append their error lines. */
+  log?: string;
+  systemdCgroup: boolean;
 }
 
 const program = new Command('runsc')
@@ -23,10 +28,14 @@ const program = new Command('runsc')
   .option('--strace', 'log every syscall the workload makes', false)
   .option('--debug', 'log at debug level', false)
   .option('--debug-log <path>', 'write logs to this file (or to runsc.log inside it, if it is a directory)')
-  .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'));
+  .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'))
+  .option('--log <file>', 'append errors of the OCI commands here (runc\'s --log), as --log-format lines')
+  .option('--systemd-cgroup', 'accepted for runc compatibility (cgroups are not managed yet)', false);
 
 doCommand(program);
 syscallsCommand(program);
+ociCommands(program);
+installCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   // A failure of runsc itself: one line, or the whole stack with --debug.

@@ -10,6 +10,8 @@
 //   /dev/shm   tmpfs
 //   /proc      procfs, filled by a ProcProvider the kernel core installs
 // /tmp stays in the root (writable, in memory, under overlay).
+// More mounts come from mountGofer/mountTmpfs (a container's bind and tmpfs
+// mounts), called before the first task runs.
 //
 // Path resolution follows Linux's: component by component, symlinks followed
 // (at most 40 per resolution → ELOOP), '..' never escapes the task's root and
@@ -34,7 +36,7 @@ import {
   O_NOCTTY, O_NOFOLLOW, O_PATH, O_RDONLY, O_RDWR, O_TMPFILE, O_TRUNC, O_WRONLY, PATH_MAX,
   RENAME_NOREPLACE, S_IFMT, S_IFREG, S_ISGID, S_ISUID, S_IXGRP, ANON_INODE_FS_MAGIC,
 } from './linuxconst';
-import { MemFS } from './memfs';
+import { MemFS, MemInode } from './memfs';
 import { OverlayFS } from './overlay';
 import { fsSubject, MAY_EXEC, MAY_READ, MAY_WRITE, permits, stickyAllows, type PermSubject } from './perm';
 import { pathOf } from './path';
@@ -174,6 +176,80 @@ export class VFS {
   }
 
   get root(): Location { return { mnt: this.rootMount, d: this.rootMount.root }; }
+
+  // ---------------------------------------------------------------------
+  // Mounts a container's spec asks for (runsc's OCI `create`)
+  // ---------------------------------------------------------------------
+
+  /**
+   * Mounts the tree a gofer serves at the absolute path `at`, used directly
+   * (writes go through that gofer, which answers EROFS when it runs
+   * --read-only; `readonly` only labels the mount in /proc/mounts). With
+   * `file`, the mount's root is that file of the gofer's root directory: a
+   * bind mount of one file over a file. Missing mountpoints (and their
+   * parents) are made, or stand in the dentry cache where they cannot be.
+   * Returns 0 or -errno.
+   */
+  mountGofer(at: string, client: GoferClient, readonly: boolean, file?: string): number {
+    const g = GoferFS.attach(client, false);
+    if (typeof g === 'number') return g;
+    let root: Inode = g;
+    if (file !== undefined) {
+      const f = g.lookup(null, file);
+      if (typeof f === 'number') return f;
+      root = f;
+    }
+    return this.mountOver(at, root, '9p', readonly ? 'ro' : 'rw');
+  }
+
+  /** Mounts a fresh in-memory filesystem (mode for its root) at the absolute path `at`. Returns 0 or -errno. */
+  mountTmpfs(at: string, mode = 0o1777, readonly = false): number {
+    const fs = new MemFS();
+    const root = fs.newDir(mode, { uid: 0, gid: 0 });
+    fs.readonly = readonly;
+    return this.mountOver(at, root, 'tmpfs', readonly ? 'ro' : 'rw');
+  }
+
+  /** Mounts root over the absolute path at, making the mountpoint (a directory, or a file for a file root). */
+  private mountOver(at: string, root: Inode, fsType: string, options: string): number {
+    const comps = at.split('/').filter((c) => c !== '' && c !== '.');
+    if (comps.includes('..')) return -EINVAL;
+    let loc = this.root;
+    for (let i = 0; i < comps.length; i++) {
+      const name = comps[i]!;
+      const wantDir = i < comps.length - 1 || root.isDir;
+      let next = this.step(null, this.root, loc, name);
+      if (next === -ENOENT) {
+        const pd = loc.d;
+        const owner = { uid: 0, gid: 0 };
+        const made = wantDir ? pd.inode.mkdir(null, name, 0o755, owner) : pd.inode.create(null, name, 0o644, owner);
+        if (typeof made !== 'number') {
+          next = this.step(null, this.root, loc, name);
+        } else {
+          // The filesystem here cannot make it (read-only): a mountpoint in the dentry cache only.
+          const fake = new MemFS(true);
+          const ino = wantDir ? fake.newDir(0o755, owner) : new MemInode(fake, S_IFREG | 0o644, owner);
+          const d = new Dentry(name, pd, ino);
+          pd.children.set(name, d);
+          next = { mnt: loc.mnt, d };
+        }
+      }
+      if (typeof next === 'number') return next;
+      if (next.d.inode.isSymlink) return -ELOOP;
+      if (i < comps.length - 1 && !next.d.inode.isDir) return -ENOTDIR;
+      loc = next;
+    }
+    if (comps.length === 0) return -EBUSY;
+    if (loc.d.inode.isDir !== root.isDir) return root.isDir ? -ENOTDIR : -EISDIR;
+    // step() crossed any mount already here: the new one stacks on its root.
+    const d = loc.d;
+    if (!d.inode.fs.cacheDentries) return -EINVAL;
+    const m = new Mount(new Dentry('', null, root), loc.mnt, d, fsType, options);
+    d.mounted = m;
+    d.parent?.children.set(d.name, d);
+    this.mounts.push(m);
+    return 0;
+  }
 
   // ---------------------------------------------------------------------
   // API for the kernel core

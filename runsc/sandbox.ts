@@ -1,0 +1,363 @@
+// The sandbox process of an OCI container (`runsc sandbox`, hidden; started
+// by `create`). It brings up everything the container needs — one Gofer for
+// the root filesystem and one per bind-mount source, the VFS with the spec's
+// mounts, the Kernel — and then waits on its control socket:
+//
+//   {"op":"start"}             runs process.args as init (pid 1)
+//   {"op":"kill","sig":N,"all":bool}
+//                              sends N to init (or to every process) in the Sentry
+//
+// Each request is one JSON line; each answer is {"ok":true} or
+// {"ok":false,"error":"…"}. Readiness (or a one-line reason it cannot be
+// created) goes to fd 3, a pipe `create` reads. fds 0-2 are the container's
+// stdio. The process exits with the container's exit status (128+N when
+// signal N killed init), which is how the engine's shim learns it, and writes
+// that code to STATE/exit first for `runsc wait`.
+//
+// While init runs, the Kernel's loop owns the thread: it blocks in waitpid
+// on the stubs and yields to Node's event loop only at wakeups. A kernel
+// timer that notes a wakeup every POLL_MS gives the control socket a turn,
+// so a kill reaches the Sentry within about that long whatever the workload
+// does (SIGKILL does not wait: `runsc kill` kills this process).
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import * as libc from '../src/ffi/libc';
+import { makeLogger, type Logger } from '../src/log';
+import { parseSpec, isBind, isReadOnly, RLIMITS, SpecError, type Spec, type MountSpec } from '../src/oci/spec';
+import { errnoMessage } from '../src/abi/errno';
+import { GoferClient } from '../sentry/fsgofer/client';
+import { VFS } from '../sentry/vfs/vfs';
+import { FDTable } from '../sentry/vfs/fdtable';
+import { Kernel } from '../sentry/kernel/kernel';
+import type { Task } from '../sentry/kernel/task';
+import { controlAddress } from './container';
+
+export interface SandboxOptions {
+  id: string;
+  bundle: string;
+  /** The container's state directory (--root/ID). */
+  stateDir: string;
+  strace: boolean;
+  debug: boolean;
+  debugLog: string | undefined;
+  logFormat: 'text' | 'json';
+}
+
+const AF_UNIX = 1;
+const SOCK_STREAM_CLOEXEC = 1 | 0o2000000;
+const READY_FD = 3;
+const POLL_MS = 100;
+/** The kernel's "no limit" (sentry/kernel/kernel.ts RLIM_INFINITY). */
+const RLIM_INFINITY = Number.MAX_SAFE_INTEGER;
+/** Signals whose default action is to do nothing: a container still in `created` ignores them. */
+const IGNORED_BY_DEFAULT = new Set([17, 18, 23, 28]);
+
+class Gofers {
+  readonly pids: number[] = [];
+  private readonly byKey = new Map<string, GoferClient>();
+
+  constructor(private readonly log: Logger, private readonly errFd: number | 'ignore') {}
+
+  /** A client of a Gofer serving dir (one Gofer per directory and mode). */
+  serve(dir: string, readOnly: boolean): GoferClient {
+    const key = `${readOnly ? 'ro' : 'rw'}:${dir}`;
+    const have = this.byKey.get(key);
+    if (have) return have;
+    const sv = new Int32Array(2);
+    if (libc.socketpair(AF_UNIX, SOCK_STREAM_CLOEXEC, 0, sv) < 0) throw new Error(`socketpair: errno ${libc.errno()}`);
+    const child = spawn(process.execPath, [path.join(__dirname, 'gofer.js'), '--root', dir, '--fd', '3', ...(readOnly ? ['--read-only'] : [])], {
+      stdio: ['ignore', 'ignore', this.errFd, sv[1]!],
+    });
+    child.on('error', (e) => this.log.error({ err: e.message }, 'gofer failed to start'));
+    child.unref();
+    libc.close(sv[1]!);
+    if (child.pid) this.pids.push(child.pid);
+    const c = new GoferClient(sv[0]!);
+    this.byKey.set(key, c);
+    return c;
+  }
+}
+
+/** mode=NNNN among a tmpfs mount's options (octal), or the default. */
+function modeOption(options: string[], dflt: number): number {
+  for (const o of options) {
+    const m = /^mode=([0-7]{1,4})$/.exec(o);
+    if (m) return parseInt(m[1]!, 8);
+  }
+  return dflt;
+}
+
+function mountFailed(field: string, dest: string, r: number): never {
+  throw new SpecError(field, `cannot mount at ${dest}: ${errnoMessage(-r)}`);
+}
+
+/** Applies one entry of spec.mounts to the VFS (see docs/oci.md for what each type becomes). */
+function applyMount(vfs: VFS, gofers: Gofers, bundle: string, m: MountSpec, field: string, log: Logger): void {
+  const dest = path.posix.normalize(m.destination);
+  if (isBind(m)) {
+    // The Sentry's own /dev/shm (tmpfs) stands in for engines' shared-memory binds.
+    if (dest === '/dev/shm') return;
+    const source = path.resolve(bundle, m.source);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(source);
+    } catch {
+      throw new SpecError(`${field}.source`, `${source}: no such file or directory`);
+    }
+    const ro = isReadOnly(m);
+    let r: number;
+    if (st.isDirectory()) {
+      r = vfs.mountGofer(dest, gofers.serve(source, ro), ro);
+    } else {
+      // A file: its directory's Gofer, and the mount's root is that one file.
+      r = vfs.mountGofer(dest, gofers.serve(path.dirname(source), ro), ro, path.basename(source));
+    }
+    if (r < 0) mountFailed(`${field}.destination`, dest, r);
+    return;
+  }
+  switch (m.type) {
+    case 'tmpfs': {
+      // /dev is the Sentry's devfs and /dev/shm its tmpfs already.
+      if (dest === '/dev' || dest === '/dev/shm') return;
+      const r = vfs.mountTmpfs(dest, modeOption(m.options, 0o1777), isReadOnly(m));
+      if (r < 0) mountFailed(`${field}.destination`, dest, r);
+      return;
+    }
+    case 'proc':
+      if (dest !== '/proc') log.warn({ dest }, 'proc is mounted at /proc only');
+      return;
+    case 'sysfs':
+    case 'cgroup':
+    case 'cgroup2': {
+      // No sysfs or cgroupfs in the Sentry yet: an empty read-only directory.
+      const r = vfs.mountTmpfs(dest, 0o555, true);
+      if (r < 0) mountFailed(`${field}.destination`, dest, r);
+      return;
+    }
+    case 'devpts':
+    case 'mqueue':
+      // Served by the Sentry's devfs (/dev/pts is not yet a devpts).
+      return;
+    default:
+      throw new SpecError(`${field}.type`, `mount type ${JSON.stringify(m.type)} is not supported`);
+  }
+}
+
+/** Where execvp would look for args[0] under env's PATH. */
+function candidates(cmd: string, env: string[]): string[] {
+  if (cmd.includes('/')) return [cmd];
+  const p = env.find((e) => e.startsWith('PATH='))?.slice(5) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  return p.split(':').map((d) => `${d || '.'}/${cmd}`);
+}
+
+/** runc's create-time check: the program exists in the container and is a file. */
+function findProgram(vfs: VFS, cwd: string, cmd: string, env: string[]): string | null {
+  for (const c of candidates(cmd, env)) {
+    const abs = path.posix.resolve(cwd, c);
+    const loc = vfs.resolve(null, vfs.root, vfs.root, abs, true);
+    if (typeof loc !== 'number' && loc.d.inode.isRegular) return null;
+  }
+  return cmd.includes('/')
+    ? `exec: ${JSON.stringify(cmd)}: stat ${cmd}: no such file or directory`
+    : `exec: ${JSON.stringify(cmd)}: executable file not found in $PATH`;
+}
+
+function tellCreate(msg: string): void {
+  try {
+    fs.writeSync(READY_FD, `${msg.replace(/\n/g, ' ')}\n`);
+    fs.closeSync(READY_FD);
+  } catch {
+    // create went away: nothing to tell.
+  }
+}
+
+interface Built {
+  spec: Spec;
+  kernel: Kernel;
+  vfs: VFS;
+  fds: FDTable;
+  gofers: Gofers;
+}
+
+function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(o.bundle, 'config.json'), 'utf8');
+  } catch (e) {
+    throw new SpecError('config.json', `cannot read ${path.join(o.bundle, 'config.json')}: ${(e as Error).message}`);
+  }
+  const spec = parseSpec(text);
+  const proc = spec.process!;
+  const rootfs = path.resolve(o.bundle, spec.root.path);
+  if (!fs.existsSync(rootfs) || !fs.statSync(rootfs).isDirectory()) throw new SpecError('root.path', `${rootfs} is not a directory`);
+  const gofers = new Gofers(log, errFd);
+  // A read-only root is served --read-only (writes fail with EROFS); a
+  // writable one is written through, as with runc: no overlay in either case.
+  const vfs = new VFS({ gofer: gofers.serve(rootfs, spec.root.readonly), overlay: false });
+  spec.mounts.forEach((m, i) => applyMount(vfs, gofers, o.bundle, m, `mounts[${i}]`, log));
+  // maskedPaths: a directory in the container's tree is covered by an empty
+  // read-only one. /proc and /sys paths are not served by the Sentry at all.
+  for (const p of spec.linux.maskedPaths) {
+    if (p.startsWith('/proc/') || p.startsWith('/sys/')) continue;
+    const loc = vfs.resolve(null, vfs.root, vfs.root, p, true);
+    if (typeof loc !== 'number' && loc.d.inode.isDir) vfs.mountTmpfs(p, 0o555, true);
+  }
+  const kernel = new Kernel({ vfs, log, strace: o.strace, hostname: spec.hostname || os.hostname() });
+  for (const pid of gofers.pids) kernel.platform.pin(pid);
+  const fds = new FDTable();
+  for (const fd of [0, 1, 2]) fds.install(vfs.hostFile(fd), false);
+  try {
+    vfs.newFSContext(proc.cwd);
+  } catch {
+    throw new SpecError('process.cwd', `${proc.cwd} is not a directory in the container`);
+  }
+  const missing = findProgram(vfs, proc.cwd, proc.args[0]!, proc.env);
+  if (missing) throw new SpecError('process.args', missing);
+  return { spec, kernel, vfs, fds, gofers };
+}
+
+/** Sets the spec's rlimits on init as it is created (before its program is loaded). */
+function applyRlimitsAtInit(kernel: Kernel, spec: Spec): void {
+  const limits = spec.process!.rlimits;
+  if (limits.length === 0) return;
+  const addTask = kernel.addTask.bind(kernel);
+  let done = false;
+  kernel.addTask = (t: Task): void => {
+    addTask(t);
+    if (done) return;
+    done = true;
+    for (const l of limits) {
+      t.proc.rlimits[RLIMITS[l.type]!] = [Math.min(l.soft, RLIM_INFINITY), Math.min(l.hard, RLIM_INFINITY)];
+    }
+  };
+}
+
+export async function runSandbox(o: SandboxOptions): Promise<never> {
+  const logFile = o.debugLog ?? path.join(o.stateDir, 'sandbox.log');
+  const log = makeLogger({ name: 'runsc-sandbox', level: o.debug ? 'debug' : 'warn', format: o.logFormat, file: logFile });
+  let errFd: number | 'ignore' = 'ignore';
+  try {
+    errFd = fs.openSync(logFile, 'a');
+  } catch {
+    // No log for the Gofers' stderr.
+  }
+  const exitWith = (code: number): never => {
+    try {
+      fs.writeFileSync(path.join(o.stateDir, 'exit'), String(code));
+    } catch {
+      // The state directory is gone (deleted): nobody waits.
+    }
+    process.exit(code);
+  };
+
+  let b: Built;
+  try {
+    b = build(o, log, errFd);
+  } catch (e) {
+    tellCreate(e instanceof SpecError ? e.message : `cannot create the sandbox: ${(e as Error).message}`);
+    process.exit(1);
+  }
+  const { spec, kernel, vfs, fds } = b;
+  const proc = spec.process!;
+  let phase: 'created' | 'running' | 'exited' = 'created';
+  /** Answers being written: exiting waits for them (a program may end before start is answered). */
+  const replies = new Set<Promise<void>>();
+  const flushReplies = async (): Promise<void> => {
+    // Let a handler that is about to answer (start, as its program exits at once) do so.
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    await Promise.race([Promise.all(replies), new Promise((r) => setTimeout(r, 2000))]);
+  };
+
+  const start = async (): Promise<string | null> => {
+    if (phase !== 'created') return phase === 'running' ? 'cannot start an already running container' : 'cannot start a container that has stopped';
+    phase = 'running';
+    applyRlimitsAtInit(kernel, spec);
+    const tick = (): void => {
+      kernel.noteWakeup();
+      kernel.timers.add(kernel.monotonicNs() + BigInt(POLL_MS) * 1_000_000n, tick);
+    };
+    kernel.timers.add(kernel.monotonicNs() + BigInt(POLL_MS) * 1_000_000n, tick);
+    const fs0 = vfs.newFSContext(proc.cwd);
+    if (proc.user.umask !== undefined) fs0.umask = proc.user.umask;
+    const { uid, gid, additionalGids } = proc.user;
+    const run = kernel.run({
+      paths: candidates(proc.args[0]!, proc.env).map((c) => path.posix.resolve(proc.cwd, c)),
+      argv: proc.args, envp: proc.env, fds, fs: fs0,
+      creds: { uid, euid: uid, suid: uid, fsuid: uid, gid, egid: gid, sgid: gid, fsgid: gid, groups: additionalGids },
+    });
+    void run.then(async (code) => {
+      phase = 'exited';
+      await flushReplies();
+      if (typeof code === 'string') {
+        fs.writeSync(2, `runsc: ${code}\n`);
+        exitWith(127);
+      } else {
+        exitWith(code);
+      }
+    }, async (e: unknown) => {
+      log.error({ err: (e as Error).stack }, 'the sandbox failed');
+      await flushReplies();
+      exitWith(128);
+    });
+    // An exec failure settles run() at once; otherwise init is running.
+    const early = await Promise.race([run, new Promise<null>((r) => setImmediate(() => r(null)))]);
+    return typeof early === 'string' ? early : null;
+  };
+
+  const kill = (sig: number, all: boolean): string | null => {
+    if (phase === 'exited') return 'container not running';
+    if (phase === 'created') {
+      if (!IGNORED_BY_DEFAULT.has(sig)) void flushReplies().then(() => exitWith(128 + sig));
+      return null;
+    }
+    const init = kernel.init;
+    if (!init || kernel.result !== null) return 'container not running';
+    if (all) for (const p of [...kernel.processes.values()]) kernel.signals.sendToProcess(p, sig);
+    else kernel.signals.sendToProcess(init, sig);
+    return null;
+  };
+
+  const server = net.createServer((sock) => {
+    let buf = '';
+    sock.setEncoding('utf8');
+    sock.on('error', () => sock.destroy());
+    sock.on('data', (chunk: string) => {
+      buf += chunk;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      void (async () => {
+        let err: string | null;
+        try {
+          const req = JSON.parse(line) as { op: string; sig?: number; all?: boolean };
+          if (req.op === 'start') err = await start();
+          else if (req.op === 'kill') err = kill(Number(req.sig), req.all === true);
+          else err = `unknown request ${JSON.stringify(req.op)}`;
+        } catch (e) {
+          err = `bad request: ${(e as Error).message}`;
+        }
+        const sent = new Promise<void>((r) => {
+          sock.once('close', () => r());
+          sock.end(`${JSON.stringify(err === null ? { ok: true } : { ok: false, error: err })}\n`);
+        });
+        replies.add(sent);
+        void sent.then(() => replies.delete(sent));
+      })();
+    });
+  });
+  const addr = controlAddress(o.stateDir);
+  if (!addr.startsWith('\0')) fs.rmSync(addr, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(addr, () => resolve());
+  });
+  server.on('error', (e) => log.error({ err: e.message }, 'control socket'));
+  tellCreate('ok');
+  // Wait: the control socket keeps the event loop alive until start and exit.
+  return new Promise<never>(() => undefined);
+}

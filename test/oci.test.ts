@@ -1,0 +1,341 @@
+// The OCI runtime contract, driven as containerd's runc shim drives it:
+// `runsc --root STATE --log B/log.json --log-format json create --bundle B
+// --pid-file B/init.pid ID`, then start, state, kill, delete. This test
+// process makes itself a child subreaper, as the shim is, so the sandbox
+// process (whose pid is in the pid file) becomes its child when create exits,
+// and its exit status is read with waitpid exactly as the shim reads it.
+//
+// Bundles hold a busybox-static rootfs. Every process started is reaped or
+// killed by pid, and every temporary directory is removed, in afterAll.
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as libc from '../src/ffi/libc';
+import { parseSpec, defaultSpec } from '../src/oci/spec';
+
+const RUNSC = path.resolve(__dirname, '..', 'bin', 'runsc');
+const PR_SET_CHILD_SUBREAPER = 36;
+const WNOHANG = 1;
+const BUSYBOX = '/bin/busybox';
+const APPLETS = ['sh', 'echo', 'cat', 'ls', 'id', 'hostname', 'sleep', 'pwd', 'env', 'mkdir', 'touch', 'true', 'false', 'trap', 'kill', 'grep'];
+
+const canRun = process.getuid?.() === 0 && fs.existsSync(BUSYBOX);
+const tmp = canRun ? fs.mkdtempSync(path.join(os.tmpdir(), 'oci-')) : '';
+const STATE = path.join(tmp, 'state');
+/** Sandbox pids seen, killed and reaped at the end if still there. */
+const started = new Set<number>();
+let nextId = 0;
+
+interface Bundle {
+  dir: string;
+  id: string;
+  log: string;
+  out: string;
+  err: string;
+}
+
+/** A bundle whose rootfs is a busybox tree; config edits the default spec. */
+function bundle(edit: (c: Record<string, any>) => void): Bundle {
+  const id = `c${nextId++}`;
+  const dir = path.join(tmp, id);
+  const bin = path.join(dir, 'rootfs', 'bin');
+  fs.mkdirSync(bin, { recursive: true });
+  fs.mkdirSync(path.join(dir, 'rootfs', 'tmp'), { mode: 0o1777 });
+  fs.mkdirSync(path.join(dir, 'rootfs', 'etc'));
+  fs.copyFileSync(BUSYBOX, path.join(bin, 'busybox'));
+  fs.chmodSync(path.join(bin, 'busybox'), 0o755);
+  for (const a of APPLETS) fs.symlinkSync('busybox', path.join(bin, a));
+  const c = defaultSpec() as Record<string, any>;
+  c['root'].readonly = false;
+  edit(c);
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(c));
+  return { dir, id, log: path.join(dir, 'log.json'), out: path.join(dir, 'out'), err: path.join(dir, 'err') };
+}
+
+/** One runsc call with the shim's global flags; stdio to files (the sandbox keeps create's). */
+function runsc(b: Bundle, args: string[], env: NodeJS.ProcessEnv = process.env): { status: number | null; stdout: string } {
+  const out = fs.openSync(`${b.out}`, 'a');
+  const err = fs.openSync(`${b.err}`, 'a');
+  const stdoutFile = path.join(b.dir, `cli-${Date.now()}-${Math.random()}`);
+  const so = fs.openSync(stdoutFile, 'w');
+  try {
+    const isCreate = args[0] === 'create';
+    const r = spawnSync(RUNSC, ['--root', STATE, '--log', b.log, '--log-format', 'json', ...args], {
+      stdio: ['ignore', isCreate ? out : so, err], env, timeout: 30_000,
+    });
+    return { status: r.status, stdout: fs.readFileSync(stdoutFile, 'utf8') };
+  } finally {
+    fs.closeSync(out);
+    fs.closeSync(err);
+    fs.closeSync(so);
+    fs.rmSync(stdoutFile, { force: true });
+  }
+}
+
+function create(b: Bundle): number {
+  const r = runsc(b, ['create', '--bundle', b.dir, '--pid-file', path.join(b.dir, 'init.pid'), b.id]);
+  expect(r.status, lastError(b)).toBe(0);
+  const text = fs.readFileSync(path.join(b.dir, 'init.pid'), 'utf8');
+  expect(text).toMatch(/^\d+$/);
+  const pid = Number(text);
+  started.add(pid);
+  return pid;
+}
+
+function state(b: Bundle): Record<string, unknown> {
+  const r = runsc(b, ['state', b.id]);
+  expect(r.status, lastError(b)).toBe(0);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+function lastError(b: Bundle): string {
+  try {
+    const lines = fs.readFileSync(b.log, 'utf8').trim().split('\n');
+    return lines[lines.length - 1] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** Waits (as the shim: waitpid on the subreaped pid) for the sandbox to exit; returns its exit code (128+N for signal N). */
+async function waitExit(pid: number, ms = 20_000): Promise<number> {
+  const st = new Int32Array(1);
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const r = libc.waitpid(pid, st, WNOHANG);
+    if (r === pid) {
+      started.delete(pid);
+      reapOrphans();
+      const s = st[0]!;
+      return (s & 0x7f) === 0 ? (s >> 8) & 0xff : 128 + (s & 0x7f);
+    }
+    if (r < 0) throw new Error(`waitpid(${pid}): errno ${libc.errno()}`);
+    if (Date.now() > deadline) throw new Error(`sandbox ${pid} did not exit`);
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+/** Collects zombies left to us as subreaper (the Gofers and stubs of exited sandboxes). */
+function reapOrphans(): void {
+  const st = new Int32Array(1);
+  for (let i = 0; i < 1000 && libc.waitpid(-1, st, WNOHANG | 0x40000000 /* __WALL */) > 0; i++);
+}
+
+function output(b: Bundle): string {
+  return fs.readFileSync(b.out, 'utf8');
+}
+
+/** A container that runs args, started and waited for; returns its exit code. */
+async function runToExit(b: Bundle): Promise<number> {
+  const pid = create(b);
+  expect(runsc(b, ['start', b.id]).status, lastError(b)).toBe(0);
+  const code = await waitExit(pid);
+  expect(runsc(b, ['delete', b.id]).status, lastError(b)).toBe(0);
+  return code;
+}
+
+describe.skipIf(!canRun)('OCI runtime (runc command line)', () => {
+  beforeAll(() => {
+    expect(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)).toBe(0);
+  });
+
+  afterAll(() => {
+    for (const pid of started) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      const st = new Int32Array(1);
+      const deadline = Date.now() + 5000;
+      while (libc.waitpid(pid, st, WNOHANG) === 0 && Date.now() < deadline);
+    }
+    reapOrphans();
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('create → created, start → running program, exit code via the pid, state → stopped, delete', async () => {
+    const b = bundle((c) => { c['process'].args = ['sh', '-c', 'echo hello from the container; exit 3']; });
+    const pid = create(b);
+    const s = state(b);
+    expect(s).toMatchObject({ id: b.id, status: 'created', pid, bundle: b.dir, ociVersion: expect.any(String) });
+    expect(s['annotations']).toEqual({});
+    expect(output(b)).toBe('');
+    expect(runsc(b, ['start', b.id]).status, lastError(b)).toBe(0);
+    expect(await waitExit(pid)).toBe(3);
+    expect(output(b)).toBe('hello from the container\n');
+    expect(state(b)).toMatchObject({ status: 'stopped', pid: 0 });
+    // A second start is refused, in runc's words.
+    expect(runsc(b, ['start', b.id]).status).not.toBe(0);
+    expect(lastError(b)).toContain('cannot start a container that has stopped');
+    expect(runsc(b, ['delete', b.id]).status, lastError(b)).toBe(0);
+    expect(fs.existsSync(path.join(STATE, b.id))).toBe(false);
+  });
+
+  it('honours process.env, cwd, user, hostname and rlimits', async () => {
+    const b = bundle((c) => {
+      c['process'].args = ['sh', '-c', 'echo "FOO=$FOO"; pwd; id; hostname; ulimit -n; ulimit -Hn; echo $$'];
+      c['process'].env.push('FOO=bar baz');
+      c['process'].cwd = '/tmp';
+      c['process'].user = { uid: 1234, gid: 2345, additionalGids: [7, 8] };
+      c['hostname'] = 'oci-test-host';
+      c['process'].rlimits = [{ type: 'RLIMIT_NOFILE', soft: 321, hard: 654 }];
+    });
+    expect(await runToExit(b)).toBe(0);
+    expect(output(b).split('\n')).toEqual([
+      'FOO=bar baz', '/tmp', 'uid=1234 gid=2345 groups=7,8', 'oci-test-host', '321', '654', '1', '',
+    ]);
+  });
+
+  it('bind mounts (writes persist on the host; ro refuses), tmpfs, a file bind, a read-only root', async () => {
+    const host = path.join(tmp, 'host-rw');
+    const hostRo = path.join(tmp, 'host-ro');
+    fs.mkdirSync(host);
+    fs.mkdirSync(hostRo);
+    fs.writeFileSync(path.join(hostRo, 'f'), 'read-only content\n');
+    fs.writeFileSync(path.join(tmp, 'hosts-file'), '10.0.0.1 somewhere\n');
+    const b = bundle((c) => {
+      c['root'].readonly = true;
+      c['process'].args = ['sh', '-c', [
+        'echo persisted > /data/new && echo wrote',
+        'cat /ro/f',
+        'echo x > /ro/g || echo ro refused',
+        'echo in-tmpfs > /scratch/t && cat /scratch/t',
+        'cat /etc/hosts',
+        'touch /newfile || echo root refused',
+      ].join('; ')];
+      c['mounts'].push(
+        { destination: '/data', type: 'bind', source: host, options: ['rbind', 'rw'] },
+        { destination: '/ro', type: 'bind', source: hostRo, options: ['rbind', 'ro'] },
+        { destination: '/scratch', type: 'tmpfs', source: 'tmpfs', options: ['mode=1777'] },
+        { destination: '/etc/hosts', type: 'bind', source: path.join(tmp, 'hosts-file'), options: ['rbind', 'ro'] },
+      );
+    });
+    expect(await runToExit(b)).toBe(0);
+    expect(output(b)).toBe('wrote\nread-only content\nro refused\nin-tmpfs\n10.0.0.1 somewhere\nroot refused\n');
+    expect(fs.readFileSync(b.err, 'utf8')).toMatch(/\/ro\/g: Read-only file system[\s\S]*\/newfile: Read-only file system/);
+    expect(fs.readFileSync(path.join(host, 'new'), 'utf8')).toBe('persisted\n');
+    expect(fs.existsSync(path.join(hostRo, 'g'))).toBe(false);
+  });
+
+  it('kill SIGTERM reaches init in the Sentry (even asleep in a timer); exit 143', async () => {
+    const b = bundle((c) => { c['process'].args = ['sleep', '1000']; });
+    const pid = create(b);
+    expect(runsc(b, ['start', b.id]).status).toBe(0);
+    expect(state(b)).toMatchObject({ status: 'running', pid });
+    const ps = JSON.parse(runsc(b, ['ps', '--format', 'json', b.id]).stdout) as number[];
+    expect(ps[0]).toBe(pid);
+    expect(runsc(b, ['kill', b.id, '15']).status, lastError(b)).toBe(0);
+    expect(await waitExit(pid)).toBe(143);
+    // The harmless cases keep runc's wording.
+    expect(runsc(b, ['kill', b.id, 'SIGTERM']).status).not.toBe(0);
+    expect(lastError(b)).toContain('container not running');
+    expect(runsc(b, ['delete', b.id]).status).toBe(0);
+  });
+
+  it('a trapped signal runs the handler; kill --all; KILL by name', async () => {
+    const b = bundle((c) => {
+      c['process'].args = ['sh', '-c', 'trap "echo got USR1" USR1; echo ready; while :; do sleep 1; done'];
+    });
+    const pid = create(b);
+    expect(runsc(b, ['start', b.id]).status).toBe(0);
+    const deadline = Date.now() + 10_000;
+    while (!output(b).includes('ready') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(runsc(b, ['kill', b.id, 'USR1']).status, lastError(b)).toBe(0);
+    while (!output(b).includes('got USR1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(output(b)).toContain('got USR1');
+    expect(runsc(b, ['kill', '--all', b.id, 'KILL']).status, lastError(b)).toBe(0);
+    expect(await waitExit(pid)).toBe(137);
+    expect(runsc(b, ['delete', b.id]).status).toBe(0);
+  });
+
+  it('delete --force kills a running container; plain delete refuses it', async () => {
+    const b = bundle((c) => { c['process'].args = ['sleep', '1000']; });
+    const pid = create(b);
+    expect(runsc(b, ['start', b.id]).status).toBe(0);
+    expect(runsc(b, ['delete', b.id]).status).not.toBe(0);
+    expect(lastError(b)).toContain('is not stopped');
+    expect(runsc(b, ['delete', '--force', b.id]).status, lastError(b)).toBe(0);
+    expect(await waitExit(pid)).toBe(137);
+    expect(fs.existsSync(path.join(STATE, b.id))).toBe(false);
+  });
+
+  it('a created container can be deleted before it starts', async () => {
+    const b = bundle((c) => { c['process'].args = ['true']; });
+    const pid = create(b);
+    expect(runsc(b, ['delete', b.id]).status, lastError(b)).toBe(0);
+    expect(await waitExit(pid)).toBe(137);
+  });
+
+  it('errors are JSON lines in --log naming the problem, with a non-zero exit', () => {
+    const b = bundle(() => undefined);
+    for (const args of [['state', 'nope'], ['start', 'nope'], ['kill', 'nope', '9'], ['delete', 'nope'], ['ps', '--format', 'json', 'nope']]) {
+      expect(runsc(b, args).status).not.toBe(0);
+      const line = JSON.parse(lastError(b)) as Record<string, unknown>;
+      expect(line).toMatchObject({ level: 'error', msg: expect.stringContaining('does not exist') });
+      expect(Number.isNaN(Date.parse(String(line['time'])))).toBe(false);
+    }
+    // delete --force of nothing is not an error (runc's behaviour).
+    expect(runsc(b, ['delete', '--force', 'nope']).status).toBe(0);
+  });
+
+  it('an invalid spec or a missing program fails create with one line naming it', () => {
+    const bad = bundle((c) => { c['process'].user = { uid: 'root', gid: 0 }; });
+    const r = runsc(bad, ['create', '--bundle', bad.dir, bad.id]);
+    expect(r.status).not.toBe(0);
+    expect(JSON.parse(lastError(bad))['msg']).toBe('process.user.uid: must be a non-negative integer below 2^32, not "root"');
+    const missing = bundle((c) => { c['process'].args = ['no-such-program']; });
+    expect(runsc(missing, ['create', '--bundle', missing.dir, missing.id]).status).not.toBe(0);
+    expect(JSON.parse(lastError(missing))['msg']).toContain('exec: "no-such-program": executable file not found in $PATH');
+    expect(fs.existsSync(path.join(STATE, missing.id))).toBe(false);
+  });
+
+  it('concurrent state and kill calls are safe', async () => {
+    const b = bundle((c) => { c['process'].args = ['sh', '-c', 'trap "" USR2; sleep 1000']; });
+    const pid = create(b);
+    expect(runsc(b, ['start', b.id]).status).toBe(0);
+    const call = (args: string[]): Promise<{ code: number | null; out: string }> => new Promise((resolve) => {
+      const child = spawn(RUNSC, ['--root', STATE, '--log', b.log, '--log-format', 'json', ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    const results = await Promise.all([
+      ...Array.from({ length: 6 }, () => call(['state', b.id])),
+      ...Array.from({ length: 4 }, () => call(['kill', b.id, 'USR2'])),
+    ]);
+    for (const r of results) expect(r.code).toBe(0);
+    for (const r of results.slice(0, 6)) expect(JSON.parse(r.out)).toMatchObject({ status: 'running', pid });
+    expect(runsc(b, ['kill', b.id, 'TERM']).status).toBe(0);
+    expect(await waitExit(pid)).toBe(143);
+    expect(runsc(b, ['delete', b.id]).status).toBe(0);
+  });
+
+  it('spec, features, list, and run', () => {
+    const b = bundle((c) => { c['process'].args = ['sh', '-c', 'exit 7']; });
+    const specDir = path.join(tmp, 'spec-out');
+    fs.mkdirSync(specDir);
+    expect(runsc(b, ['spec', '--bundle', specDir]).status).toBe(0);
+    expect(parseSpec(fs.readFileSync(path.join(specDir, 'config.json'), 'utf8')).process!.args).toEqual(['sh']);
+    expect(runsc(b, ['spec', '--bundle', specDir]).status).not.toBe(0);
+    const f = JSON.parse(runsc(b, ['features']).stdout) as Record<string, unknown>;
+    expect(f).toMatchObject({ ociVersionMin: '1.0.0', ociVersionMax: expect.any(String) });
+    expect(JSON.parse(runsc(b, ['list', '--format', 'json']).stdout)).toEqual([]);
+    // run: create + start + wait, in the foreground, then delete.
+    const r = runsc(b, ['run', '--bundle', b.dir, b.id]);
+    expect(r.status, lastError(b)).toBe(7);
+    expect(fs.existsSync(path.join(STATE, b.id))).toBe(false);
+  });
+
+  it('install and uninstall edit daemon.json and keep what is there', () => {
+    const b = bundle(() => undefined);
+    const cfg = path.join(tmp, 'daemon.json');
+    fs.writeFileSync(cfg, JSON.stringify({ 'log-level': 'warn', runtimes: { other: { path: '/x' } } }));
+    expect(runsc(b, ['install', '--config-file', cfg, '--runtime', 'sbx', '--', '--debug']).status).toBe(0);
+    const c = JSON.parse(fs.readFileSync(cfg, 'utf8')) as Record<string, any>;
+    expect(c['log-level']).toBe('warn');
+    expect(c['runtimes'].other).toEqual({ path: '/x' });
+    expect(c['runtimes'].sbx).toEqual({ path: RUNSC, runtimeArgs: ['--debug'] });
+    expect(runsc(b, ['uninstall', '--config-file', cfg, '--runtime', 'sbx']).status).toBe(0);
+    expect(JSON.parse(fs.readFileSync(cfg, 'utf8'))).toEqual({ 'log-level': 'warn', runtimes: { other: { path: '/x' } } });
+  });
+});
