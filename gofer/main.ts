@@ -1,25 +1,36 @@
 // Gofer entry point (bundled to dist/gofer.js):
 //
-//   node dist/gofer.js --root DIR --fd N [--read-only] [--log FILE] [--log-format text|json] [--debug]
+//   node dist/gofer.js --root DIR --fd N [--read-only] [--no-confine] [--log FILE] [--log-format text|json] [--debug]
 //
 // Serves DIR over 9P2000.L on fd N, a connected blocking AF_UNIX
 // SOCK_STREAM socket (one end of a socketpair made by the CLI). Requests are
 // handled one at a time, synchronously. Exits 0 when the peer closes the
-// socket, 1 on a broken connection or protocol desync, 2 on bad arguments.
+// socket, 1 on a broken connection, a protocol desync or a failed
+// confinement, 2 on bad arguments.
+//
+// By default the Gofer confines itself before serving (gofer/confine.ts: a
+// mount namespace of its own, pivot_root into DIR, capabilities dropped,
+// no_new_privs, seccomp), which needs root; it refuses to start if any step
+// fails. `--no-confine` serves without that (path resolution stays
+// fd-relative and never leaves DIR): it exists for tests that run the Gofer
+// unprivileged and is never passed by runsc. `--confine-stage2=INO` is
+// internal: the first stage re-executes itself with it (see confine.ts).
 //
 // The Gofer imports only src/ and Node builtins.
 import * as fs from 'node:fs';
 import { GoferServer, MAX_MSIZE } from './server';
 import { FrameReader, writeAll } from '../src/p9';
-import { configureLog, log } from './log';
+import { configureLog, log, preloadLogBackend } from './log';
+import { ConfineError, confineStage1, confineStage2 } from './confine';
+import { dup2, close } from '../src/ffi/libc';
 
 interface Args {
-  root: string; fd: number; readOnly: boolean;
+  root: string; fd: number; readOnly: boolean; noConfine: boolean; stage2: bigint | undefined;
   logFile: string | undefined; logFormat: 'text' | 'json'; debug: boolean;
 }
 
 function usage(why: string): never {
-  process.stderr.write(`gofer: ${why}\nusage: gofer --root DIR --fd N [--read-only] [--log FILE] [--log-format text|json] [--debug]\n`);
+  process.stderr.write(`gofer: ${why}\nusage: gofer --root DIR --fd N [--read-only] [--no-confine] [--log FILE] [--log-format text|json] [--debug]\n`);
   process.exit(2);
 }
 
@@ -27,6 +38,8 @@ function parseArgs(argv: string[]): Args {
   let root: string | undefined;
   let fd: number | undefined;
   let readOnly = false;
+  let noConfine = false;
+  let stage2: bigint | undefined;
   let logFile: string | undefined;
   let logFormat: 'text' | 'json' = 'json';
   let debug = false;
@@ -47,6 +60,13 @@ function parseArgs(argv: string[]): Args {
         break;
       }
       case '--read-only': readOnly = true; break;
+      case '--no-confine': noConfine = true; break;
+      case '--confine-stage2': {
+        const v = value();
+        if (!/^\d+$/.test(v)) usage('--confine-stage2 is internal');
+        stage2 = BigInt(v);
+        break;
+      }
       case '--log': logFile = value(); break;
       case '--log-format': {
         const v = value();
@@ -60,7 +80,8 @@ function parseArgs(argv: string[]): Args {
   }
   if (root === undefined) usage('--root is required');
   if (fd === undefined) usage('--fd is required');
-  return { root, fd, readOnly, logFile, logFormat, debug };
+  if (noConfine && stage2 !== undefined) usage('--no-confine and --confine-stage2 exclude each other');
+  return { root, fd, readOnly, noConfine, stage2, logFile, logFormat, debug };
 }
 
 function main(): number {
@@ -75,12 +96,37 @@ function main(): number {
   } catch (err) {
     usage(`--fd ${args.fd} is not an open file descriptor (${(err as Error).message})`);
   }
+  let root = args.root;
+  if (!args.noConfine) {
+    try {
+      if (args.stage2 === undefined) confineStage1(process.argv.slice(2), args.fd); // re-executes itself; returns only by throwing
+      // Nothing is loaded by path after the pivot: open the log file now (it
+      // becomes our stderr) and load the logging backend.
+      if (args.logFile !== undefined) {
+        const fd = fs.openSync(args.logFile, 'a');
+        dup2(fd, 2);
+        close(fd);
+        configureLog({ format: args.logFormat, debug: args.debug });
+      }
+      preloadLogBackend();
+      const c = confineStage2(args.root, args.readOnly, args.stage2);
+      log.debug({ root: args.root, how: c.how, readOnlyNote: c.readOnlyNote }, 'confined');
+      if (c.how === 'chroot') log.warn({ root: args.root }, 'pivot_root impossible here: chrooted instead');
+      if (c.readOnlyNote !== undefined) log.warn({ root: args.root }, c.readOnlyNote);
+    } catch (err) {
+      const why = err instanceof ConfineError ? err.message : String(err);
+      process.stderr.write(`gofer: cannot confine the Gofer, refusing to serve: ${why}\n`);
+      if (args.logFile !== undefined) log.error({ root: args.root }, `cannot confine: ${why}`);
+      return 1;
+    }
+    root = '/';
+  }
   // Modes on the wire are final: the Sentry applies the workload's umask.
   process.umask(0);
   let server: GoferServer;
   try {
     server = new GoferServer({
-      root: args.root,
+      root,
       readOnly: args.readOnly,
       onBug: (what, err) => log.error({ err }, what),
     });

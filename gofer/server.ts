@@ -1,18 +1,34 @@
 // The Gofer's 9P2000.L file server: one connection, one thread, synchronous
-// Node fs calls. It is the only component that touches the container's files.
+// calls. It is the only component that touches the container's files.
 //
-// State: a table of fids, each holding a path (components relative to the
-// served root), the file type seen when it was walked, and, once opened, a
-// host fd and (for directories) a listing.
+// Resolution is by file descriptor, never by path string. Every fid refers
+// to a Node: an O_PATH fd on one inode, the Node it was walked from (its
+// logical parent) and its name there. Nodes are shared and reference-counted
+// (a fid holds one reference, a child holds one on its parent) and interned
+// per (parent, name) while alive, so a chain of walks costs one fd a level.
 //
 // Path rules:
-//  - Twalk resolves ONE component at a time with lstat and never follows a
-//    symlink: walking through a non-directory (a symlink included) fails with
-//    ENOTDIR. ".." at the root stays at the root. "", "." and names holding
-//    "/" or NUL are refused with EINVAL.
-//  - Tlopen adds O_NOFOLLOW (a symlink gives ELOOP) and refuses character and
-//    block devices with EACCES: the Sentry provides its own /dev. Every open
-//    adds O_NONBLOCK (no effect on regular files and directories) so that this
+//  - Twalk opens ONE component at a time relative to the parent's fd with
+//    openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS) and
+//    O_PATH|O_NOFOLLOW (openat with O_PATH|O_NOFOLLOW where openat2 is
+//    missing), so no name is ever resolved through a symlink, an absolute
+//    link, a /proc magic link or "..". Walking through a non-directory (a
+//    symlink included) fails with ENOTDIR.
+//  - ".." is the logical parent kept in the Node, never the kernel's "..": a
+//    directory moved elsewhere cannot lead a walk out of the tree, and ".."
+//    at the root stays at the root. "", "." and names holding "/" or NUL are
+//    refused with EINVAL.
+//  - Every operation works on the Node's fd or relative to its parent's fd:
+//    getattr is fstat(fd); readlink readlinkat(fd, ""); setattr is
+//    fchmodat2/fchownat/utimensat on (fd, "", AT_EMPTY_PATH); statfs
+//    fstatfs(fd); mkdir, symlink, link, mknod, renameat, unlinkat and lcreate
+//    are the *at calls on the directory fid's fd.
+//  - Tlopen reopens a directory as openat(fd, ".") and anything else as
+//    openat(parent fd, name, O_NOFOLLOW) and then checks that the file opened
+//    is the Node's inode (else ESTALE: it was replaced on the host). It
+//    refuses symlinks (ELOOP), character and block devices and files on procfs
+//    (EACCES: the Sentry provides its own /dev and /proc). Every open adds
+//    O_NONBLOCK (no effect on regular files and directories) so that this
 //    single thread never blocks in open, read or write of a FIFO: a FIFO read
 //    with no data gives EAGAIN, an O_WRONLY open with no reader ENXIO.
 //  - Treaddir omits "." and ".." (the Sentry synthesizes them). Offsets are
@@ -21,18 +37,21 @@
 //  - qid.path is st_ino; qid.version is 0.
 //  - With readOnly, every mutating message returns EROFS.
 //
-// Confinement (pivot_root, openat-relative resolution) comes later: today a
-// concurrent host-side rename can race the per-component lstat checks.
+// Confinement of the process itself (mount namespace, pivot_root, dropped
+// capabilities, seccomp) is gofer/confine.ts; this file assumes nothing of it.
 import * as fs from 'node:fs';
+import * as libc from '../src/ffi/libc';
 import {
-  EACCES, EBADF, EFBIG, EINVAL, EIO, EISDIR, ELOOP, ENOTDIR, ENXIO, EOPNOTSUPP, EPERM, EPROTO, EROFS, EBUSY,
+  EACCES, EAGAIN, EBADF, EFBIG, ENAMETOOLONG, EINVAL, EIO, EISDIR, ELOOP, ENOENT, ENOSYS, ENOTDIR, ENXIO, EOPNOTSUPP, EPERM,
+  EPROTO, EROFS, EBUSY, ESTALE,
 } from '../src/abi/errno';
 import {
-  AT_REMOVEDIR, DT_BLK, DT_CHR, DT_DIR, DT_FIFO, DT_LNK, DT_REG, DT_SOCK, DT_UNKNOWN,
+  AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, DT_UNKNOWN, F_DUPFD_CLOEXEC,
   O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_DSYNC, O_EXCL, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK,
-  O_RDONLY, O_SYNC, O_TRUNC, O_WRONLY,
-  S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
+  O_PATH, O_RDONLY, O_SYNC, O_TRUNC, O_WRONLY, PROC_SUPER_MAGIC, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS,
+  RESOLVE_NO_SYMLINKS, SEEK_SET, S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, UTIME_NOW, UTIME_OMIT,
 } from '../src/abi/linux';
+import { Stat, Statfs } from '../src/abi/layout';
 import {
   DecodeError, Encoder, GETATTR_BASIC, GETATTR_BTIME, MAXWELEM, NOFID, NONUNAME, NOTAG, QTDIR, QTFILE, QTSYMLINK,
   RREAD_HEADER, SETATTR_ATIME, SETATTR_ATIME_SET, SETATTR_GID, SETATTR_MODE, SETATTR_MTIME, SETATTR_MTIME_SET,
@@ -48,7 +67,7 @@ export const MIN_MSIZE = 4096;
 const IOHDRSZ = 24;
 
 export interface ServerOptions {
-  /** Host directory to serve. */
+  /** Host directory to serve (after confinement, "/"). */
   root: string;
   readOnly: boolean;
   /** Called with an unexpected (non-errno) failure; the client sees EIO. */
@@ -57,12 +76,26 @@ export interface ServerOptions {
 
 interface DirEnt { name: string; type: number }
 
-interface Fid {
-  /** Path components below the root; [] is the root. */
-  comps: string[];
-  /** S_IFMT bits seen when walked (lstat) or created. */
+/** One inode the server holds an fd on. */
+interface Node {
+  /** O_PATH fd (or, for a file made by Tlcreate, a dup of its open fd). */
+  fd: number;
+  /** The directory this was walked from; null for the served root. */
+  parent: Node | null;
+  /** Name in `parent` (as last known: 9P renames update it). */
+  name: string;
+  /** S_IFMT bits. */
   kind: number;
-  /** Host fd once opened, else -1. */
+  dev: bigint;
+  ino: bigint;
+  refs: number;
+  /** Live children by name, for interning. */
+  children: Map<string, Node>;
+}
+
+interface Fid {
+  node: Node;
+  /** Host fd once opened (Tlopen/Tlcreate), else -1. */
   fd: number;
   /** Tlopen/Tlcreate flags (Linux open flags). */
   flags: number;
@@ -76,25 +109,31 @@ interface Fid {
 
 type Reply = Msg | number;
 
+/** A failed host call; `errno` is negative, as Node's own errors (errnoOf reads it). */
+class HostError extends Error {
+  constructor(readonly errno: number, what: string) { super(`${what}: errno ${-errno}`); }
+}
+
+/** Returns r, or throws the call's errno if r is negative. */
+function sys(r: number, what: string): number {
+  if (r < 0) throw new HostError(-libc.errno(), what);
+  return r;
+}
+
 /** Bits of Tlopen flags we pass through to open(2); the rest are dropped. */
 const LOPEN_PASS = O_ACCMODE | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC | O_DIRECTORY;
+/** How every component is opened: the inode itself, never through a link. */
+const WALK_FLAGS = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+const WALK_RESOLVE = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+const NOCHANGE = 0xffffffff; // (uid_t)-1
 
-function qidOf(st: fs.BigIntStats): Qid {
-  const fmt = Number(st.mode) & S_IFMT;
+function qidOfMode(mode: number, ino: bigint): Qid {
+  const fmt = mode & S_IFMT;
   const type = fmt === S_IFDIR ? QTDIR : fmt === S_IFLNK ? QTSYMLINK : QTFILE;
-  return { type, version: 0, path: st.ino };
+  return { type, version: 0, path: ino };
 }
 
-function dtOf(d: fs.Dirent): number {
-  if (d.isFile()) return DT_REG;
-  if (d.isDirectory()) return DT_DIR;
-  if (d.isSymbolicLink()) return DT_LNK;
-  if (d.isFIFO()) return DT_FIFO;
-  if (d.isSocket()) return DT_SOCK;
-  if (d.isCharacterDevice()) return DT_CHR;
-  if (d.isBlockDevice()) return DT_BLK;
-  return DT_UNKNOWN;
-}
+function qidOf(st: fs.BigIntStats): Qid { return qidOfMode(Number(st.mode), st.ino); }
 
 /** EINVAL for names a single path component can never be. ".." is allowed only where `dotdot`. */
 function badName(name: string, dotdot: boolean): boolean {
@@ -102,19 +141,35 @@ function badName(name: string, dotdot: boolean): boolean {
 }
 
 const NS = 1_000_000_000n;
+const STAT_INO = Stat.offset('st_ino');
+const STAT_MODE = Stat.offset('st_mode');
 
 export class GoferServer {
   private readonly fids = new Map<number, Fid>();
-  private readonly root: string;
+  private readonly rootNode: Node;
+  /** Every live Node but the root, for renames. */
+  private readonly live = new Set<Node>();
   private readonly enc = new Encoder(64 * 1024);
   private readonly dirEnc = new Encoder(64 * 1024);
   private readBuf = Buffer.allocUnsafe(0);
+  private readonly statBuf = new Uint8Array(Stat.size);
+  private readonly statDv = new DataView(this.statBuf.buffer);
+  private readonly dentBuf = new Uint8Array(64 * 1024);
+  private readonly how = new Uint8Array(24);
+  private haveOpenat2 = true;
+  private haveFchmodat2 = true;
   /** Negotiated message size; 0 before Tversion. */
   msize = 0;
 
   constructor(private readonly opts: ServerOptions) {
-    this.root = fs.realpathSync(opts.root);
-    if (!fs.statSync(this.root).isDirectory()) throw new Error(`root ${opts.root} is not a directory`);
+    const fd = libc.openat(AT_FDCWD, opts.root, O_PATH | O_CLOEXEC, 0);
+    if (fd < 0) throw new Error(`cannot open root ${opts.root}: errno ${libc.errno()}`);
+    const st = fs.fstatSync(fd, { bigint: true });
+    if (!st.isDirectory()) { libc.close(fd); throw new Error(`root ${opts.root} is not a directory`); }
+    this.rootNode = { fd, parent: null, name: '', kind: S_IFDIR, dev: st.dev, ino: st.ino, refs: 1, children: new Map() };
+    const dv = new DataView(this.how.buffer);
+    dv.setBigUint64(0, BigInt(WALK_FLAGS), true);
+    dv.setBigUint64(16, BigInt(WALK_RESOLVE), true);
   }
 
   /** Handles one whole message and returns the encoded reply (a view, valid until the next call). */
@@ -160,6 +215,9 @@ export class GoferServer {
     this.fids.clear();
   }
 
+  /** Live Nodes (fds held on inodes), the root excluded: for tests and leak checks. */
+  get nodeCount(): number { return this.live.size; }
+
   private dispatch(m: Msg): Reply {
     switch (m.type) {
       case 'Tversion': return this.version(m);
@@ -193,37 +251,123 @@ export class GoferServer {
     }
   }
 
-  // ---- helpers ----
+  // ---- nodes ----
 
-  private host(comps: string[]): string {
-    return comps.length === 0 ? this.root : `${this.root}/${comps.join('/')}`;
+  private unref(n: Node): void {
+    for (let cur: Node | null = n; cur !== null && --cur.refs === 0;) {
+      libc.close(cur.fd);
+      this.live.delete(cur);
+      const p: Node | null = cur.parent;
+      if (p !== null && p.children.get(cur.name) === cur) p.children.delete(cur.name);
+      cur = p;
+    }
   }
+
+  /** Opens `name` in directory `dirfd` as an O_PATH fd, without following anything. */
+  private openComponent(dirfd: number, name: string): number {
+    if (this.haveOpenat2) {
+      for (let tries = 0; ; tries++) {
+        const fd = libc.openat2(dirfd, name, this.how);
+        if (fd >= 0) return fd;
+        const err = libc.errno();
+        if (err === ENOSYS) { this.haveOpenat2 = false; break; }
+        // EAGAIN: a concurrent rename somewhere on the filesystem; openat2 asks for a retry.
+        if (err !== EAGAIN || tries >= 16) throw new HostError(-err, `openat2 ${name}`);
+      }
+    }
+    return sys(libc.openat(dirfd, name, WALK_FLAGS, 0), `openat ${name}`);
+  }
+
+  /** A new reference to the child `name` of directory `dir` (interned), and its attributes. */
+  private child(dir: Node, name: string): { node: Node; st: fs.BigIntStats } {
+    if (name === '..') {
+      const up = dir.parent ?? dir; // the logical parent: never the kernel's ".."
+      up.refs++;
+      return { node: up, st: fs.fstatSync(up.fd, { bigint: true }) };
+    }
+    const fd = this.openComponent(dir.fd, name);
+    let st: fs.BigIntStats;
+    try {
+      st = fs.fstatSync(fd, { bigint: true });
+    } catch (e) { libc.close(fd); throw e; }
+    return { node: this.intern(dir, name, fd, st), st };
+  }
+
+  /** The Node for `fd` (now owned here) as `name` in `dir`: an existing one on the same inode, or a new one. */
+  private intern(dir: Node, name: string, fd: number, st: fs.BigIntStats): Node {
+    const cached = dir.children.get(name);
+    if (cached !== undefined && cached.dev === st.dev && cached.ino === st.ino) {
+      libc.close(fd);
+      cached.refs++;
+      return cached;
+    }
+    const n: Node = {
+      fd, parent: dir, name, kind: Number(st.mode) & S_IFMT, dev: st.dev, ino: st.ino, refs: 1, children: new Map(),
+    };
+    dir.refs++;
+    dir.children.set(name, n);
+    this.live.add(n);
+    return n;
+  }
+
+  /**
+   * Opens the Node's inode for I/O with `flags`: a directory through its own
+   * fd, anything else by name in its parent, checked to be the same inode.
+   */
+  private reopen(n: Node, flags: number): number {
+    flags |= O_NOFOLLOW | O_NOCTTY | O_CLOEXEC | O_NONBLOCK;
+    if (n.kind === S_IFDIR) return sys(libc.openat(n.fd, '.', flags | O_DIRECTORY, 0), 'reopen directory');
+    if (n.parent === null) return -EINVAL; // only the root has no parent, and it is a directory
+    const fd = sys(libc.openat(n.parent.fd, n.name, flags, 0), `reopen ${n.name}`);
+    let st: fs.BigIntStats;
+    try {
+      st = fs.fstatSync(fd, { bigint: true });
+    } catch (e) { libc.close(fd); throw e; }
+    if (st.dev !== n.dev || st.ino !== n.ino) { libc.close(fd); throw new HostError(-ESTALE, `${n.name} was replaced`); }
+    return fd;
+  }
+
+  /** lstat of `name` in directory fd `dirfd` (the raw struct in statBuf): mode and ino. */
+  private statAt(dirfd: number, name: string): { mode: number; ino: bigint } | number {
+    if (libc.fstatat(dirfd, name, this.statBuf, AT_SYMLINK_NOFOLLOW) < 0) return -libc.errno();
+    return { mode: this.statDv.getUint32(STAT_MODE, true), ino: this.statDv.getBigUint64(STAT_INO, true) };
+  }
+
+  private qidAt(dirfd: number, name: string): Qid {
+    const s = this.statAt(dirfd, name);
+    if (typeof s === 'number') throw new HostError(s, `stat ${name}`);
+    return qidOfMode(s.mode, s.ino);
+  }
+
+  // ---- helpers ----
 
   private release(f: Fid): void {
     if (f.fd >= 0) {
-      try { fs.closeSync(f.fd); } catch { /* already closed: nothing to do */ }
+      libc.close(f.fd);
       f.fd = -1;
     }
     f.listing = null;
+    this.unref(f.node);
   }
 
-  private newFid(comps: string[], kind: number, uid: number): Fid {
-    return { comps, kind, fd: -1, flags: 0, seekable: false, listing: null, uid };
+  private newFid(node: Node, uid: number): Fid {
+    return { node, fd: -1, flags: 0, seekable: false, listing: null, uid };
   }
 
-  /** A directory fid that is not open, for the *at messages. */
+  /** A directory fid, for the *at messages. */
   private dirFid(fid: number): Fid | number {
     const d = this.fids.get(fid);
     if (d === undefined) return EBADF;
-    if (d.kind !== S_IFDIR) return ENOTDIR;
+    if (d.node.kind !== S_IFDIR) return ENOTDIR;
     return d;
   }
 
-  private chownNew(path: string, uid: number, gid: number): void {
-    if (process.getuid?.() !== 0) return;
+  /** Gives a file just made in `dirfd` the attaching user as owner (when we are root). */
+  private chownNew(dirfd: number, name: string, uid: number, gid: number, flags = AT_SYMLINK_NOFOLLOW): void {
+    if (process.geteuid?.() !== 0) return;
     const g = gid === NONUNAME ? -1 : gid;
     if (uid === -1 && g === -1) return;
-    fs.lchownSync(path, uid, g);
+    sys(libc.fchownat(dirfd, name, uid === -1 ? NOCHANGE : uid, g === -1 ? NOCHANGE : g, flags), 'chown');
   }
 
   private iounit(): number { return this.msize - IOHDRSZ; }
@@ -246,15 +390,20 @@ export class GoferServer {
     if (m.afid !== NOFID) return EINVAL;
     const uid = m.nUname === NONUNAME ? -1 : m.nUname;
     // aname "" or "/" is the root; otherwise a path below it, resolved like a walk.
-    const comps: string[] = [];
-    let st = fs.lstatSync(this.root, { bigint: true });
-    for (const name of m.aname.split('/').filter((s) => s !== '')) {
-      if (badName(name, false)) return EINVAL;
-      if ((Number(st.mode) & S_IFMT) !== S_IFDIR) return ENOTDIR;
-      comps.push(name);
-      st = fs.lstatSync(this.host(comps), { bigint: true });
-    }
-    this.fids.set(m.fid, this.newFid(comps, Number(st.mode) & S_IFMT, uid));
+    let node = this.rootNode;
+    node.refs++;
+    let st = fs.fstatSync(node.fd, { bigint: true });
+    try {
+      for (const name of m.aname.split('/').filter((s) => s !== '')) {
+        if (badName(name, false)) { this.unref(node); return EINVAL; }
+        if (node.kind !== S_IFDIR) { this.unref(node); return ENOTDIR; }
+        const next = this.child(node, name);
+        this.unref(node);
+        node = next.node;
+        st = next.st;
+      }
+    } catch (e) { this.unref(node); throw e; }
+    this.fids.set(m.fid, this.newFid(node, uid));
     return { type: 'Rattach', tag: 0, qid: qidOf(st) };
   }
 
@@ -274,41 +423,43 @@ export class GoferServer {
     if (m.newfid !== m.fid && (this.fids.has(m.newfid) || m.newfid === NOFID)) return EBADF;
     if (m.newfid === m.fid && f.fd >= 0) return EBUSY;
     if (m.wnames.length > MAXWELEM) return EINVAL;
-    const comps = f.comps.slice();
-    let kind = f.kind;
+    let node = f.node;
+    node.refs++;
     const wqids: Qid[] = [];
     for (const name of m.wnames) {
       let err = 0;
       if (badName(name, true)) err = EINVAL;
-      else if (kind !== S_IFDIR) err = ENOTDIR;
+      else if (node.kind !== S_IFDIR) err = ENOTDIR;
       else {
-        if (name === '..') { if (comps.length > 0) comps.pop(); } else comps.push(name);
         try {
-          const st = fs.lstatSync(this.host(comps), { bigint: true });
-          kind = Number(st.mode) & S_IFMT;
-          wqids.push(qidOf(st));
+          const next = this.child(node, name);
+          this.unref(node);
+          node = next.node;
+          wqids.push(qidOf(next.st));
         } catch (e) {
           err = errnoOf(e);
-          if (err === 0) throw e;
+          if (err === 0) { this.unref(node); throw e; }
         }
       }
       if (err !== 0) {
+        this.unref(node);
         if (wqids.length === 0) return err;
         return { type: 'Rwalk', tag: 0, wqids }; // partial walk: newfid is not created
       }
     }
-    if (m.newfid === m.fid) { f.comps = comps; f.kind = kind; } else this.fids.set(m.newfid, this.newFid(comps, kind, f.uid));
+    if (m.newfid === m.fid) {
+      this.unref(f.node);
+      f.node = node;
+    } else {
+      this.fids.set(m.newfid, this.newFid(node, f.uid));
+    }
     return { type: 'Rwalk', tag: 0, wqids };
-  }
-
-  private stat(f: Fid): fs.BigIntStats {
-    return f.fd >= 0 ? fs.fstatSync(f.fd, { bigint: true }) : fs.lstatSync(this.host(f.comps), { bigint: true });
   }
 
   private getattr(m: Msg<'Tgetattr'>): Reply {
     const f = this.fids.get(m.fid);
     if (f === undefined) return EBADF;
-    const st = this.stat(f);
+    const st = fs.fstatSync(f.fd >= 0 ? f.fd : f.node.fd, { bigint: true });
     const hasBtime = st.birthtimeNs > 0n;
     return {
       type: 'Rgetattr', tag: 0,
@@ -323,44 +474,64 @@ export class GoferServer {
     };
   }
 
+  /** f_type of the filesystem holding fd. */
+  private fsType(fd: number): number {
+    const b = new Uint8Array(Statfs.size);
+    sys(libc.fstatfs(fd, b), 'fstatfs');
+    return Number(new DataView(b.buffer).getBigInt64(Statfs.offset('f_type'), true));
+  }
+
   private lopen(m: Msg<'Tlopen'>): Reply {
     const f = this.fids.get(m.fid);
     if (f === undefined) return EBADF;
     if (f.fd >= 0) return EBUSY;
     const acc = m.flags & O_ACCMODE;
     if (this.opts.readOnly && (acc !== O_RDONLY || (m.flags & O_TRUNC) !== 0)) return EROFS;
-    switch (f.kind) {
+    const n = f.node;
+    switch (n.kind) {
       case S_IFCHR: case S_IFBLK: return EACCES;
       case S_IFLNK: return ELOOP;
       case S_IFSOCK: return ENXIO;
     }
-    let flags = (m.flags & LOPEN_PASS) | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC | O_NONBLOCK;
-    if (f.kind === S_IFDIR) flags |= O_DIRECTORY;
-    const path = this.host(f.comps);
-    const fd = fs.openSync(path, flags);
-    let st: fs.BigIntStats;
-    try {
-      st = fs.fstatSync(fd, { bigint: true });
-    } catch (e) { fs.closeSync(fd); throw e; }
-    const kind = Number(st.mode) & S_IFMT;
-    if (kind === S_IFCHR || kind === S_IFBLK) { fs.closeSync(fd); return EACCES; }
+    // /proc holds the Gofer's own memory and magic links to other roots: never open its files.
+    if (n.kind !== S_IFDIR && this.fsType(n.fd) === PROC_SUPER_MAGIC) return EACCES;
+    const fd = this.reopen(n, m.flags & LOPEN_PASS);
     f.fd = fd;
-    f.kind = kind;
     f.flags = m.flags;
-    f.seekable = kind === S_IFREG;
-    if (kind === S_IFDIR) f.listing = this.list(path);
-    return { type: 'Rlopen', tag: 0, qid: qidOf(st), iounit: this.iounit() };
+    f.seekable = n.kind === S_IFREG;
+    try {
+      if (n.kind === S_IFDIR) f.listing = this.list(fd);
+    } catch (e) { libc.close(fd); f.fd = -1; throw e; }
+    return { type: 'Rlopen', tag: 0, qid: qidOfMode(n.kind, n.ino), iounit: this.iounit() };
   }
 
-  private list(path: string): DirEnt[] {
-    return fs.readdirSync(path, { withFileTypes: true }).map((d) => ({ name: d.name, type: dtOf(d) }));
+  /** The entries of the open directory `fd`, from its start, without "." and "..". */
+  private list(fd: number): DirEnt[] {
+    sys(libc.lseek(fd, 0, SEEK_SET), 'rewind directory');
+    const out: DirEnt[] = [];
+    const buf = this.dentBuf;
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    for (;;) {
+      const n = sys(libc.getdents64(fd, buf, buf.length), 'getdents64');
+      if (n === 0) return out;
+      // struct linux_dirent64 { u64 d_ino; i64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
+      for (let off = 0; off < n;) {
+        const reclen = dv.getUint16(off + 16, true);
+        const type = dv.getUint8(off + 18);
+        let end = off + 19;
+        while (end < off + reclen && buf[end] !== 0) end++;
+        const name = Buffer.from(buf.buffer, buf.byteOffset + off + 19, end - off - 19).toString('utf8');
+        if (name !== '.' && name !== '..') out.push({ name, type: type || DT_UNKNOWN });
+        off += reclen;
+      }
+    }
   }
 
   private read(m: Msg<'Tread'>): Reply {
     const f = this.fids.get(m.fid);
     if (f === undefined) return EBADF;
     if (f.fd < 0 || (f.flags & O_ACCMODE) === O_WRONLY) return EBADF;
-    if (f.kind === S_IFDIR) return EISDIR;
+    if (f.node.kind === S_IFDIR) return EISDIR;
     const count = Math.min(m.count, this.msize - RREAD_HEADER);
     if (this.readBuf.length < count) this.readBuf = Buffer.allocUnsafe(Math.max(count, 64 * 1024));
     let n = 0;
@@ -380,28 +551,25 @@ export class GoferServer {
   private readdir(m: Msg<'Treaddir'>): Reply {
     const f = this.fids.get(m.fid);
     if (f === undefined) return EBADF;
-    if (f.kind !== S_IFDIR) return ENOTDIR;
+    if (f.node.kind !== S_IFDIR) return ENOTDIR;
     if (f.fd < 0) return EBADF;
-    const path = this.host(f.comps);
-    if (m.offset === 0n || f.listing === null) f.listing = this.list(path);
+    if (m.offset === 0n || f.listing === null) f.listing = this.list(f.fd);
     const listing = f.listing;
     const limit = Math.min(m.count, this.msize - RREAD_HEADER);
     const e = this.dirEnc;
     e.reset();
     for (let i = Number(m.offset); i < listing.length; i++) {
       const ent = listing[i]!;
-      let st: fs.BigIntStats;
-      try {
-        st = fs.lstatSync(`${path}/${ent.name}`, { bigint: true });
-      } catch (err) {
-        if (errnoOf(err) === 0) throw err;
-        continue; // removed since the listing was taken
+      const st = this.statAt(f.fd, ent.name);
+      if (typeof st === 'number') {
+        if (st === -ENOENT) continue; // removed since the listing was taken
+        throw new HostError(st, `stat ${ent.name}`);
       }
       if (e.off + direntSize(Buffer.byteLength(ent.name)) > limit) {
         if (e.off === 0) return EINVAL; // not even one entry fits, as getdents(2)
         break;
       }
-      encodeDirent(e, { qid: qidOf(st), offset: BigInt(i + 1), type: ent.type, name: ent.name });
+      encodeDirent(e, { qid: qidOfMode(st.mode, st.ino), offset: BigInt(i + 1), type: ent.type, name: ent.name });
     }
     return { type: 'Rreaddir', tag: 0, data: e.bytes() };
   }
@@ -409,19 +577,26 @@ export class GoferServer {
   private readlink(m: Msg<'Treadlink'>): Reply {
     const f = this.fids.get(m.fid);
     if (f === undefined) return EBADF;
-    if (f.kind !== S_IFLNK) return EINVAL;
-    return { type: 'Rreadlink', tag: 0, target: fs.readlinkSync(this.host(f.comps), 'utf8') };
+    if (f.node.kind !== S_IFLNK) return EINVAL;
+    const buf = new Uint8Array(4097);
+    const n = sys(libc.readlinkat(f.node.fd, '', buf, buf.length), 'readlinkat');
+    if (n >= buf.length) return ENAMETOOLONG;
+    return { type: 'Rreadlink', tag: 0, target: Buffer.from(buf.buffer, 0, n).toString('utf8') };
   }
 
   private statfs(m: Msg<'Tstatfs'>): Reply {
     const f = this.fids.get(m.fid);
     if (f === undefined) return EBADF;
-    // statfs(2) follows symlinks: ask about a symlink's directory instead.
-    const comps = f.kind === S_IFLNK ? f.comps.slice(0, -1) : f.comps;
-    const s = fs.statfsSync(this.host(comps), { bigint: true });
+    const b = new Uint8Array(Statfs.size);
+    sys(libc.fstatfs(f.node.fd, b), 'fstatfs');
+    const dv = new DataView(b.buffer);
+    const u = (k: 'f_blocks' | 'f_bfree' | 'f_bavail' | 'f_files' | 'f_ffree'): bigint => dv.getBigUint64(Statfs.offset(k), true);
     return {
-      type: 'Rstatfs', tag: 0, fsType: Number(s.type), bsize: Number(s.bsize), blocks: s.blocks, bfree: s.bfree,
-      bavail: s.bavail, files: s.files, ffree: s.ffree, fsid: 0n, namelen: 255,
+      type: 'Rstatfs', tag: 0,
+      fsType: Number(dv.getBigInt64(Statfs.offset('f_type'), true)),
+      bsize: Number(dv.getBigInt64(Statfs.offset('f_bsize'), true)),
+      blocks: u('f_blocks'), bfree: u('f_bfree'), bavail: u('f_bavail'), files: u('f_files'), ffree: u('f_ffree'),
+      fsid: 0n, namelen: 255,
     };
   }
 
@@ -433,24 +608,24 @@ export class GoferServer {
     if (typeof d === 'number') return d;
     if (d.fd >= 0) return EBUSY;
     if (badName(m.name, false)) return EINVAL;
-    const comps = [...d.comps, m.name];
-    const path = this.host(comps);
     const flags = (m.flags & (LOPEN_PASS & ~O_DIRECTORY)) | (m.flags & O_EXCL) |
       O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC | O_NONBLOCK;
-    const fd = fs.openSync(path, flags, m.mode & 0o7777);
-    let st: fs.BigIntStats;
+    const dir = d.node;
+    const fd = sys(libc.openat(dir.fd, m.name, flags, m.mode & 0o7777), `create ${m.name}`);
+    let node: Node;
     try {
-      this.chownNew(path, d.uid, m.gid);
-      st = fs.fstatSync(fd, { bigint: true });
-    } catch (e) { fs.closeSync(fd); throw e; }
+      this.chownNew(fd, '', d.uid, m.gid, AT_EMPTY_PATH);
+      const st = fs.fstatSync(fd, { bigint: true });
+      node = this.intern(dir, m.name, sys(libc.fcntl(fd, F_DUPFD_CLOEXEC, 0), 'dup'), st);
+    } catch (e) { libc.close(fd); throw e; }
     // Tlcreate turns the directory fid into the new, open file.
-    d.comps = comps;
-    d.kind = Number(st.mode) & S_IFMT;
+    this.unref(dir);
+    d.node = node;
     d.fd = fd;
     d.flags = m.flags;
-    d.seekable = d.kind === S_IFREG;
+    d.seekable = node.kind === S_IFREG;
     d.listing = null;
-    return { type: 'Rlcreate', tag: 0, qid: qidOf(st), iounit: this.iounit() };
+    return { type: 'Rlcreate', tag: 0, qid: qidOfMode(node.kind, node.ino), iounit: this.iounit() };
   }
 
   private write(m: Msg<'Twrite'>): Reply {
@@ -478,10 +653,9 @@ export class GoferServer {
     const d = this.dirFid(m.dfid);
     if (typeof d === 'number') return d;
     if (badName(m.name, false)) return EINVAL;
-    const path = this.host([...d.comps, m.name]);
-    fs.mkdirSync(path, m.mode & 0o7777);
-    this.chownNew(path, d.uid, m.gid);
-    return { type: 'Rmkdir', tag: 0, qid: qidOf(fs.lstatSync(path, { bigint: true })) };
+    sys(libc.mkdirat(d.node.fd, m.name, m.mode & 0o7777), `mkdir ${m.name}`);
+    this.chownNew(d.node.fd, m.name, d.uid, m.gid);
+    return { type: 'Rmkdir', tag: 0, qid: this.qidAt(d.node.fd, m.name) };
   }
 
   private symlink(m: Msg<'Tsymlink'>): Reply {
@@ -489,10 +663,9 @@ export class GoferServer {
     const d = this.dirFid(m.fid);
     if (typeof d === 'number') return d;
     if (badName(m.name, false) || m.symtgt.includes('\0')) return EINVAL;
-    const path = this.host([...d.comps, m.name]);
-    fs.symlinkSync(m.symtgt, path);
-    this.chownNew(path, d.uid, m.gid);
-    return { type: 'Rsymlink', tag: 0, qid: qidOf(fs.lstatSync(path, { bigint: true })) };
+    sys(libc.symlinkat(m.symtgt, d.node.fd, m.name), `symlink ${m.name}`);
+    this.chownNew(d.node.fd, m.name, d.uid, m.gid);
+    return { type: 'Rsymlink', tag: 0, qid: this.qidAt(d.node.fd, m.name) };
   }
 
   private link(m: Msg<'Tlink'>): Reply {
@@ -502,8 +675,13 @@ export class GoferServer {
     const f = this.fids.get(m.fid);
     if (f === undefined) return EBADF;
     if (badName(m.name, false)) return EINVAL;
-    if (f.kind === S_IFDIR) return EPERM;
-    fs.linkSync(this.host(f.comps), this.host([...d.comps, m.name])); // link(2) does not follow a symlink
+    const n = f.node;
+    if (n.kind === S_IFDIR) return EPERM;
+    // linkat(fd, "", AT_EMPTY_PATH) links the very inode, but needs CAP_DAC_READ_SEARCH;
+    // without it, link the name in the parent (link(2) never follows a symlink).
+    if (process.geteuid?.() === 0) sys(libc.linkat(n.fd, '', d.node.fd, m.name, AT_EMPTY_PATH), `link ${m.name}`);
+    else if (n.parent !== null) sys(libc.linkat(n.parent.fd, n.name, d.node.fd, m.name, 0), `link ${m.name}`);
+    else return EPERM;
     return { type: 'Rlink', tag: 0 };
   }
 
@@ -513,28 +691,35 @@ export class GoferServer {
     if (typeof d === 'number') return d;
     if (badName(m.name, false)) return EINVAL;
     const fmt = m.mode & S_IFMT;
-    // Node has no mknod(2): regular files only. Device nodes are never made
-    // (the Sentry has its own /dev); FIFOs and sockets need a libc binding.
+    // Regular files only. Device nodes are never made (the Sentry has its own
+    // /dev); FIFOs and sockets would need mknodat, which the seccomp filter denies.
     if (fmt !== 0 && fmt !== S_IFREG) return EPERM;
-    const path = this.host([...d.comps, m.name]);
-    fs.closeSync(fs.openSync(path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, m.mode & 0o7777));
-    this.chownNew(path, d.uid, m.gid);
-    return { type: 'Rmknod', tag: 0, qid: qidOf(fs.lstatSync(path, { bigint: true })) };
+    libc.close(sys(libc.openat(d.node.fd, m.name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, m.mode & 0o7777),
+      `mknod ${m.name}`));
+    this.chownNew(d.node.fd, m.name, d.uid, m.gid);
+    return { type: 'Rmknod', tag: 0, qid: this.qidAt(d.node.fd, m.name) };
   }
 
-  /** Moves every fid at or below `from` to the same place below `to`. */
-  private rebase(from: string[], to: string[]): void {
-    for (const f of this.fids.values()) {
-      if (f.comps.length < from.length) continue;
-      let under = true;
-      for (let i = 0; i < from.length; i++) if (f.comps[i] !== from[i]) { under = false; break; }
-      if (under) f.comps = [...to, ...f.comps.slice(from.length)];
+  /** After a rename in the host, points the Nodes named (from, oldname) at (to, newname). */
+  private renamed(from: Node, oldname: string, to: Node, newname: string): void {
+    const moved: Node[] = [];
+    for (const n of this.live) {
+      if (n.name === oldname && n.parent !== null && n.parent.dev === from.dev && n.parent.ino === from.ino) moved.push(n);
+    }
+    for (const n of moved) {
+      const old = n.parent!;
+      if (old.children.get(n.name) === n) old.children.delete(n.name);
+      to.refs++;
+      n.parent = to;
+      n.name = newname;
+      to.children.set(newname, n);
+      this.unref(old);
     }
   }
 
-  private doRename(from: string[], to: string[]): void {
-    fs.renameSync(this.host(from), this.host(to));
-    this.rebase(from, to);
+  private doRename(from: Node, oldname: string, to: Node, newname: string): void {
+    sys(libc.renameat2(from.fd, oldname, to.fd, newname, 0), `rename ${oldname}`);
+    this.renamed(from, oldname, to, newname);
   }
 
   private renameat(m: Msg<'Trenameat'>): Reply {
@@ -544,7 +729,7 @@ export class GoferServer {
     const nd = this.dirFid(m.newdirfid);
     if (typeof nd === 'number') return nd;
     if (badName(m.oldname, false) || badName(m.newname, false)) return EINVAL;
-    this.doRename([...od.comps, m.oldname], [...nd.comps, m.newname]);
+    this.doRename(od.node, m.oldname, nd.node, m.newname);
     return { type: 'Rrenameat', tag: 0 };
   }
 
@@ -552,11 +737,12 @@ export class GoferServer {
     if (this.opts.readOnly) return EROFS;
     const f = this.fids.get(m.fid);
     if (f === undefined) return EBADF;
-    if (f.comps.length === 0) return EBUSY;
+    const parent = f.node.parent;
+    if (parent === null) return EBUSY;
     const nd = this.dirFid(m.dfid);
     if (typeof nd === 'number') return nd;
     if (badName(m.name, false)) return EINVAL;
-    this.doRename(f.comps.slice(), [...nd.comps, m.name]);
+    this.doRename(parent, f.node.name, nd.node, m.name);
     return { type: 'Rrename', tag: 0 };
   }
 
@@ -566,8 +752,7 @@ export class GoferServer {
     if (typeof d === 'number') return d;
     if (badName(m.name, false)) return EINVAL;
     if ((m.flags & ~AT_REMOVEDIR) !== 0) return EINVAL;
-    const path = this.host([...d.comps, m.name]);
-    if (m.flags & AT_REMOVEDIR) fs.rmdirSync(path); else fs.unlinkSync(path);
+    sys(libc.unlinkat(d.node.fd, m.name, m.flags & AT_REMOVEDIR), `unlink ${m.name}`);
     return { type: 'Runlinkat', tag: 0 };
   }
 
@@ -575,46 +760,70 @@ export class GoferServer {
     const f = this.fids.get(m.fid);
     if (f === undefined) return EBADF;
     // Tremove clunks the fid whether or not the removal succeeds.
+    const n = f.node;
+    n.refs++;
     this.release(f);
     this.fids.delete(m.fid);
-    if (this.opts.readOnly) return EROFS;
-    if (f.comps.length === 0) return EBUSY;
-    const path = this.host(f.comps);
-    if (f.kind === S_IFDIR) fs.rmdirSync(path); else fs.unlinkSync(path);
-    return { type: 'Rremove', tag: 0 };
+    try {
+      if (this.opts.readOnly) return EROFS;
+      if (n.parent === null) return EBUSY;
+      // The name in the parent may since name another inode: remove only if it is still ours.
+      const s = this.statAt(n.parent.fd, n.name);
+      if (typeof s === 'number') return -s;
+      if (s.ino !== n.ino) return ESTALE;
+      sys(libc.unlinkat(n.parent.fd, n.name, n.kind === S_IFDIR ? AT_REMOVEDIR : 0), `remove ${n.name}`);
+      return { type: 'Rremove', tag: 0 };
+    } finally { this.unref(n); }
+  }
+
+  private chmod(f: Fid, mode: number): void {
+    const n = f.node;
+    if (f.fd >= 0) { fs.fchmodSync(f.fd, mode); return; }
+    if (this.haveFchmodat2) {
+      if (libc.fchmodat2(n.fd, '', mode, AT_EMPTY_PATH) === 0) return;
+      const err = libc.errno();
+      if (err !== ENOSYS) throw new HostError(-err, 'fchmodat2');
+      this.haveFchmodat2 = false;
+    }
+    const fd = this.reopen(n, O_RDONLY);
+    try { sys(libc.fchmod(fd, mode), 'fchmod'); } finally { libc.close(fd); }
   }
 
   private setattr(m: Msg<'Tsetattr'>): Reply {
     if (this.opts.readOnly) return EROFS;
     const f = this.fids.get(m.fid);
     if (f === undefined) return EBADF;
-    const path = this.host(f.comps);
-    const isLink = f.kind === S_IFLNK;
+    const n = f.node;
     const v = m.valid;
     if (v & SETATTR_MODE) {
-      if (f.fd >= 0) fs.fchmodSync(f.fd, m.mode & 0o7777);
-      else if (isLink) return EOPNOTSUPP; // as fchmodat(AT_SYMLINK_NOFOLLOW)
-      else fs.chmodSync(path, m.mode & 0o7777);
+      if (n.kind === S_IFLNK && f.fd < 0) return EOPNOTSUPP; // as fchmodat(AT_SYMLINK_NOFOLLOW)
+      this.chmod(f, m.mode & 0o7777);
     }
     if (v & (SETATTR_UID | SETATTR_GID)) {
-      fs.lchownSync(path, v & SETATTR_UID ? m.uid : -1, v & SETATTR_GID ? m.gid : -1);
+      sys(libc.fchownat(n.fd, '', v & SETATTR_UID ? m.uid >>> 0 : NOCHANGE, v & SETATTR_GID ? m.gid >>> 0 : NOCHANGE,
+        AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW), 'fchownat');
     }
     if (v & SETATTR_SIZE) {
-      if (f.kind === S_IFDIR) return EISDIR;
-      if (f.kind !== S_IFREG) return EINVAL;
+      if (n.kind === S_IFDIR) return EISDIR;
+      if (n.kind !== S_IFREG) return EINVAL;
       if (m.size > BigInt(Number.MAX_SAFE_INTEGER)) return EINVAL;
       if (f.fd >= 0 && (f.flags & O_ACCMODE) !== O_RDONLY) fs.ftruncateSync(f.fd, Number(m.size));
-      else fs.truncateSync(path, Number(m.size));
+      else {
+        const fd = this.reopen(n, O_WRONLY);
+        try { fs.ftruncateSync(fd, Number(m.size)); } finally { libc.close(fd); }
+      }
     }
     if (v & (SETATTR_ATIME | SETATTR_MTIME)) {
-      const cur = fs.lstatSync(path, { bigint: true });
-      const now = Date.now() / 1000;
-      const secs = (s: bigint, ns: bigint): number => Number(BigInt.asIntN(64, s)) + Number(ns) / 1e9;
-      const at = !(v & SETATTR_ATIME) ? secs(cur.atimeNs / NS, cur.atimeNs % NS)
-        : v & SETATTR_ATIME_SET ? secs(m.atimeSec, m.atimeNsec) : now;
-      const mt = !(v & SETATTR_MTIME) ? secs(cur.mtimeNs / NS, cur.mtimeNs % NS)
-        : v & SETATTR_MTIME_SET ? secs(m.mtimeSec, m.mtimeNsec) : now;
-      fs.lutimesSync(path, at, mt);
+      const t = new BigInt64Array(4);
+      const set = (i: number, bit: number, setBit: number, sec: bigint, nsec: bigint): void => {
+        if (!(v & bit)) { t[i + 1] = BigInt(UTIME_OMIT); return; }
+        if (!(v & setBit)) { t[i + 1] = BigInt(UTIME_NOW); return; }
+        t[i] = BigInt.asIntN(64, sec);
+        t[i + 1] = nsec;
+      };
+      set(0, SETATTR_ATIME, SETATTR_ATIME_SET, m.atimeSec, m.atimeNsec);
+      set(2, SETATTR_MTIME, SETATTR_MTIME_SET, m.mtimeSec, m.mtimeNsec);
+      sys(libc.utimensat(n.fd, '', t, AT_EMPTY_PATH), 'utimensat');
     }
     return { type: 'Rsetattr', tag: 0 };
   }

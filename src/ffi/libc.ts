@@ -78,3 +78,90 @@ export const pwrite = libc.func('long pwrite(int fd, const void *buf, size_t n, 
 
 // ---- process information ----
 export const getauxval = libc.func('unsigned long getauxval(unsigned long type)') as (type: number) => number;
+
+// ---- fd-relative file operations (the Gofer resolves every path from an open directory fd) ----
+// Fixed-argument prototypes for variadic calls (openat's mode, syscall's
+// arguments) are sound on x86-64: integer and pointer arguments travel in the
+// same registers either way.
+export const openat = libc.func('int openat(int dirfd, const char *path, int flags, unsigned int mode)') as (
+  dirfd: number, path: string, flags: number, mode: number) => number;
+const syscallOpenat2 = libc.func('syscall', 'long', ['long', 'int', 'str', 'void *', 'size_t']) as (
+  nr: number, dirfd: number, path: string, how: Uint8Array, size: number) => number;
+/** openat2(2) (syscall 437); `how` is struct open_how {u64 flags; u64 mode; u64 resolve}, 24 bytes. */
+export const openat2 = (dirfd: number, path: string, how: Uint8Array): number => syscallOpenat2(437, dirfd, path, how, how.length);
+/** fstatat(2) into a 144-byte kernel struct stat (src/abi/layout.ts Stat). */
+export const fstatat = libc.func('int fstatat(int dirfd, const char *path, void *st, int flags)') as (
+  dirfd: number, path: string, st: Uint8Array, flags: number) => number;
+export const fstatfs = libc.func('int fstatfs(int fd, void *st)') as (fd: number, st: Uint8Array) => number;
+export const readlinkat = libc.func('long readlinkat(int dirfd, const char *path, void *buf, size_t n)') as (
+  dirfd: number, path: string, buf: Uint8Array, n: number) => number;
+export const mkdirat = libc.func('int mkdirat(int dirfd, const char *path, unsigned int mode)') as (
+  dirfd: number, path: string, mode: number) => number;
+export const unlinkat = libc.func('int unlinkat(int dirfd, const char *path, int flags)') as (
+  dirfd: number, path: string, flags: number) => number;
+export const renameat2 = libc.func('int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags)') as (
+  olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number) => number;
+export const symlinkat = libc.func('int symlinkat(const char *target, int dirfd, const char *path)') as (
+  target: string, dirfd: number, path: string) => number;
+export const linkat = libc.func('int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)') as (
+  olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number) => number;
+export const fchownat = libc.func('int fchownat(int dirfd, const char *path, unsigned int uid, unsigned int gid, int flags)') as (
+  dirfd: number, path: string, uid: number, gid: number, flags: number) => number;
+export const fchmodat = libc.func('int fchmodat(int dirfd, const char *path, unsigned int mode, int flags)') as (
+  dirfd: number, path: string, mode: number, flags: number) => number;
+const syscallFchmodat2 = libc.func('syscall', 'long', ['long', 'int', 'str', 'unsigned int', 'int']) as (
+  nr: number, dirfd: number, path: string, mode: number, flags: number) => number;
+/** fchmodat2(2) (syscall 452, Linux 6.6+): the one chmod that takes AT_EMPTY_PATH on an O_PATH fd. */
+export const fchmodat2 = (dirfd: number, path: string, mode: number, flags: number): number =>
+  syscallFchmodat2(452, dirfd, path, mode, flags);
+/** utimensat(2); `times` is struct timespec[2] (atime, mtime), 32 bytes. */
+export const utimensat = libc.func('int utimensat(int dirfd, const char *path, void *times, int flags)') as (
+  dirfd: number, path: string, times: BigInt64Array, flags: number) => number;
+export const getdents64 = libc.func('long getdents64(int fd, void *buf, size_t n)') as (
+  fd: number, buf: Uint8Array, n: number) => number;
+export const fchmod = libc.func('int fchmod(int fd, unsigned int mode)') as (fd: number, mode: number) => number;
+export const dup2 = libc.func('int dup2(int oldfd, int newfd)') as (oldfd: number, newfd: number) => number;
+
+// ---- namespaces, mounts, credentials (the Gofer's confinement at start-up) ----
+export const unshare = libc.func('int unshare(int flags)') as (flags: number) => number;
+export const mount = libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)') as (
+  source: string | null, target: string, fstype: string | null, flags: number, data: null) => number;
+export const umount2 = libc.func('int umount2(const char *target, int flags)') as (target: string, flags: number) => number;
+const syscallPivotRoot = libc.func('syscall', 'long', ['long', 'str', 'str']) as (nr: number, a: string, b: string) => number;
+/** pivot_root(2) (syscall 155; glibc has no wrapper). */
+export const pivotRoot = (newRoot: string, putOld: string): number => syscallPivotRoot(155, newRoot, putOld);
+const syscallMountSetattr = libc.func('syscall', 'long', ['long', 'int', 'str', 'unsigned int', 'void *', 'size_t']) as (
+  nr: number, dirfd: number, path: string, flags: number, attr: Uint8Array, size: number) => number;
+/** mount_setattr(2) (syscall 442, Linux 5.12+); `attr` is struct mount_attr, 32 bytes. */
+export const mountSetattr = (dirfd: number, path: string, flags: number, attr: Uint8Array): number =>
+  syscallMountSetattr(442, dirfd, path, flags, attr, attr.length);
+export const chdir = libc.func('int chdir(const char *path)') as (path: string) => number;
+export const chroot = libc.func('int chroot(const char *path)') as (path: string) => number;
+const syscallCap = libc.func('syscall', 'long', ['long', 'void *', 'void *']) as (nr: number, hdr: Uint8Array, data: Uint8Array) => number;
+/** capget(2) (syscall 125): `hdr` is {u32 version; i32 pid}, `data` two {u32 effective, permitted, inheritable}. */
+export const capget = (hdr: Uint8Array, data: Uint8Array): number => syscallCap(125, hdr, data);
+/** capset(2) (syscall 126); affects the calling thread only. */
+export const capset = (hdr: Uint8Array, data: Uint8Array): number => syscallCap(126, hdr, data);
+export const execve = libc.func('int execve(const char *path, const char **argv, const char **envp)') as (
+  path: string, argv: (string | null)[], envp: (string | null)[]) => number;
+const syscallSeccomp = libc.func('syscall', 'long', ['long', 'unsigned int', 'unsigned int', 'void *']) as (
+  nr: number, op: number, flags: number, arg: unknown) => number;
+/**
+ * seccomp(SECCOMP_SET_MODE_FILTER, flags, prog) (syscall 317) with `filter`
+ * the bytes of a struct sock_filter array; builds the struct sock_fprog
+ * (which holds a pointer, hence here) in native memory for the call.
+ */
+export function seccompSetFilter(flags: number, filter: Uint8Array): number {
+  const mem = koffi.alloc('uint8_t', filter.length);
+  try {
+    koffi.encode(mem, koffi.array('uint8_t', filter.length, 'Typed'), filter);
+    const prog = koffi.alloc('uint8_t', 16);
+    try {
+      const fprog = new DataView(new ArrayBuffer(16));
+      fprog.setUint16(0, filter.length / 8, true);
+      fprog.setBigUint64(8, koffi.address(mem) as bigint, true);
+      koffi.encode(prog, koffi.array('uint8_t', 16, 'Typed'), new Uint8Array(fprog.buffer));
+      return syscallSeccomp(317, 1 /* SECCOMP_SET_MODE_FILTER */, flags, prog);
+    } finally { koffi.free(prog); }
+  } finally { koffi.free(mem); }
+}
