@@ -69,8 +69,8 @@ export const KEEP_CAPS: ReadonlyMap<number, string> = new Map([
   [CAP_FOWNER, 'chmod and utimensat on files of any owner'],
   [CAP_FSETID, 'keep set-id bits when the owner of a set-id file writes or chmods it'],
 ]);
-/** Kept by stage 1 for stage 2's set-up only, then dropped. */
-const SETUP_CAPS = [CAP_SYS_ADMIN /* mount, pivot_root */, CAP_SETPCAP /* drop the bounding set */, CAP_SYS_CHROOT /* chroot fallback */];
+/** Kept in the bounding set for stage 2's set-up only, then dropped. */
+export const SETUP_CAPS = [CAP_SYS_ADMIN /* mount, pivot_root */, CAP_SETPCAP /* drop the bounding set */, CAP_SYS_CHROOT /* chroot fallback */];
 
 const PR_CAP_AMBIENT_CLEAR_ALL = 4;
 const LINUX_CAPABILITY_VERSION_3 = 0x20080522;

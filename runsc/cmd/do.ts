@@ -3,13 +3,12 @@
 // with a writable in-memory overlay on top (unless --force-overlay=false);
 // cwd and environment pass through; runsc exits with the program's status.
 import type { Command } from 'commander';
-import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { statSync } from 'node:fs';
 import * as path from 'node:path';
 import type { GlobalOptions } from '../main';
-import * as libc from '../../src/ffi/libc';
-import { makeLogger, type Logger } from '../../src/log';
+import { makeLogger } from '../../src/log';
+import { startGofer } from '../gofer';
 import { GoferClient } from '../../sentry/fsgofer/client';
 import { VFS } from '../../sentry/vfs/vfs';
 import { FDTable } from '../../sentry/vfs/fdtable';
@@ -22,8 +21,6 @@ interface DoOptions {
   quiet: boolean;
 }
 
-const AF_UNIX = 1;
-const SOCK_STREAM_CLOEXEC = 1 | 0o2000000;
 
 function parseBool(v: string): boolean {
   if (v === 'true' || v === '1') return true;
@@ -39,21 +36,6 @@ function logFile(debugLog: string | undefined): string | undefined {
     // Not there yet: a file name.
   }
   return debugLog;
-}
-
-/** Starts the Gofer serving root on one end of a socketpair; returns its pid and our end. */
-function startGofer(root: string, writable: boolean, log: Logger): { pid: number; fd: number } {
-  const sv = new Int32Array(2);
-  if (libc.socketpair(AF_UNIX, SOCK_STREAM_CLOEXEC, 0, sv) < 0) throw new Error(`socketpair: errno ${libc.errno()}`);
-  const goferJs = path.join(__dirname, 'gofer.js');
-  const child = spawn(process.execPath, [goferJs, '--root', root, '--fd', '3', ...(writable ? [] : ['--read-only'])], {
-    stdio: ['ignore', 'ignore', 'inherit', sv[1]!],
-  });
-  child.on('error', (e) => log.error({ err: e.message }, 'gofer failed to start'));
-  // The Gofer outlives nothing: it exits when the Sentry's end of the socket closes.
-  child.unref();
-  libc.close(sv[1]!);
-  return { pid: child.pid ?? 0, fd: sv[0]! };
 }
 
 /** Where to look for a command named without a slash, as execvp does. */
@@ -86,7 +68,7 @@ export function doCommand(program: Command): void {
         if (!o.quiet) process.stderr.write(`runsc: ${msg}\n`);
         process.exit(code);
       };
-      const gofer = startGofer(path.resolve(o.root), !o.forceOverlay, log);
+      const gofer = startGofer(path.resolve(o.root), o.forceOverlay, log);
       const vfs = new VFS({ gofer: new GoferClient(gofer.fd), overlay: o.forceOverlay });
       const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname() });
       if (gofer.pid) kernel.platform.pin(gofer.pid);

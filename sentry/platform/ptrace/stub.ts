@@ -5,6 +5,7 @@
 // `syscall; int3`, the only place from which the Sentry has the stub make host
 // syscalls. Everything else in the stub's address space belongs to the
 // workload and is mapped from the Sentry's memory file.
+import { tinyElf } from '../../../src/elf/tiny';
 
 /** Where the stub's code page lives; the workload's address space ends below it. */
 export const STUB_BASE = 0x7fff_0000_0000;
@@ -34,25 +35,6 @@ export const STUB_SIGACTION_IGN = STUB_BASE + SIGACTION_IGN_OFFSET;
 export function stubElf(): Uint8Array {
   const img = new Uint8Array(0x280);
   const dv = new DataView(img.buffer);
-  // Elf64_Ehdr: ELFCLASS64, ELFDATA2LSB, EV_CURRENT, ET_EXEC, EM_X86_64.
-  img.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0], 0);
-  dv.setUint16(16, 2, true);
-  dv.setUint16(18, 0x3e, true);
-  dv.setUint32(20, 1, true);
-  dv.setBigUint64(24, BigInt(STUB_BASE + ENTRY_OFFSET), true);
-  dv.setBigUint64(32, 64n, true); // e_phoff
-  dv.setUint16(52, 64, true); // e_ehsize
-  dv.setUint16(54, 56, true); // e_phentsize
-  dv.setUint16(56, 1, true); // e_phnum
-  // Elf64_Phdr: one PT_LOAD, R+X, the whole file at STUB_BASE.
-  dv.setUint32(64, 1, true);
-  dv.setUint32(68, 5, true);
-  dv.setBigUint64(72, 0n, true);
-  dv.setBigUint64(80, BigInt(STUB_BASE), true);
-  dv.setBigUint64(88, BigInt(STUB_BASE), true);
-  dv.setBigUint64(96, BigInt(img.length), true);
-  dv.setBigUint64(104, BigInt(img.length), true);
-  dv.setBigUint64(112, 0x1000n, true);
   img.set([0xeb, 0xfe], ENTRY_OFFSET); // 1: jmp 1b
   img.set([0x0f, 0x05, 0xcc], TRAMPOLINE_OFFSET); // syscall; int3
   dv.setBigUint64(SIGACTION_IGN_OFFSET, 1n, true);
@@ -77,5 +59,6 @@ export function stubElf(): Uint8Array {
     0xeb, 0xc6, // jmp loop
     0xcc, // done: int3
   ], BATCH_OFFSET);
-  return img;
+  // The code region starts after the ELF headers; everything before it is headers.
+  return tinyElf(STUB_BASE, img.subarray(ENTRY_OFFSET), ENTRY_OFFSET, ENTRY_OFFSET);
 }
