@@ -81,8 +81,8 @@ export interface GoferHandle {
   fd: number;
 }
 
-/** Starts a Gofer serving root on one end of a socketpair. */
-export function startGofer(root: string, readOnly: boolean, log: Logger): GoferHandle {
+/** Starts a Gofer serving root on one end of a socketpair; its stderr goes to stderr (inherited by default). */
+export function startGofer(root: string, readOnly: boolean, log: Logger, stderr: number | 'inherit' | 'ignore' = 'inherit'): GoferHandle {
   const sv = new Int32Array(2);
   if (libc.socketpair(AF_UNIX, SOCK_STREAM_CLOEXEC, 0, sv) < 0) throw new Error(`socketpair: errno ${libc.errno()}`);
   const args = [path.join(__dirname, 'gofer.js'), '--root', root, '--fd', '3', ...(readOnly ? ['--read-only'] : [])];
@@ -94,7 +94,7 @@ export function startGofer(root: string, readOnly: boolean, log: Logger): GoferH
     args.unshift(process.execPath);
     cmd = launcher();
   }
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit', sv[1]!] });
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', stderr, sv[1]!] });
   child.on('error', (e) => log.error({ err: e.message }, 'gofer failed to start'));
   child.on('exit', (code) => {
     if (code) log.warn({ code }, 'gofer exited');

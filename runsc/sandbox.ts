@@ -23,8 +23,6 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
-import * as libc from '../src/ffi/libc';
 import { makeLogger, type Logger } from '../src/log';
 import { parseSpec, isBind, isReadOnly, RLIMITS, SpecError, type Spec, type MountSpec } from '../src/oci/spec';
 import { errnoMessage } from '../src/abi/errno';
@@ -34,6 +32,7 @@ import { FDTable } from '../sentry/vfs/fdtable';
 import { Kernel } from '../sentry/kernel/kernel';
 import type { Task } from '../sentry/kernel/task';
 import { controlAddress } from './container';
+import { startGofer } from './gofer';
 
 export interface SandboxOptions {
   id: string;
@@ -46,8 +45,6 @@ export interface SandboxOptions {
   logFormat: 'text' | 'json';
 }
 
-const AF_UNIX = 1;
-const SOCK_STREAM_CLOEXEC = 1 | 0o2000000;
 const READY_FD = 3;
 const POLL_MS = 100;
 /** The kernel's "no limit" (sentry/kernel/kernel.ts RLIM_INFINITY). */
@@ -66,16 +63,9 @@ class Gofers {
     const key = `${readOnly ? 'ro' : 'rw'}:${dir}`;
     const have = this.byKey.get(key);
     if (have) return have;
-    const sv = new Int32Array(2);
-    if (libc.socketpair(AF_UNIX, SOCK_STREAM_CLOEXEC, 0, sv) < 0) throw new Error(`socketpair: errno ${libc.errno()}`);
-    const child = spawn(process.execPath, [path.join(__dirname, 'gofer.js'), '--root', dir, '--fd', '3', ...(readOnly ? ['--read-only'] : [])], {
-      stdio: ['ignore', 'ignore', this.errFd, sv[1]!],
-    });
-    child.on('error', (e) => this.log.error({ err: e.message }, 'gofer failed to start'));
-    child.unref();
-    libc.close(sv[1]!);
-    if (child.pid) this.pids.push(child.pid);
-    const c = new GoferClient(sv[0]!);
+    const g = startGofer(dir, readOnly, this.log, this.errFd);
+    if (g.pid) this.pids.push(g.pid);
+    const c = new GoferClient(g.fd);
     this.byKey.set(key, c);
     return c;
   }
