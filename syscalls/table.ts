@@ -15,6 +15,7 @@ import { pollRows } from './linux/poll';
 import { timerRows } from './linux/timers';
 import { eventfdRows } from './linux/eventfd';
 import { epollRows } from './linux/epoll';
+import { socketRows } from './linux/socket';
 
 /** A handler's result meaning: the task is gone, do not resume it. */
 export const EXITED = -0x10001;
@@ -28,7 +29,7 @@ function unimplemented(nr: number): SyscallRow {
 function build(): SyscallRow[] {
   const table: SyscallRow[] = [];
   for (let nr = 0; nr <= MAX_SYSCALL; nr++) table.push(unimplemented(nr));
-  for (const row of [...fsRows, ...processRows, ...memoryRows, ...signalRows, ...timeRows, ...systemRows, ...futexRows, ...pollRows, ...timerRows, ...eventfdRows, ...epollRows]) {
+  for (const row of [...fsRows, ...processRows, ...memoryRows, ...signalRows, ...timeRows, ...systemRows, ...futexRows, ...pollRows, ...timerRows, ...eventfdRows, ...epollRows, ...socketRows]) {
     if (table[row.nr]!.support !== 'none') throw new Error(`syscall ${row.name} has two rows`);
     if (SYSCALL_NAMES[row.nr] !== row.name) throw new Error(`syscall row ${row.name} has number ${row.nr}, which is ${SYSCALL_NAMES[row.nr]}`);
     table[row.nr] = row;
