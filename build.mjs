@@ -8,12 +8,15 @@ const common = {
   target: 'node20',
   format: 'cjs',
   sourcemap: 'linked',
-  // koffi carries a native addon and pino spawns worker threads by file name: both stay in node_modules.
-  external: ['koffi', 'pino'],
+  // koffi carries a native addon: it stays in node_modules.
+  external: ['koffi'],
   logLevel: 'warning',
 };
 
 await Promise.all([
+  // pino is bundled too (we use no transports, which would start worker threads
+  // by file name), so a confined Gofer that pivoted away from node_modules can
+  // still load it lazily, on its first log line.
   build({ ...common, entryPoints: ['runsc/main.ts'], outfile: 'dist/runsc.js' }),
   build({ ...common, entryPoints: ['gofer/main.ts'], outfile: 'dist/gofer.js' }),
 ]);

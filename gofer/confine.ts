@@ -33,9 +33,10 @@
 //
 // Node keeps running after pivot_root: the Gofer is one bundle already
 // loaded, koffi and libc are mapped, and nothing it does later reads the file
-// system by path. The one lazy load, pino (src/log.ts loads it on the first
-// log line), is forced before the pivot; a --log file is opened before it too
-// and becomes the Gofer's stderr. /proc is not needed after the pivot.
+// system by path. pino, which src/log.ts loads on the first log line, is
+// bundled into dist/gofer.js, so that load needs no file; a --log file is
+// opened before the pivot and becomes the Gofer's stderr. /proc is not
+// needed after the pivot.
 //
 // Every step that fails throws a ConfineError naming the step: the Gofer
 // refuses to serve rather than serve unconfined.

@@ -10,11 +10,3 @@ export function configureLog(o: { file?: string; format: LogFormat; debug: boole
   log = makeLogger({ name: 'gofer', level: o.debug ? 'debug' : 'warn', format: o.format, ...(o.file ? { file: o.file } : {}) });
 }
 
-/**
- * Loads the logging backend now (src/log.ts loads pino on the first line
- * logged), by logging one line to /dev/null: after pivot_root the Gofer can
- * no longer load modules from node_modules.
- */
-export function preloadLogBackend(): void {
-  makeLogger({ name: 'gofer', level: 'debug', format: 'json', file: '/dev/null' }).debug({ err: new Error('preload') }, 'preload');
-}

@@ -20,7 +20,7 @@
 import * as fs from 'node:fs';
 import { GoferServer, MAX_MSIZE } from './server';
 import { FrameReader, writeAll } from '../src/p9';
-import { configureLog, log, preloadLogBackend } from './log';
+import { configureLog, log } from './log';
 import { ConfineError, confineStage1, confineStage2 } from './confine';
 import { dup2, close } from '../src/ffi/libc';
 
@@ -100,15 +100,14 @@ function main(): number {
   if (!args.noConfine) {
     try {
       if (args.stage2 === undefined) confineStage1(process.argv.slice(2), args.fd); // re-executes itself; returns only by throwing
-      // Nothing is loaded by path after the pivot: open the log file now (it
-      // becomes our stderr) and load the logging backend.
+      // Nothing is opened by path after the pivot: open the log file now (it
+      // becomes our stderr). The logging backend is bundled, so it needs no file.
       if (args.logFile !== undefined) {
         const fd = fs.openSync(args.logFile, 'a');
         dup2(fd, 2);
         close(fd);
         configureLog({ format: args.logFormat, debug: args.debug });
       }
-      preloadLogBackend();
       const c = confineStage2(args.root, args.readOnly, args.stage2);
       log.debug({ root: args.root, how: c.how, readOnlyNote: c.readOnlyNote }, 'confined');
       if (c.how === 'chroot') log.warn({ root: args.root }, 'pivot_root impossible here: chrooted instead');
