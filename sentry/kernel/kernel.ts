@@ -19,6 +19,7 @@ import { Process, SIG_IGN } from './process';
 import { Signals, sigbit } from './signals';
 import { Timers } from './timers';
 import { Futexes } from './futex';
+import { addCpu, taskCpu } from './cputime';
 import { Dispatcher } from './dispatch';
 import { procProvider } from './proc';
 import { EXITED, KEEP_REGS } from '../../syscalls/table';
@@ -178,6 +179,7 @@ export class Kernel {
       this.exitProcess(p, status);
       return;
     }
+    p.cpu = addCpu(p.cpu, taskCpu(t));
     t.exited = true;
     this.running.delete(t);
     this.platform.discard(t.stub);
@@ -381,6 +383,7 @@ export class Kernel {
 
   private removeProcessTasks(p: Process): void {
     for (const t of p.tasks) {
+      p.cpu = addCpu(p.cpu, taskCpu(t));
       t.exited = true;
       this.running.delete(t);
       this.platform.discard(t.stub);
@@ -413,11 +416,16 @@ export class Kernel {
       for (const other of this.processes.values()) if (other !== p) this.exitProcess(other, signaledStatus(SIGKILL));
       return;
     }
-    // Orphans go to init.
+    // Orphans go to the nearest subreaper ancestor, else init; children that
+    // asked for it get their parent-death signal.
+    let heir = p.parent;
+    while (heir && !heir.subreaper) heir = heir.parent;
+    heir = heir && !heir.zombie ? heir : this.init;
     for (const c of p.children) {
-      c.parent = this.init;
-      this.init?.children.add(c);
-      if (c.zombie) this.init?.childEvents.notify();
+      c.parent = heir;
+      heir?.children.add(c);
+      if (c.zombie) heir?.childEvents.notify();
+      for (const ct of c.tasks) if (ct.parentDeathSignal) this.signals.sendToTask(ct, ct.parentDeathSignal);
     }
     p.children.clear();
     const parent = p.parent;
@@ -434,8 +442,9 @@ export class Kernel {
     parent.childEvents.notify();
   }
 
-  /** Forgets a zombie whose status has been collected. */
+  /** Forgets a zombie whose status has been collected; its CPU time counts for its parent's children. */
   reap(p: Process): void {
+    if (p.parent) p.parent.childCpu = addCpu(p.parent.childCpu, addCpu(p.cpu, p.childCpu));
     p.parent?.children.delete(p);
     this.processes.delete(p.pid);
   }

@@ -5,6 +5,7 @@ import { WaitQueue } from './waiter';
 import type { Task } from './task';
 import type { FileDescription } from '../vfs/file';
 import type { IntervalTimer } from './itimer';
+import { zeroCpu, type CpuTime } from './cputime';
 import { NSIG } from '../../src/abi/linux';
 
 export interface SigAction {
@@ -39,6 +40,11 @@ export class Process {
   exitSignal = 17;
   /** Name for /proc/[pid]/comm and PR_GET_NAME: the basename of the executable. */
   comm = '';
+  /** CPU time of threads that have exited, and of reaped children (getrusage, times, wait4). */
+  cpu: CpuTime = zeroCpu();
+  childCpu: CpuTime = zeroCpu();
+  /** PR_SET_CHILD_SUBREAPER: orphaned descendants are reparented here rather than to init. */
+  subreaper = false;
   /** setitimer(ITIMER_REAL) and alarm; created on first use. */
   itimerReal: IntervalTimer | null = null;
   /** timer_create's timers, by id. */

@@ -30,6 +30,10 @@ export class Task {
   clearChildTid = 0;
   /** Wakes the task out of waitFor when a signal arrives. */
   private interruptWait: (() => void) | null = null;
+  /** PR_SET_PDEATHSIG: sent to this task when its parent process exits (0: none). */
+  parentDeathSignal = 0;
+  /** PR_SET_NO_NEW_PRIVS; inherited by children and kept across execve. */
+  noNewPrivs = false;
   /** The parent blocked in vfork until this task execs or exits. */
   vforkParent: Task | null = null;
   exited = false;

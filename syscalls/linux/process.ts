@@ -17,7 +17,9 @@ import {
   WNOHANG, WUNTRACED, WCONTINUED, WEXITED, WNOWAIT, WSTOPPED, __WALL, __WCLONE, __WNOTHREAD,
   P_ALL, P_PID, P_PGID, SIGCHLD, NSIG,
 } from '../../src/abi/linux';
-import { Siginfo, Rusage } from '../../src/abi/layout';
+import { Siginfo } from '../../src/abi/layout';
+import { encodeRusage } from './system';
+import { addCpu } from '../../sentry/kernel/cputime';
 
 const MAX_ARG_STRINGS = 0x7fffffff;
 const MAX_ARGS_BYTES = 2 << 20;
@@ -66,6 +68,7 @@ function cloneThread(t: Task, flags: number, stack: number, parentTid: number, c
   const child = new TaskClass(tid, k, t.proc, stub, t.mm, flags & CLONE_FILES ? t.fds : t.fds.fork(),
     flags & CLONE_FS ? t.fs : t.fs.clone(), { ...t.creds, groups: [...t.creds.groups] });
   child.sigmask = t.sigmask;
+  child.noNewPrivs = t.noNewPrivs;
   const regs = stub.regs;
   regs.copyFrom(t.stub.regs);
   regs.set(R.rax, 0);
@@ -104,6 +107,7 @@ function cloneProcess(t: Task, flags: number, stack: number, parentTid: number, 
   const child = new TaskClass(pid, k, proc, stub, mm, flags & CLONE_FILES ? t.fds : t.fds.fork(),
     flags & CLONE_FS ? t.fs : t.fs.clone(), { ...t.creds, groups: [...t.creds.groups] });
   child.sigmask = t.sigmask;
+  child.noNewPrivs = t.noNewPrivs;
   const regs = stub.regs;
   regs.copyFrom(t.stub.regs);
   regs.set(R.rax, 0);
@@ -178,7 +182,7 @@ function wait4(t: Task, a: SyscallArgs): number | Promise<number> {
       any = true;
       if (!c.zombie) continue;
       if (statusAddr && !t.mm.writeU32(statusAddr, c.exitStatus!)) return -EFAULT;
-      if (rusageAddr && !t.mm.write(rusageAddr, Rusage.encode({}))) return -EFAULT;
+      if (rusageAddr && !t.mm.write(rusageAddr, encodeRusage(addCpu(c.cpu, c.childCpu)))) return -EFAULT;
       t.kernel.reap(c);
       return c.pid;
     }
@@ -322,7 +326,7 @@ export const processRows: SyscallRow[] = [
   { nr: SYS.execve, name: 'execve', handler: execve, args: ['path', 'ptr', 'ptr'], support: 'full' },
   { nr: SYS.exit, name: 'exit', handler: exit, args: ['int'], support: 'full' },
   { nr: SYS.exit_group, name: 'exit_group', handler: exitGroup, args: ['int'], support: 'full' },
-  { nr: SYS.wait4, name: 'wait4', handler: wait4, args: ['pid', 'ptr', 'hex', 'ptr'], support: 'partial', note: 'Stopped and continued children are not reported; rusage is zeroed.' },
+  { nr: SYS.wait4, name: 'wait4', handler: wait4, args: ['pid', 'ptr', 'hex', 'ptr'], support: 'partial', note: 'Stopped and continued children are not reported; rusage has CPU times only.' },
   { nr: SYS.waitid, name: 'waitid', handler: waitid, args: ['int', 'int', 'ptr', 'hex', 'ptr'], support: 'partial', note: 'WEXITED only; P_PIDFD unsupported.' },
   { nr: SYS.kill, name: 'kill', handler: kill, args: ['pid', 'signal'], support: 'full' },
   { nr: SYS.tkill, name: 'tkill', handler: (t, a) => signalThread(t, -1, a.int(0), a.int(1)), args: ['pid', 'signal'], support: 'full' },

@@ -12,10 +12,12 @@ import {
 } from '../../src/abi/linux';
 import { encodeUtsname, Rlimit, Rusage, Sysinfo, Tms } from '../../src/abi/layout';
 import { R } from '../../sentry/platform/ptrace/regs';
+import { processCpu, taskCpu, type CpuTime } from '../../sentry/kernel/cputime';
 import { randomFillSync } from 'node:crypto';
 import { totalmem, freemem } from 'node:os';
 
 const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
+const NS = 1_000_000_000n;
 const RLIMIT_COUNT = 16;
 const TASK_COMM_LEN = 16;
 const CPUS = 1;
@@ -113,12 +115,21 @@ function prctl(t: Task, a: SyscallArgs): number {
     }
     case PR_GET_DUMPABLE: return 1;
     case PR_SET_DUMPABLE: return a.u64(1) <= 1 ? 0 : -EINVAL;
-    case PR_GET_NO_NEW_PRIVS: return 0;
+    case PR_GET_NO_NEW_PRIVS: return t.noNewPrivs ? 1 : 0;
+    case PR_SET_NO_NEW_PRIVS:
+      if (a.u64(1) !== 1 || a.u64(2) || a.u64(3) || a.u64(4)) return -EINVAL;
+      t.noNewPrivs = true;
+      return 0;
+    case PR_SET_PDEATHSIG:
+      if (a.u64(1) > 64) return -EINVAL;
+      t.parentDeathSignal = a.u64(1);
+      return 0;
+    case PR_SET_CHILD_SUBREAPER:
+      t.proc.subreaper = a.u64(1) !== 0;
+      return 0;
     case PR_CAPBSET_READ: return a.u64(1) <= 40 ? 1 : -EINVAL;
-    case PR_GET_PDEATHSIG: return t.mm.writeU32(a.u64(1), 0) ? 0 : -EFAULT;
-    case PR_GET_CHILD_SUBREAPER: return t.mm.writeU32(a.u64(1), 0) ? 0 : -EFAULT;
-    // Accepting these without their effect would be a lie; they come with the task model (issue 4).
-    case PR_SET_PDEATHSIG: case PR_SET_NO_NEW_PRIVS: case PR_SET_CHILD_SUBREAPER:
+    case PR_GET_PDEATHSIG: return t.mm.writeU32(a.u64(1), t.parentDeathSignal) ? 0 : -EFAULT;
+    case PR_GET_CHILD_SUBREAPER: return t.mm.writeU32(a.u64(1), t.proc.subreaper ? 1 : 0) ? 0 : -EFAULT;
     default:
       return -EINVAL;
   }
@@ -165,16 +176,35 @@ function getrandom(t: Task, a: SyscallArgs): number {
   return t.mm.write(a.u64(0), buf) ? len : -EFAULT;
 }
 
+/** struct rusage for a CPU time (other fields are not tracked and read 0). */
+export function encodeRusage(c: CpuTime): Uint8Array {
+  return Rusage.encode({
+    ru_utime_sec: c.userNs / NS, ru_utime_usec: (c.userNs % NS) / 1000n,
+    ru_stime_sec: c.sysNs / NS, ru_stime_usec: (c.sysNs % NS) / 1000n,
+  });
+}
+
 function getrusage(t: Task, a: SyscallArgs): number {
   const who = a.int(0);
-  if (who !== RUSAGE_SELF && who !== RUSAGE_CHILDREN && who !== RUSAGE_THREAD) return -EINVAL;
-  return t.mm.write(a.u64(1), Rusage.encode({})) ? 0 : -EFAULT;
+  let c;
+  if (who === RUSAGE_SELF) c = processCpu(t.proc);
+  else if (who === RUSAGE_CHILDREN) c = t.proc.childCpu;
+  else if (who === RUSAGE_THREAD) c = taskCpu(t);
+  else return -EINVAL;
+  return t.mm.write(a.u64(1), encodeRusage(c)) ? 0 : -EFAULT;
 }
+
+const TICK_NS = 10_000_000n;
 
 function times(t: Task, a: SyscallArgs): number {
   const addr = a.u64(0);
-  if (addr && !t.mm.write(addr, Tms.encode({}))) return -EFAULT;
-  return Number(t.kernel.uptimeNs() / 10_000_000n);
+  const self = processCpu(t.proc);
+  const kids = t.proc.childCpu;
+  if (addr && !t.mm.write(addr, Tms.encode({
+    tms_utime: self.userNs / TICK_NS, tms_stime: self.sysNs / TICK_NS,
+    tms_cutime: kids.userNs / TICK_NS, tms_cstime: kids.sysNs / TICK_NS,
+  }))) return -EFAULT;
+  return Number(t.kernel.uptimeNs() / TICK_NS);
 }
 
 function sysinfo(t: Task, a: SyscallArgs): number {
@@ -215,13 +245,13 @@ export const systemRows: SyscallRow[] = [
   { nr: SYS.setresuid, name: 'setresuid', handler: (t, a) => setresuid(t, a.int(0), a.int(1), a.int(2)), args: ['int', 'int', 'int'], support: 'partial', note: 'As setuid.' },
   { nr: SYS.setresgid, name: 'setresgid', handler: (t, a) => setresgid(t, a.int(0), a.int(1), a.int(2)), args: ['int', 'int', 'int'], support: 'partial', note: 'As setuid.' },
   { nr: SYS.arch_prctl, name: 'arch_prctl', handler: archPrctl, args: ['hex', 'ptr'], support: 'partial', note: 'ARCH_SET/GET_FS and _GS only.' },
-  { nr: SYS.prctl, name: 'prctl', handler: prctl, args: ['int', 'hex', 'hex', 'hex', 'hex'], support: 'partial', note: 'PR_SET_NAME, PR_GET_NAME and the read-only queries; other options return EINVAL.' },
+  { nr: SYS.prctl, name: 'prctl', handler: prctl, args: ['int', 'hex', 'hex', 'hex', 'hex'], support: 'partial', note: 'PR_SET/GET_NAME, PDEATHSIG (sent when the parent process exits), CHILD_SUBREAPER, NO_NEW_PRIVS, DUMPABLE, CAPBSET_READ; other options return EINVAL.' },
   { nr: SYS.prlimit64, name: 'prlimit64', handler: (t, a) => prlimit(t, a.int(0), a.int(1), a.u64(2), a.u64(3)), args: ['pid', 'int', 'ptr', 'ptr'], support: 'partial', note: 'Limits are stored and reported; only RLIMIT_NOFILE and RLIMIT_NPROC are enforced.' },
   { nr: SYS.getrlimit, name: 'getrlimit', handler: (t, a) => (a.u64(1) === 0 ? -EFAULT : prlimit(t, 0, a.int(0), 0, a.u64(1))), args: ['int', 'ptr'], support: 'full' },
   { nr: SYS.setrlimit, name: 'setrlimit', handler: (t, a) => (a.u64(1) === 0 ? -EFAULT : prlimit(t, 0, a.int(0), a.u64(1), 0)), args: ['int', 'ptr'], support: 'partial', note: 'As prlimit64.' },
   { nr: SYS.getrandom, name: 'getrandom', handler: getrandom, args: ['ptr', 'size', 'hex'], support: 'full' },
-  { nr: SYS.getrusage, name: 'getrusage', handler: getrusage, args: ['int', 'ptr'], support: 'partial', note: 'Reports zero usage.' },
-  { nr: SYS.times, name: 'times', handler: times, args: ['ptr'], support: 'partial', note: 'Reports zero CPU times; returns clock ticks since boot.' },
+  { nr: SYS.getrusage, name: 'getrusage', handler: getrusage, args: ['int', 'ptr'], support: 'partial', note: 'User and system CPU time (the stub threads\' host accounting, 10 ms ticks); other fields read 0.' },
+  { nr: SYS.times, name: 'times', handler: times, args: ['ptr'], support: 'partial', note: 'CPU times as getrusage.' },
   { nr: SYS.sysinfo, name: 'sysinfo', handler: sysinfo, args: ['ptr'], support: 'partial', note: 'Memory figures are the host\'s.' },
   { nr: SYS.sched_getaffinity, name: 'sched_getaffinity', handler: schedGetaffinity, args: ['pid', 'size', 'ptr'], support: 'partial', note: 'The sandbox has one CPU.' },
   { nr: SYS.sched_yield, name: 'sched_yield', handler: () => 0, args: [], support: 'full' },

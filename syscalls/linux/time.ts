@@ -6,22 +6,13 @@ import { SYS } from '../../src/abi/sysno';
 import { EINVAL, EFAULT, EINTR } from '../../src/abi/errno';
 import { TIMER_ABSTIME } from '../../src/abi/linux';
 import { Timespec, Timeval } from '../../src/abi/layout';
-import { readFileSync } from 'node:fs';
+import { processCpu, taskCpu } from '../../sentry/kernel/cputime';
 
 const NS = 1_000_000_000n;
 const CLOCK = {
   REALTIME: 0, MONOTONIC: 1, PROCESS_CPUTIME_ID: 2, THREAD_CPUTIME_ID: 3, MONOTONIC_RAW: 4,
   REALTIME_COARSE: 5, MONOTONIC_COARSE: 6, BOOTTIME: 7, REALTIME_ALARM: 8, BOOTTIME_ALARM: 9, TAI: 11,
 } as const;
-
-/** CPU time the task's stub thread has used on the host, from its schedstat (ns). */
-function cpuTimeNs(t: Task): bigint {
-  try {
-    return BigInt(readFileSync(`/proc/${t.stub.tid}/schedstat`, 'latin1').split(' ')[0]!);
-  } catch {
-    return 0n;
-  }
-}
 
 /** The value of a clock in ns, or null for an invalid clock id. */
 function clockNow(t: Task, id: number): bigint | null {
@@ -30,8 +21,14 @@ function clockNow(t: Task, id: number): bigint | null {
       return t.kernel.realtimeNs();
     case CLOCK.MONOTONIC: case CLOCK.MONOTONIC_RAW: case CLOCK.MONOTONIC_COARSE: case CLOCK.BOOTTIME: case CLOCK.BOOTTIME_ALARM:
       return t.kernel.monotonicNs();
-    case CLOCK.PROCESS_CPUTIME_ID: case CLOCK.THREAD_CPUTIME_ID:
-      return cpuTimeNs(t);
+    case CLOCK.PROCESS_CPUTIME_ID: {
+      const c = processCpu(t.proc);
+      return c.userNs + c.sysNs;
+    }
+    case CLOCK.THREAD_CPUTIME_ID: {
+      const c = taskCpu(t);
+      return c.userNs + c.sysNs;
+    }
     default:
       return null;
   }
@@ -106,7 +103,7 @@ function clockNanosleep(t: Task, a: SyscallArgs): number | Promise<number> {
 }
 
 export const timeRows: SyscallRow[] = [
-  { nr: SYS.clock_gettime, name: 'clock_gettime', handler: clockGettime, args: ['clockid', 'ptr'], support: 'partial', note: 'CPU-time clocks report the host CPU time of the stub thread.' },
+  { nr: SYS.clock_gettime, name: 'clock_gettime', handler: clockGettime, args: ['clockid', 'ptr'], support: 'partial', note: 'CPU-time clocks count the stub threads\' host CPU time, in 10 ms ticks.' },
   { nr: SYS.clock_getres, name: 'clock_getres', handler: clockGetres, args: ['clockid', 'ptr'], support: 'full' },
   { nr: SYS.gettimeofday, name: 'gettimeofday', handler: gettimeofday, args: ['ptr', 'ptr'], support: 'full' },
   { nr: SYS.time, name: 'time', handler: time, args: ['ptr'], support: 'full' },
