@@ -6,6 +6,8 @@ import { Task as TaskClass } from '../../sentry/kernel/task';
 import { Process } from '../../sentry/kernel/process';
 import { exitedStatus } from '../../sentry/kernel/kernel';
 import { R } from '../../sentry/platform/ptrace/regs';
+import type { StubThread } from '../../sentry/platform/ptrace/ptrace';
+import type { AddressSpace } from '../../sentry/mm/address-space';
 import { EXITED, KEEP_REGS } from '../table';
 import { SYS } from '../../src/abi/sysno';
 import {
@@ -58,35 +60,47 @@ function execve(t: Task, a: SyscallArgs): number {
   return r;
 }
 
-/** Creates a thread in t's process: a host thread in the same stub process. */
-function cloneThread(t: Task, flags: number, stack: number, parentTid: number, childTid: number, tls: number): number {
-  if (!(flags & CLONE_SIGHAND) || !(flags & CLONE_VM)) return -EINVAL;
-  if (flags & CLONE_VFORK) return -EINVAL;
+interface CloneArgs { flags: number; stack: number; parentTid: number; childTid: number; tls: number }
+
+/**
+ * The part of clone shared by threads and processes: the child task with the
+ * parent's registers (rax 0, the new stack and TLS), the tid words, and its
+ * first run.
+ */
+function startChild(t: Task, c: CloneArgs, tid: number, proc: Process, stub: StubThread, mm: AddressSpace): Task {
   const k = t.kernel;
-  const stub = k.platform.newThread(t.stub);
-  const tid = k.allocPid();
-  const child = new TaskClass(tid, k, t.proc, stub, t.mm, flags & CLONE_FILES ? t.fds : t.fds.fork(),
-    flags & CLONE_FS ? t.fs : t.fs.clone(), { ...t.creds, groups: [...t.creds.groups] });
+  const child = new TaskClass(tid, k, proc, stub, mm, c.flags & CLONE_FILES ? t.fds : t.fds.fork(),
+    c.flags & CLONE_FS ? t.fs : t.fs.clone(), { ...t.creds, groups: [...t.creds.groups] });
   child.sigmask = t.sigmask;
   child.noNewPrivs = t.noNewPrivs;
   const regs = stub.regs;
   regs.copyFrom(t.stub.regs);
   regs.set(R.rax, 0);
-  if (stack) regs.set(R.rsp, stack);
-  if (flags & CLONE_SETTLS) regs.set(R.fs_base, tls);
+  if (c.stack) regs.set(R.rsp, c.stack);
+  if (c.flags & CLONE_SETTLS) regs.set(R.fs_base, c.tls);
   stub.touchRegs();
-  if (flags & CLONE_PARENT_SETTID) t.mm.writeU32(parentTid, tid);
-  if (flags & CLONE_CHILD_SETTID) t.mm.writeU32(childTid, tid);
-  if (flags & CLONE_CHILD_CLEARTID) child.clearChildTid = childTid;
+  if (c.flags & CLONE_PARENT_SETTID) t.mm.writeU32(c.parentTid, tid);
+  if (c.flags & CLONE_CHILD_SETTID) mm.writeU32(c.childTid, tid);
+  if (c.flags & CLONE_CHILD_CLEARTID) child.clearChildTid = c.childTid;
   k.addTask(child);
   k.resume(child);
+  return child;
+}
+
+/** Creates a thread in t's process: a host thread in the same stub process. */
+function cloneThread(t: Task, c: CloneArgs): number {
+  if (!(c.flags & CLONE_SIGHAND) || !(c.flags & CLONE_VM) || c.flags & CLONE_VFORK) return -EINVAL;
+  const k = t.kernel;
+  const tid = k.allocPid();
+  startChild(t, c, tid, t.proc, k.platform.newThread(t.stub), t.mm);
   return tid;
 }
 
 /** Creates a child process, or a thread with CLONE_THREAD. */
 function cloneProcess(t: Task, flags: number, stack: number, parentTid: number, childTid: number, tls: number): number | Promise<number> {
+  const c: CloneArgs = { flags, stack, parentTid, childTid, tls };
   if (flags & ~(SUPPORTED_CLONE | CLONE_THREAD | CLONE_SYSVSEM)) return -EINVAL;
-  if (flags & CLONE_THREAD) return cloneThread(t, flags, stack, parentTid, childTid, tls);
+  if (flags & CLONE_THREAD) return cloneThread(t, c);
   if (flags & CLONE_SIGHAND && !(flags & CLONE_VM)) return -EINVAL;
   const k = t.kernel;
   const nproc = t.proc.rlimits[6]![0];
@@ -104,21 +118,7 @@ function cloneProcess(t: Task, flags: number, stack: number, parentTid: number, 
   proc.actions = t.proc.forkActions();
   proc.exitSignal = flags & CSIGNAL;
   parent.children.add(proc);
-  const child = new TaskClass(pid, k, proc, stub, mm, flags & CLONE_FILES ? t.fds : t.fds.fork(),
-    flags & CLONE_FS ? t.fs : t.fs.clone(), { ...t.creds, groups: [...t.creds.groups] });
-  child.sigmask = t.sigmask;
-  child.noNewPrivs = t.noNewPrivs;
-  const regs = stub.regs;
-  regs.copyFrom(t.stub.regs);
-  regs.set(R.rax, 0);
-  if (stack) regs.set(R.rsp, stack);
-  if (flags & CLONE_SETTLS) regs.set(R.fs_base, tls);
-  stub.touchRegs();
-  if (flags & CLONE_PARENT_SETTID) t.mm.writeU32(parentTid, pid);
-  if (flags & CLONE_CHILD_SETTID) mm.writeU32(childTid, pid);
-  if (flags & CLONE_CHILD_CLEARTID) child.clearChildTid = childTid;
-  k.addTask(child);
-  k.resume(child);
+  const child = startChild(t, c, pid, proc, stub, mm);
   if (!(flags & CLONE_VFORK)) return pid;
   child.vforkParent = t;
   return t.waitFor(() => child.vforkParent === null, [proc.vforkDone]).then(() => pid);
