@@ -5,11 +5,12 @@
 import type { Kernel } from './kernel';
 import type { Task } from './task';
 import type { Process, SigAction } from './process';
+import { WaitQueue } from './waiter';
 import { SIG_DFL, SIG_IGN, defaultAction } from './process';
 import { R } from '../platform/ptrace/regs';
 import {
   SIGKILL, SIGSTOP, SIGCHLD, SIGSEGV, SIGBUS, SIGURG, SIGWINCH, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU,
-  SA_SIGINFO, SA_ONSTACK, SA_RESTART, SA_NODEFER, SA_RESETHAND, SA_RESTORER,
+  SA_SIGINFO, SA_ONSTACK, SA_RESTART, SA_NODEFER, SA_RESETHAND, SA_RESTORER, POLLIN,
 } from '../../src/abi/linux';
 import {
   Siginfo, Ucontext, Fpstate, RT_SIGFRAME_UC_OFFSET, RT_SIGFRAME_INFO_OFFSET, RT_SIGFRAME_SIZE, MXCSR_DEFAULT,
@@ -43,7 +44,30 @@ export class Signals {
   /** Extra information of pending signals that came with some (faults, SIGCHLD). */
   private readonly infos = new WeakMap<Task | Process, Map<number, SigInfo>>();
 
+  /** Per-process queues notified (POLLIN) after a task of the process exits: pidfd readiness. */
+  private readonly exitQueues = new WeakMap<Process, WaitQueue>();
+
   constructor(private readonly kernel: Kernel) {}
+
+  /** The queue notified after a task of p exits (so p may have become a zombie); for pidfds. */
+  exitQueue(p: Process): WaitQueue {
+    let q = this.exitQueues.get(p);
+    if (!q) this.exitQueues.set(p, (q = new WaitQueue()));
+    return q;
+  }
+
+  /**
+   * Called by Task.interrupt for an exited task. The exit is still in
+   * progress (the process becomes a zombie after its tasks are removed), so
+   * pidfd watchers are notified once it completes: in a microtask, which
+   * the loop runs before it next blocks because of the noted wakeup.
+   */
+  taskExited(t: Task): void {
+    const q = this.exitQueues.get(t.proc);
+    if (!q) return;
+    this.kernel.noteWakeup();
+    queueMicrotask(() => q.notify(POLLIN));
+  }
 
   /** Drops pending instances of sig from the process and its threads. */
   discard(p: Process, sig: number): void {
@@ -73,6 +97,8 @@ export class Signals {
     t.pending |= sigbit(sig);
     this.remember(t, info ?? { signo: sig, code: SI_USER });
     this.wake(t);
+    // Even a blocked signal wakes rt_sigtimedwait and signalfd waiters.
+    t.signalQueue.notify(POLLIN);
   }
 
   /** Sends sig to a process: any of its threads that does not block it takes it. */
@@ -88,6 +114,8 @@ export class Signals {
         break;
       }
     }
+    // Even a blocked signal wakes rt_sigtimedwait and signalfd waiters, in any thread.
+    for (const t of p.tasks) t.signalQueue.notify(POLLIN);
   }
 
   private wake(t: Task): void {
@@ -110,6 +138,25 @@ export class Signals {
     let sig = 1;
     while (!(d & sigbit(sig))) sig++;
     const from: Task | Process = t.pending & sigbit(sig) ? t : t.proc;
+    from.pending &= ~sigbit(sig);
+    const m = this.infos.get(from);
+    const info = m?.get(sig) ?? { signo: sig, code: SI_USER };
+    m?.delete(sig);
+    return info;
+  }
+
+  /**
+   * Takes the lowest pending signal in set off t's pending sets, the
+   * thread's first and then the process's, whether or not t blocks it; null
+   * if none is pending. For rt_sigtimedwait and signalfd reads, which take
+   * signals the caller normally keeps blocked.
+   */
+  take(t: Task, set: bigint): SigInfo | null {
+    const from: Task | Process | null = t.pending & set ? t : t.proc.pending & set ? t.proc : null;
+    if (!from) return null;
+    const d = from.pending & set;
+    let sig = 1;
+    while (!(d & sigbit(sig))) sig++;
     from.pending &= ~sigbit(sig);
     const m = this.infos.get(from);
     const info = m?.get(sig) ?? { signo: sig, code: SI_USER };

@@ -1,7 +1,7 @@
 // A task is one workload thread as the Sentry sees it: the stub thread that
 // runs it, its process, memory, files and credentials, and its signal state.
 // This is the surface syscall handlers code against.
-import type { WaitQueue } from './waiter';
+import { WaitQueue } from './waiter';
 import type { FDTable } from '../vfs/fdtable';
 import type { FSContext } from '../vfs/fscontext';
 import type { Kernel } from './kernel';
@@ -34,6 +34,12 @@ export class Task {
   parentDeathSignal = 0;
   /** PR_SET_NO_NEW_PRIVS; inherited by children and kept across execve. */
   noNewPrivs = false;
+  /**
+   * Notified whenever a signal is sent to this task or its process, blocked
+   * or not, and when the task exits: rt_sigtimedwait and signalfd wait on it
+   * for signals that, being blocked, do not interrupt the task.
+   */
+  readonly signalQueue = new WaitQueue();
   /** The parent blocked in vfork until this task execs or exits. */
   vforkParent: Task | null = null;
   exited = false;
@@ -82,6 +88,8 @@ export class Task {
   /** Wakes a blocked waitFor so it re-checks for signals. */
   interrupt(): void {
     this.interruptWait?.();
+    this.signalQueue.notify();
+    if (this.exited) this.kernel.signals.taskExited(this);
   }
 
   /** Reads a path argument: the string, or -EFAULT / -ENAMETOOLONG / -ENOENT (empty). */
