@@ -168,6 +168,20 @@ function matches(p: Process, c: Process, pid: number): boolean {
   return c.pgid === -pid;
 }
 
+/**
+ * Blocks until collect() finds a child to report (a pid, 0, or -errno) rather
+ * than null (children exist but none has changed state yet).
+ */
+function waitForChild(t: Task, collect: () => number | null): Promise<number> {
+  let result = 0;
+  return t.waitFor(() => {
+    const r = collect();
+    if (r === null) return false;
+    result = r;
+    return true;
+  }, [t.proc.childEvents]).then((w) => (w < 0 ? w : result));
+}
+
 function wait4(t: Task, a: SyscallArgs): number | Promise<number> {
   const pid = a.int(0);
   const statusAddr = a.u64(1);
@@ -191,13 +205,7 @@ function wait4(t: Task, a: SyscallArgs): number | Promise<number> {
   const now = collect();
   if (now !== null) return now;
   if (options & WNOHANG) return 0;
-  let result = 0;
-  return t.waitFor(() => {
-    const r = collect();
-    if (r === null) return false;
-    result = r;
-    return true;
-  }, [p.childEvents]).then((w) => (w < 0 ? w : result));
+  return waitForChild(t, collect);
 }
 
 function waitid(t: Task, a: SyscallArgs): number | Promise<number> {
@@ -232,13 +240,7 @@ function waitid(t: Task, a: SyscallArgs): number | Promise<number> {
     if (infoAddr) t.mm.write(infoAddr, new Uint8Array(Siginfo.size));
     return 0;
   }
-  let result = 0;
-  return t.waitFor(() => {
-    const r = collect();
-    if (r === null) return false;
-    result = r;
-    return true;
-  }, [p.childEvents]).then((w) => (w < 0 ? w : result));
+  return waitForChild(t, collect);
 }
 
 /** Processes a kill(2) pid argument names, excluding zombies. */
