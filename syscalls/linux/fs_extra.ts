@@ -8,6 +8,7 @@ import {
 import { Dirent64, DIRENT64_NAME_OFFSET } from '../../src/abi/layout';
 import { SYS } from '../../src/abi/sysno';
 import type { Task } from '../../sentry/kernel/task';
+import type { FileDescription } from '../../sentry/vfs/file';
 import {
   AT_FDCWD, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK,
 } from '../../sentry/vfs/linuxconst';
@@ -33,6 +34,16 @@ function doMknod(t: Task, dirfd: number, pathAddr: number, mode: number, dev: nu
 /** RWF_HIPRI, RWF_DSYNC, RWF_SYNC: accepted, nothing to do. */
 const RWF_ACCEPTED = 0x1 | 0x2 | 0x4;
 
+/**
+ * The file position preadv/pwritev use: off, or -1 (the file's own offset)
+ * for the v2 calls given -1. Returns -errno (always below -1) for a bad offset.
+ */
+function vectorPosition(f: FileDescription, off: number, v2: boolean): number {
+  if (v2 && off === -1) return -1;
+  if (off < 0) return -EINVAL;
+  return f.positional ? off : -ESPIPE;
+}
+
 function doPreadv(t: Task, a: SyscallArgs, v2: boolean): SysResult {
   const fd = a.int(0), iovAddr = a.u64(1), iovcnt = a.int(2), off = a.i64(3), flags = v2 ? a.int(5) : 0;
   const f = fileOf(t, fd);
@@ -40,12 +51,8 @@ function doPreadv(t: Task, a: SyscallArgs, v2: boolean): SysResult {
   if (flags & ~RWF_ACCEPTED) return -EOPNOTSUPP;
   const iovs = readIovecs(t, iovAddr, iovcnt);
   if (typeof iovs === 'number') return iovs;
-  let pos = off;
-  if (v2 && off === -1) pos = -1;
-  else {
-    if (off < 0) return -EINVAL;
-    if (!f.positional) return -ESPIPE;
-  }
+  const pos = vectorPosition(f, off, v2);
+  if (pos < -1) return pos;
   return andThen(f.read(t, totalLen(iovs), pos), (r) => (typeof r === 'number' ? r : scatter(t, iovs, r)));
 }
 
@@ -56,12 +63,8 @@ function doPwritev(t: Task, a: SyscallArgs, v2: boolean): SysResult {
   if (flags & ~RWF_ACCEPTED) return -EOPNOTSUPP;
   const iovs = readIovecs(t, iovAddr, iovcnt);
   if (typeof iovs === 'number') return iovs;
-  let pos = off;
-  if (v2 && off === -1) pos = -1;
-  else {
-    if (off < 0) return -EINVAL;
-    if (!f.positional) return -ESPIPE;
-  }
+  const pos = vectorPosition(f, off, v2);
+  if (pos < -1) return pos;
   const data = gather(t, iovs);
   if (typeof data === 'number') return data;
   return f.write(t, data, pos);
