@@ -20,7 +20,7 @@
 // null for the kernel's own lookups (root credentials, no task root).
 import {
   EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, ENOTEMPTY, EOPNOTSUPP,
-  EPERM, EROFS, EXDEV, EACCES,
+  EPERM, EROFS, EXDEV, EACCES, EADDRINUSE,
 } from '../../src/abi/errno';
 import type { GoferClient } from '../fsgofer/client';
 import type { Task } from '../kernel/task';
@@ -34,7 +34,7 @@ import { Inode, nowSpec, type FileSystem, type Owner, type SetAttr, type StatFS 
 import {
   AT_FDCWD, MAX_SYMLINKS, NAME_MAX, O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE,
   O_NOCTTY, O_NOFOLLOW, O_PATH, O_RDONLY, O_RDWR, O_TMPFILE, O_TRUNC, O_WRONLY, PATH_MAX,
-  RENAME_NOREPLACE, S_IFMT, S_IFREG, S_ISGID, S_ISUID, S_IXGRP, ANON_INODE_FS_MAGIC,
+  RENAME_NOREPLACE, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, S_ISUID, S_IXGRP, ANON_INODE_FS_MAGIC,
 } from './linuxconst';
 import { MemFS, MemInode } from './memfs';
 import { OverlayFS } from './overlay';
@@ -694,6 +694,17 @@ export class VFS {
   }
 
   mknod(t: Task, dirfd: number, path: string, mode: number, rdev: number): number {
+    const r = this.makeNode(t, dirfd, path, mode, rdev);
+    return typeof r === 'number' ? r : 0;
+  }
+
+  /** bind(2) of an AF_UNIX socket to a path: makes the socket file (mode 0777 less the umask) and returns it. */
+  bindSocket(t: Task, path: string): Location | number {
+    const r = this.makeNode(t, AT_FDCWD, path, S_IFSOCK | 0o777, 0);
+    return r === -EEXIST ? -EADDRINUSE : r;
+  }
+
+  private makeNode(t: Task, dirfd: number, path: string, mode: number, rdev: number): Location | number {
     const type = mode & S_IFMT;
     const p = this.newName(t, this.parentAt(t, dirfd, path), false);
     if (typeof p === 'number') return p;
@@ -702,8 +713,7 @@ export class VFS {
     const r = (m & S_IFMT) === S_IFREG ? dir.create(t, p.name, m & 0o7777, this.ownerFor(t, dir))
       : dir.mknod(t, p.name, m, rdev, this.ownerFor(t, dir));
     if (typeof r === 'number') return r;
-    this.attachChild(p.dir, p.name, r);
-    return 0;
+    return this.attachChild(p.dir, p.name, r);
   }
 
   symlink(t: Task, target: string, dirfd: number, path: string): number {
