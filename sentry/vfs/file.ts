@@ -10,7 +10,7 @@ import { EINVAL, ENOTDIR, ENOTTY, ESPIPE } from '../../src/abi/errno';
 import type { Task } from '../kernel/task';
 import { WaitQueue } from '../kernel/waiter';
 import {
-  O_ACCMODE, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, POLLIN, POLLOUT, S_IFMT, SETFL_MASK,
+  O_ACCMODE, O_NOCTTY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, POLLIN, POLLOUT, S_IFMT, SETFL_MASK,
 } from './linuxconst';
 import type { Location } from './dentry';
 
@@ -66,7 +66,7 @@ export abstract class FileDescription {
   private releaseHooks: Set<() => void> | undefined;
 
   constructor(flags: number, loc?: Location) {
-    this.flags = flags;
+    this.flags = flags & ~O_NOCTTY;
     this.loc = loc;
   }
 

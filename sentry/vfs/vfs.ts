@@ -6,7 +6,7 @@
 //   /          the gofer's tree: read-only lower layer under an in-memory upper
 //              layer when overlay is on (the host is never modified), or the
 //              gofer's tree itself (writes go through the gofer) when it is off
-//   /dev       devfs (null, zero, full, random, urandom, tty, fd, std*, shm)
+//   /dev       devfs (null, zero, full, random, urandom, tty, console, ptmx, fd, std*, shm, pts)
 //   /dev/shm   tmpfs
 //   /proc      procfs, filled by a ProcProvider the kernel core installs
 // /tmp stays in the root (writable, in memory, under overlay).
@@ -144,6 +144,7 @@ export class VFS {
     const shmFS = new MemFS();
     const shmRoot = shmFS.newDir(0o1777, { uid: 0, gid: 0 });
     this.mountAt(dev, 'shm', shmRoot, 'tmpfs', 'rw,nosuid,nodev');
+    this.mountAt(dev, 'pts', this.devfs.pts.root, 'devpts', 'rw,nosuid,noexec,gid=5,mode=620,ptmxmode=666');
     this.procfs = new ProcFS(this);
     this.mountAt(this.rootMount, 'proc', this.procfs.root, 'proc', 'rw,nosuid,nodev,noexec');
     // A writable /tmp when the root is writable and lacks one.
@@ -560,7 +561,8 @@ export class VFS {
         if (tr < 0) return tr;
       }
     }
-    return ino.open(t, (flags & ~OPEN_CREATE_ONLY) | O_LARGEFILE, loc);
+    // O_NOCTTY reaches the inode (a terminal acts on it); descriptions drop it.
+    return ino.open(t, (flags & ~(OPEN_CREATE_ONLY & ~O_NOCTTY)) | O_LARGEFILE, loc);
   }
 
   // ---------------------------------------------------------------------
