@@ -331,11 +331,17 @@ export class PtracePlatform {
    * injected syscall instead of a process spawn.
    */
   newProcess(): StubThread {
-    const template = this.template ?? (this.template = this.spawnTemplate());
+    this.prepare();
+    const template = this.template!;
     const t = PtracePlatform.cloneStub(template, SIGCHLD);
     // The template's parent is the Sentry; this one's is the template.
     t.hostSyscall(NR_PRCTL, PR_SET_PDEATHSIG, SIGKILL);
     return t;
+  }
+
+  /** Spawns the template stub now, while the Sentry may still start processes (before its seccomp filter). */
+  prepare(): void {
+    this.template ??= this.spawnTemplate();
   }
 
   /** A new host task in the same address space as parent's (for CLONE_VM children). */
