@@ -17,6 +17,9 @@ export interface GlobalOptions {
   /** runc's --log: where the OCI commands append their error lines. */
   log?: string;
   systemdCgroup: boolean;
+  rootless: boolean;
+  /** Set by bin/runsc when it started this process through the launcher (runsc/confine.ts). */
+  sentryConfined: boolean;
 }
 
 const program = new Command('runsc')
@@ -24,7 +27,9 @@ const program = new Command('runsc')
   .enablePositionalOptions()
   .option('--root <dir>', 'state directory for sandboxes and containers', '/var/run/runsc')
   .addOption(new Option('--platform <name>', 'how the workload is run').choices(['ptrace']).default('ptrace'))
-  .addOption(new Option('--network <mode>', 'network stack for the sandbox').choices(['none']).default('none'))
+  .addOption(new Option('--network <mode>', 'network for the sandbox: none (a network namespace of its own) or host').choices(['none', 'host']).default('none'))
+  .option('--rootless', 'run as an unprivileged user, in a user namespace of the sandbox\'s own', false)
+  .addOption(new Option('--sentry-confined').hideHelp().default(false))
   .option('--strace', 'log every syscall the workload makes', false)
   .option('--debug', 'log at debug level', false)
   .option('--debug-log <path>', 'write logs to this file (or to runsc.log inside it, if it is a directory)')
