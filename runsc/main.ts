@@ -20,6 +20,8 @@ export interface GlobalOptions {
   rootless: boolean;
   /** Set by bin/runsc when it started this process through the launcher (runsc/confine.ts). */
   sentryConfined: boolean;
+  /** gVisor's --file-access: exclusive (the sandbox owns the root's tree) or shared (revalidate against the host). */
+  fileAccess: 'exclusive' | 'shared';
 }
 
 const program = new Command('runsc')
@@ -35,6 +37,8 @@ const program = new Command('runsc')
   .option('--debug-log <path>', 'write logs to this file (or to runsc.log inside it, if it is a directory)')
   .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'))
   .option('--log <file>', 'append errors of the OCI commands here (runc\'s --log), as --log-format lines')
+  .addOption(new Option('--file-access <mode>', 'exclusive: the sandbox owns the root filesystem and caches it; shared: revalidate against changes made on the host')
+    .choices(['exclusive', 'shared']).default('exclusive'))
   .option('--systemd-cgroup', 'accepted for runc compatibility (cgroups are not managed yet)', false);
 
 doCommand(program);

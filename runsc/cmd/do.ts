@@ -71,7 +71,7 @@ export function doCommand(program: Command): void {
         process.exit(code);
       };
       const gofer = startGofer(path.resolve(o.root), o.forceOverlay, log);
-      const vfs = new VFS({ gofer: new GoferClient(gofer.fd), overlay: o.forceOverlay });
+      const vfs = new VFS({ gofer: new GoferClient(gofer.fd), overlay: o.forceOverlay, fileAccess: g.fileAccess });
       const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname() });
       if (gofer.pid) kernel.platform.pin(gofer.pid);
       const fds = new FDTable();

@@ -161,6 +161,25 @@ export class AddressSpace implements UserMemory {
     return true;
   }
 
+  /**
+   * Views of the memory file holding [addr, addr+len), in order, for host I/O
+   * straight into (forWrite) or out of workload memory; null if any byte is
+   * not accessible so.
+   */
+  views(addr: number, len: number, forWrite: boolean): Uint8Array[] | null {
+    if (!inUserRange(addr, len)) return null;
+    const out: Uint8Array[] = [];
+    for (let a = addr; a < addr + len;) {
+      const v = this.find(a);
+      if (!v || v.pastEof) return null;
+      if (forWrite ? !(v.prot & PROT_WRITE) || (v.backing.cached && !v.shared) : !(v.prot & (PROT_READ | PROT_EXEC))) return null;
+      const n = Math.min(addr + len, v.end) - a;
+      this.mf.views(v.off + (a - v.start), n, out);
+      a += n;
+    }
+    return out;
+  }
+
   readCString(addr: number, max: number): string | null | undefined {
     if (!inUserRange(addr, 1)) return null;
     const parts: Uint8Array[] = [];

@@ -122,6 +122,19 @@ export class MemoryFile {
     return this.chunk(ci).subarray(co, co + len);
   }
 
+  /** Live views of [off, off+len), one per window it spans: for host I/O straight into or out of the file. */
+  views(off: number, len: number, out: Uint8Array[] = []): Uint8Array[] {
+    while (len > 0) {
+      const ci = Math.floor(off / CHUNK);
+      const co = off - ci * CHUNK;
+      const n = Math.min(len, CHUNK - co);
+      out.push(this.chunk(ci).subarray(co, co + n));
+      off += n;
+      len -= n;
+    }
+    return out;
+  }
+
   /** Copies the pages of [src, src+len) that hold data to dst (fork's copy of private memory). */
   copyResident(src: number, dst: number, len: number): void {
     len = pageUp(len);

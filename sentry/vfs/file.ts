@@ -37,6 +37,8 @@ export interface MappableFile {
   cacheKey: string;
   size(): number;
   readAt(off: number, len: number): Uint8Array;
+  /** Reads straight into `dst` (memory-file pages): bytes read or -errno; files on the host offer it. */
+  readInto?(off: number, dst: Uint8Array[]): number | null;
 }
 
 export type ReadResult = Uint8Array | number;
@@ -110,6 +112,14 @@ export abstract class FileDescription {
   read(t: Task, len: number, offset: number): ReadResult | Promise<ReadResult> { return -EINVAL; }
   /** Writes data at offset, or at the description's offset (or the end with O_APPEND) when offset is -1. */
   write(t: Task, data: Uint8Array, offset: number): number | Promise<number> { return -EINVAL; }
+  /**
+   * read(2) straight into workload memory at addr (host-backed files: no copy
+   * through the Sentry's heap): bytes read or -errno; null when this file
+   * cannot, and read() serves instead.
+   */
+  readToUser(t: Task, addr: number, len: number, offset: number): number | null { return null; }
+  /** write(2) straight out of workload memory; null as readToUser. */
+  writeFromUser(t: Task, addr: number, len: number, offset: number): number | null { return null; }
   /** Whether pread/pwrite work (false: they fail with ESPIPE). */
   get positional(): boolean { return false; }
   /** Returns the new offset. */

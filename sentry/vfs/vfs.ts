@@ -28,7 +28,7 @@ import { Dentry, Mount, type Location } from './dentry';
 import { DevFS } from './devfs';
 import { FileDescription, type Stat } from './file';
 import { FSContext } from './fscontext';
-import { GoferFS } from './gofer';
+import { GoferFS, type FileAccess } from './gofer';
 import { HostFD, hostStatusFlags } from './host';
 import { Inode, nowSpec, type FileSystem, type Owner, type SetAttr, type StatFS } from './inode';
 import {
@@ -47,6 +47,8 @@ export interface VFSOptions {
   gofer: GoferClient | null;
   /** true: the gofer tree is a read-only lower layer under an in-memory upper layer. */
   overlay: boolean;
+  /** Whether the host may change the gofer's tree under us (gVisor's --file-access); default exclusive. */
+  fileAccess?: FileAccess;
   /** Tests: a root inode to use instead of the gofer's (as the lower layer when overlay is on). */
   lower?: Inode;
 }
@@ -123,7 +125,7 @@ export class VFS {
       lower = opts.lower;
     } else {
       if (!opts.gofer) throw new Error('VFS: no gofer and no lower root given');
-      const g = GoferFS.attach(opts.gofer, opts.overlay);
+      const g = GoferFS.attach(opts.gofer, opts.overlay, opts.fileAccess);
       if (typeof g === 'number') throw new Error(`VFS: cannot attach to the gofer's root: errno ${-g}`);
       lower = g;
     }
@@ -306,7 +308,11 @@ export class VFS {
   /** The cached or freshly looked-up child dentry of d called name. */
   child(t: Task | null, d: Dentry, name: string): Dentry | number {
     const c = d.children.get(name);
-    if (c) return c;
+    if (c) {
+      const fs = c.inode.fs;
+      if (c.mounted || !fs.revalidate || fs.revalidate(t, d.inode, name, c.inode)) return c;
+      d.children.delete(name);
+    }
     const ino = d.inode.lookup(t, name);
     if (typeof ino === 'number') return ino;
     const nd = new Dentry(name, d, ino);
