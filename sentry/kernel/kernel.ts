@@ -8,7 +8,7 @@ import type { VFS } from '../vfs/vfs';
 import type { FDTable } from '../vfs/fdtable';
 import type { FSContext } from '../vfs/fscontext';
 import type { Logger } from '../../src/log';
-import { MemoryFile } from '../mm/memfile';
+import { sentryMemoryFile } from '../mm/filedata';
 import { PageCache } from '../mm/pagecache';
 import { AddressSpace } from '../mm/address-space';
 import { PtracePlatform, StubDied, PTRACE_EVENT_STOP, type Stop, type Waker, type StubThread } from '../platform/ptrace/ptrace';
@@ -59,7 +59,7 @@ function defaultRlimits(): [number, number][] {
 }
 
 export class Kernel {
-  readonly mf = new MemoryFile();
+  readonly mf = sentryMemoryFile();
   readonly cache = new PageCache(this.mf);
   private readonly batchOff = this.mf.allocate(BATCH_PAGE_SIZE);
   readonly platform = new PtracePlatform(this.mf.fd, this.batchOff, this.mf.viewOf(this.batchOff, BATCH_PAGE_SIZE)!);

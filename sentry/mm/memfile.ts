@@ -67,9 +67,9 @@ export class MemoryFile {
     }
   }
 
-  /** Drops the contents of a range (it reads back as zeros). */
+  /** Drops the contents of a range (it reads back as zeros); whole pages go back to the host. */
   punch(off: number, len: number): void {
-    libc.fallocate(this.fd, FALLOC_PUNCH, off, pageUp(len));
+    libc.fallocate(this.fd, FALLOC_PUNCH, off, len);
   }
 
   private window(i: number): { bytes: Uint8Array; addr: bigint } {
@@ -133,6 +133,22 @@ export class MemoryFile {
       len -= n;
     }
     return out;
+  }
+
+  /** How many pages of [off, off+len) hold data (mincore). */
+  residentPages(off: number, len: number): number {
+    len = pageUp(len);
+    let n = 0;
+    while (len > 0) {
+      const ci = Math.floor(off / CHUNK);
+      const k = Math.min(len, (ci + 1) * CHUNK - off);
+      const vec = new Uint8Array(k / PAGE);
+      if (libc.mincore(this.window(ci).addr + BigInt(off - ci * CHUNK), k, vec) < 0) return 0;
+      for (const b of vec) n += b & 1;
+      off += k;
+      len -= k;
+    }
+    return n;
   }
 
   /** Copies the pages of [src, src+len) that hold data to dst (fork's copy of private memory). */

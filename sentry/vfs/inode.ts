@@ -6,7 +6,7 @@
 // Every method has a default that answers as Linux does for an inode that
 // lacks the ability (ENOTDIR for directory operations on non-directories,
 // EPERM for mutations a filesystem does not support, ...).
-import { EINVAL, ENOENT, ENOTDIR, ENXIO, EPERM, EROFS } from '../../src/abi/errno';
+import { EINVAL, ENOENT, ENOTDIR, ENXIO, EOPNOTSUPP, EPERM, EROFS } from '../../src/abi/errno';
 import type { Task } from '../kernel/task';
 import type { Location } from './dentry';
 import type { FileDescription, MappableFile, ReadResult, Stat } from './file';
@@ -128,6 +128,12 @@ export abstract class Inode {
   setattr(t: Task | null, a: SetAttr): number { return this.fs.readonly ? -EROFS : -EPERM; }
   fsync(): number { return 0; }
   mappable(): MappableFile | null { return null; }
+  // ---- extended attributes (the syscall layer checked the caller may use the namespace) ----
+  getxattr(name: string): Uint8Array | number { return -EOPNOTSUPP; }
+  setxattr(name: string, value: Uint8Array, flags: number): number { return -EOPNOTSUPP; }
+  listxattr(): string[] { return []; }
+  removexattr(name: string): number { return -EOPNOTSUPP; }
+
   /** Called by open(2) with O_TRUNC or for writing, before open(); lets a layered filesystem copy up. */
   prepareWrite(): number { return this.fs.readonly ? -EROFS : 0; }
 

@@ -10,6 +10,7 @@ import {
   SEEK_DATA,
 } from '../../sentry/vfs/linuxconst';
 import { newPipe } from '../../sentry/vfs/pipe';
+import { fcntlSeals } from './fs_memfd';
 import type { SyscallArgs, SyscallRow, SysResult } from '../types';
 import {
   clampCount, fileOf, finishRead, gather, readIovecs, scatter, andThen, totalLen,
@@ -167,8 +168,9 @@ function sysFcntl(t: Task, a: SyscallArgs): SysResult {
     case F_SETPIPE_SZ:
       return f.displayName().startsWith('pipe:') ? PIPE_CAPACITY : -EINVAL;
     case F_GET_SEALS:
+      return fcntlSeals(t, f, null);
     case F_ADD_SEALS:
-      return -EINVAL;
+      return fcntlSeals(t, f, a.uint(2));
     default:
       return -EINVAL;
   }
@@ -226,7 +228,7 @@ export const rwRows: SyscallRow[] = [
   {
     nr: SYS.fcntl, name: 'fcntl', handler: sysFcntl, args: ['fd', 'int', 'hex'], support: 'partial',
     note: 'Record locks (F_SETLK, F_SETLKW, F_OFD_*) are granted without being recorded and F_GETLK always reports F_UNLCK; ' +
-      'F_SETOWN/F_SETSIG are accepted and ignored; F_SETPIPE_SZ keeps 64 KiB; file seals return EINVAL.',
+      'F_SETOWN/F_SETSIG are accepted and ignored; F_SETPIPE_SZ keeps 64 KiB; seals work on tmpfs files and memfds.',
   },
   {
     nr: SYS.ioctl, name: 'ioctl', handler: sysIoctl, args: ['fd', 'hex', 'hex'], support: 'partial',
