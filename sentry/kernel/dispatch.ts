@@ -156,6 +156,7 @@ export class Dispatcher {
         f.decRef();
         return m ?? -ENOENT;
       },
+      mapVdso: () => this.kernel.vdso.map(t.mm),
     });
     if (typeof r === 'number') {
       file.decRef();

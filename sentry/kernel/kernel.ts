@@ -21,6 +21,7 @@ import { Timers } from './timers';
 import { Futexes } from './futex';
 import { addCpu, taskCpu } from './cputime';
 import { Dispatcher } from './dispatch';
+import { Vdso } from './vdso';
 import { procProvider } from './proc';
 import { EXITED, KEEP_REGS } from '../../syscalls/table';
 import { SIGCHLD, SIGKILL, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SA_NOCLDWAIT } from '../../src/abi/linux';
@@ -84,6 +85,7 @@ export class Kernel {
   private blocked = 0;
   private readonly bootNs = process.hrtime.bigint();
   private readonly realtimeBaseNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+  readonly vdso = new Vdso(this.mf, this.realtimeBaseNs);
   init: Process | null = null;
   /** runsc's exit code once init has exited. */
   result: number | null = null;
@@ -284,7 +286,8 @@ export class Kernel {
         await new Promise<void>((r) => setImmediate(r));
         if (this.wakeups > 0 || this.running.size > 0) continue;
       }
-      if (this.timers.fireDue(this.monotonicNs()) > 0) continue;
+      const now = this.monotonicNs();
+      if (this.timers.fireDue(now) > 0) continue;
       const next = this.timers.next();
       if (this.running.size === 0) {
         if (next === null) {
@@ -296,7 +299,10 @@ export class Kernel {
         this.sleepUntil(next);
         continue;
       }
-      if (next !== null) this.armWaker(next);
+      // Running threads may read the vDSO's clock: keep its parameters fresh.
+      this.vdso.refreshIfDue(now);
+      const wake = this.vdso.wakeAt(next);
+      if (wake !== null) this.armWaker(wake);
       this.onStop(this.platform.wait());
     }
   }
