@@ -5,10 +5,11 @@ import { doCommand } from './cmd/do';
 import { syscallsCommand } from './cmd/syscalls';
 import { ociCommands } from './cmd/oci';
 import { installCommands } from './cmd/install';
+import { PLATFORMS, type PlatformName } from '../sentry/platform/create';
 
 export interface GlobalOptions {
   root: string;
-  platform: string;
+  platform: PlatformName;
   network: string;
   strace: boolean;
   debug: boolean;
@@ -23,7 +24,7 @@ const program = new Command('runsc')
   .description('An application kernel in TypeScript: runs Linux programs in a sandbox.')
   .enablePositionalOptions()
   .option('--root <dir>', 'state directory for sandboxes and containers', '/var/run/runsc')
-  .addOption(new Option('--platform <name>', 'how the workload is run').choices(['ptrace']).default('ptrace'))
+  .addOption(new Option('--platform <name>', 'how the workload is run').choices([...PLATFORMS]).default('ptrace'))
   .addOption(new Option('--network <mode>', 'network stack for the sandbox').choices(['none']).default('none'))
   .option('--strace', 'log every syscall the workload makes', false)
   .option('--debug', 'log at debug level', false)
