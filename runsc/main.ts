@@ -5,10 +5,11 @@ import { doCommand } from './cmd/do';
 import { syscallsCommand } from './cmd/syscalls';
 import { ociCommands } from './cmd/oci';
 import { installCommands } from './cmd/install';
+import { PLATFORMS, type PlatformName } from '../sentry/platform/create';
 
 export interface GlobalOptions {
   root: string;
-  platform: string;
+  platform: PlatformName;
   network: string;
   strace: boolean;
   debug: boolean;
@@ -28,7 +29,7 @@ const program = new Command('runsc')
   .description('An application kernel in TypeScript: runs Linux programs in a sandbox.')
   .enablePositionalOptions()
   .option('--root <dir>', 'state directory for sandboxes and containers', '/var/run/runsc')
-  .addOption(new Option('--platform <name>', 'how the workload is run').choices(['ptrace']).default('ptrace'))
+  .addOption(new Option('--platform <name>', 'how the workload is run').choices([...PLATFORMS]).default('ptrace'))
   .addOption(new Option('--network <mode>', 'network for the sandbox: none (a network namespace of its own) or host').choices(['none', 'host']).default('none'))
   .option('--rootless', 'run as an unprivileged user, in a user namespace of the sandbox\'s own', false)
   .addOption(new Option('--sentry-confined').hideHelp().default(false))

@@ -72,7 +72,7 @@ export function doCommand(program: Command): void {
       };
       const gofer = startGofer(path.resolve(o.root), o.forceOverlay, log);
       const vfs = new VFS({ gofer: new GoferClient(gofer.fd), overlay: o.forceOverlay, fileAccess: g.fileAccess });
-      const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname() });
+      const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname(), platform: g.platform });
       if (gofer.pid) kernel.platform.pin(gofer.pid);
       const fds = new FDTable();
       for (const fd of [0, 1, 2]) fds.install(vfs.hostFile(fd), false);

@@ -11,9 +11,9 @@ import type { Logger } from '../../src/log';
 import { sentryMemoryFile } from '../mm/filedata';
 import { PageCache } from '../mm/pagecache';
 import { AddressSpace } from '../mm/address-space';
-import { PtracePlatform, StubDied, PTRACE_EVENT_STOP, type Stop, type Waker, type StubThread } from '../platform/ptrace/ptrace';
-import { R } from '../platform/ptrace/regs';
-import { BATCH_PAGE_SIZE } from '../platform/ptrace/stub';
+import { ContextDied, type Platform, type Stop, type Context } from '../platform/platform';
+import { createPlatform, type PlatformName } from '../platform/create';
+import { R } from '../platform/regs';
 import { Task, type Credentials } from './task';
 import { Process, SIG_IGN } from './process';
 import { Signals, sigbit } from './signals';
@@ -44,6 +44,8 @@ export interface KernelOptions {
   log: Logger;
   strace: boolean;
   hostname: string;
+  /** ptrace unless given. */
+  platform?: PlatformName;
 }
 
 /** Default rlimits, by RLIMIT_* number. */
@@ -62,8 +64,7 @@ function defaultRlimits(): [number, number][] {
 export class Kernel {
   readonly mf = sentryMemoryFile();
   readonly cache = new PageCache(this.mf);
-  private readonly batchOff = this.mf.allocate(BATCH_PAGE_SIZE);
-  readonly platform = new PtracePlatform(this.mf.fd, this.batchOff, this.mf.viewOf(this.batchOff, BATCH_PAGE_SIZE)!);
+  readonly platform: Platform;
   readonly signals = new Signals(this);
   readonly timers = new Timers();
   readonly futexes = new Futexes();
@@ -78,7 +79,6 @@ export class Kernel {
   private readonly running = new Set<Task>();
   private readonly altStacks = new WeakMap<Task, { sp: number; size: number }>();
   private nextPid = 1;
-  private waker: Waker | null = null;
   /** Wakeups of blocked tasks not yet given a chance to run. */
   private wakeups = 0;
   /** Blocked syscalls (pending Promises). */
@@ -94,6 +94,7 @@ export class Kernel {
     this.vfs = opts.vfs;
     this.log = opts.log;
     this.hostname = opts.hostname;
+    this.platform = createPlatform(opts.platform ?? 'ptrace', this.mf);
     this.dispatcher = new Dispatcher(this, opts.strace);
     this.vfs.setProcProvider(procProvider(this));
   }
@@ -166,7 +167,7 @@ export class Kernel {
 
   addTask(t: Task): void {
     this.tasks.set(t.tid, t);
-    this.byStub.set(t.stub.tid, t);
+    this.byStub.set(t.stub.id, t);
     t.proc.tasks.add(t);
     this.processes.set(t.proc.pid, t.proc);
   }
@@ -185,7 +186,7 @@ export class Kernel {
     t.exited = true;
     this.running.delete(t);
     this.platform.discard(t.stub);
-    this.byStub.delete(t.stub.tid);
+    this.byStub.delete(t.stub.id);
     this.tasks.delete(t.tid);
     p.tasks.delete(t);
     t.stub.exitThread();
@@ -200,7 +201,7 @@ export class Kernel {
       o.exited = true;
       this.running.delete(o);
       this.platform.discard(o.stub);
-      this.byStub.delete(o.stub.tid);
+      this.byStub.delete(o.stub.id);
       this.tasks.delete(o.tid);
       p.tasks.delete(o);
       o.interrupt();
@@ -213,12 +214,12 @@ export class Kernel {
   }
 
   /** Moves t to a new stub (exec out of a shared address space); the old host task dies. */
-  replaceStub(t: Task, stub: StubThread): void {
-    this.byStub.delete(t.stub.tid);
+  replaceStub(t: Task, stub: Context): void {
+    this.byStub.delete(t.stub.id);
     this.platform.discard(t.stub);
     t.stub.kill();
     t.stub = stub;
-    this.byStub.set(stub.tid, t);
+    this.byStub.set(stub.id, t);
   }
 
   /** Resumes a stopped task in its stub, delivering pending signals first. */
@@ -293,7 +294,7 @@ export class Kernel {
         if (next === null) {
           if (this.blocked === 0) return;
           // Everything waits on everything else: like Linux, wait (for a signal from outside).
-          this.onStop(this.platform.wait());
+          this.onStop(this.platform.wait(null));
           continue;
         }
         this.sleepUntil(next);
@@ -301,9 +302,7 @@ export class Kernel {
       }
       // Running threads may read the vDSO's clock: keep its parameters fresh.
       this.vdso.refreshIfDue(now);
-      const wake = this.vdso.wakeAt(next);
-      if (wake !== null) this.armWaker(wake);
-      this.onStop(this.platform.wait());
+      this.onStop(this.platform.wait(this.vdso.wakeAt(next)));
     }
   }
 
@@ -312,25 +311,10 @@ export class Kernel {
     if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
   }
 
-  private armWaker(deadline: bigint): void {
-    if (!this.waker) {
-      const off = this.mf.allocate(4096);
-      this.waker = this.platform.newWaker(off, (ns) => {
-        const ts = new DataView(new ArrayBuffer(16));
-        ts.setBigInt64(0, ns / 1_000_000_000n, true);
-        ts.setBigInt64(8, ns % 1_000_000_000n, true);
-        this.mf.write(off, new Uint8Array(ts.buffer));
-      });
-    }
-    this.waker.arm(deadline);
-  }
-
-  private onStop(stop: Stop): void {
-    if (this.waker && stop.tid === this.waker.thread.tid) {
-      this.waker.stopped();
-      return;
-    }
-    const t = this.byStub.get(stop.tid);
+  /** Handles a context's stop; null when the wait ended at a timer deadline. */
+  private onStop(stop: Stop | null): void {
+    if (!stop) return;
+    const t = this.byStub.get(stop.id);
     // Stops of stubs already torn down (their deaths) need nothing.
     if (!t || t.exited) return;
     this.running.delete(t);
@@ -345,9 +329,8 @@ export class Kernel {
           this.hostSignal(t, stop.value);
           this.resume(t);
           return;
-        case 'event':
+        case 'interrupted':
           t.stub.loadRegs();
-          if (stop.value !== PTRACE_EVENT_STOP) this.log.warn({ tid: t.tid, event: stop.value }, 'unexpected ptrace event');
           this.resume(t);
           return;
         case 'exited':
@@ -357,7 +340,7 @@ export class Kernel {
           return;
       }
     } catch (e) {
-      if (e instanceof StubDied) {
+      if (e instanceof ContextDied) {
         this.exitProcess(t.proc, signaledStatus(SIGKILL));
         return;
       }
@@ -394,7 +377,7 @@ export class Kernel {
       this.running.delete(t);
       this.platform.discard(t.stub);
       t.stub.kill();
-      this.byStub.delete(t.stub.tid);
+      this.byStub.delete(t.stub.id);
       this.tasks.delete(t.tid);
       t.interrupt();
       if (t.vforkParent) {

@@ -7,7 +7,7 @@ import type { Task } from './task';
 import type { Process, SigAction } from './process';
 import { WaitQueue } from './waiter';
 import { SIG_DFL, SIG_IGN, defaultAction } from './process';
-import { R } from '../platform/ptrace/regs';
+import { R } from '../platform/regs';
 import {
   SIGKILL, SIGSTOP, SIGCHLD, SIGSEGV, SIGBUS, SIGURG, SIGWINCH, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU,
   SA_SIGINFO, SA_ONSTACK, SA_RESTART, SA_NODEFER, SA_RESETHAND, SA_RESTORER, POLLIN,

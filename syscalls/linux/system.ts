@@ -11,7 +11,7 @@ import {
   RUSAGE_THREAD,
 } from '../../src/abi/linux';
 import { encodeUtsname, Rlimit, Rusage, Sysinfo, Tms } from '../../src/abi/layout';
-import { R } from '../../sentry/platform/ptrace/regs';
+import { R } from '../../sentry/platform/regs';
 import { processCpu, taskCpu, type CpuTime } from '../../sentry/kernel/cputime';
 import { randomFillSync } from 'node:crypto';
 import { totalmem, freemem } from 'node:os';
