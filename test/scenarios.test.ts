@@ -74,7 +74,8 @@ const scenarios: Scenario[] = [
   bb('busybox: sh pipeline status and subshell', 'false | true; echo "pipe $?"; (exit 3); echo "sub $?"; x=$( $B echo hi ); echo "$x"'),
 
   // GNU coreutils through dash.
-  sh('coreutils: ls -la without times', 'ls -la --time-style=+ . sub | sed "s/  */ /g"'),
+  // Not '..': its link count is the host's, which other programs change meanwhile.
+  sh('coreutils: ls -la without times', 'ls -la --time-style=+ . sub | sed "s/  */ /g" | grep -v " \\.\\.$"'),
   sh('coreutils: cat, sort, wc', 'cat a.txt b.txt | sort | wc; sort -u a.txt; wc -c b.txt'),
   sh('coreutils: md5sum, sha256sum', 'md5sum a.txt b.txt sub/c.txt; sha256sum a.txt'),
   sh('coreutils: mkdir -p, cp, mv, rm under /tmp',
