@@ -6,10 +6,10 @@
 //                      [--no-gvisor] [--json] [--target-ms MS] [--true-runs N]
 //                      [--timeout S] [--ours PATH]
 //
-// Cases 1-4 are small static C programs (bench/*.c) built into bench/.build/
+// The cases but the last are small static C programs (bench/*.c) built into bench/.build/
 // with gcc at run time. Each times its own loop with CLOCK_MONOTONIC and
 // prints one JSON line, so process and sandbox start-up are not counted.
-// Case 5 is the wall time of `… /bin/true`, measured from here, spawn to exit.
+// The last case is the wall time of `… /bin/true`, measured from here, spawn to exit.
 //
 // Iteration counts are calibrated per case and per runner: a short first run
 // (also a warm-up) measures the per-operation cost, then each repetition runs
@@ -51,6 +51,18 @@ const CASES = [
   {
     id: 'pipe', title: 'pipe ping-pong, 1 byte', unit: 'µs/round trip', scale: 1e3,
     src: 'pipe.c', args: () => [], calib: 500,
+  },
+  {
+    id: 'unixpp', title: 'Unix stream socket ping-pong, 1 byte', unit: 'µs/round trip', scale: 1e3,
+    src: 'unixpp.c', args: () => [], calib: 500,
+  },
+  {
+    id: 'tcpstream', title: 'loopback TCP throughput, 64 KiB writes', unit: 'µs/64 KiB', scale: 1e3,
+    src: 'tcpstream.c', args: () => [], calib: 200,
+  },
+  {
+    id: 'tcpconn', title: 'loopback TCP connect+accept+close', unit: 'µs/connection', scale: 1e3,
+    src: 'tcpconn.c', args: () => [], calib: 200,
   },
   { id: 'true', title: 'wall time of `do /bin/true`', unit: 'ms', wall: true },
 ];

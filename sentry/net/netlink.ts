@@ -14,7 +14,7 @@ import {
 import type { Task } from '../kernel/task';
 import type { ReadResult } from '../vfs/file';
 import { O_NONBLOCK, O_RDWR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM } from '../vfs/linuxconst';
-import { int32Bytes, optInt, Socket, type Control, type Received } from './socket';
+import { int32Bytes, LO, optInt, Socket, type Control, type Received } from './socket';
 import type { NetStack } from './stack';
 
 // <linux/netlink.h>
@@ -56,10 +56,10 @@ const IFA_FLAGS = 8;
 const IFA_F_PERMANENT = 0x80;
 const RT_SCOPE_HOST = 254;
 const ARPHRD_LOOPBACK = 772;
-/** IFF_UP | IFF_LOOPBACK | IFF_RUNNING | IFF_LOWER_UP. */
-const LO_FLAGS = 0x1 | 0x8 | 0x40 | 0x10000;
-const LO_INDEX = 1;
-const LO_MTU = 65536;
+/** lo's flags as rtnetlink reports them: the ioctl's plus IFF_LOWER_UP. */
+const LO_FLAGS = LO.flags | 0x10000;
+const LO_INDEX = LO.index;
+const LO_MTU = LO.mtu;
 const IF_OPER_UNKNOWN = 0;
 /** The addresses lo has: family, prefix length, address bytes. */
 const LO_ADDRS: [number, number, number[]][] = [

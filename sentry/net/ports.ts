@@ -39,12 +39,13 @@ export class PortTable {
 
   constructor(private readonly tcp: boolean) {}
 
-  /** Whether u may take ip:port given who is there (ignoring u itself); listen passes ignoreReuseAddr. */
-  private free(u: PortUser, ip: Ip, port: number, ignoreReuseAddr: boolean): boolean {
+  /** Whether u may take ip:port given who is there (ignoring u itself); listen asks about listeners only. */
+  private free(u: PortUser, ip: Ip, port: number, listenersOnly: boolean): boolean {
     for (const o of this.ports.get(port) ?? []) {
       if (o === u || !o.local || !overlaps(u, ip, o, o.local.ip)) continue;
+      if (listenersOnly && !o.listening) continue;
       if (u.reusePort && o.reusePort) continue;
-      if (!ignoreReuseAddr && u.reuseAddr && o.reuseAddr && !(this.tcp && o.listening)) continue;
+      if (!listenersOnly && u.reuseAddr && o.reuseAddr && !(this.tcp && o.listening)) continue;
       return false;
     }
     return true;
@@ -69,7 +70,7 @@ export class PortTable {
     return port;
   }
 
-  /** listen(2) re-checks the port against listeners that SO_REUSEADDR let share it. */
+  /** listen(2) re-checks the port: SO_REUSEADDR lets sockets share a port, but only one may listen on it. */
   mayListen(u: PortUser): boolean {
     return u.local !== null && this.free(u, u.local.ip, u.local.port, true);
   }

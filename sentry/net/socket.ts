@@ -2,7 +2,7 @@
 // (syscalls/linux/socket.ts): addresses travel as raw sockaddr bytes, which
 // each family parses and produces itself, and options as raw value bytes.
 // The base class answers the SOL_SOCKET options every family shares.
-import { EINVAL, ENOPROTOOPT, EOPNOTSUPP } from '../../src/abi/errno';
+import { EFAULT, EINVAL, ENODEV, ENOPROTOOPT, EOPNOTSUPP } from '../../src/abi/errno';
 import {
   SO_ACCEPTCONN, SO_BROADCAST, SO_DOMAIN, SO_DONTROUTE, SO_ERROR, SO_KEEPALIVE, SO_OOBINLINE, SO_PRIORITY, SO_PROTOCOL,
   SO_RCVBUF, SO_RCVBUFFORCE, SO_REUSEADDR, SO_REUSEPORT, SO_SNDBUF, SO_SNDBUFFORCE, SO_TYPE, SOL_SOCKET,
@@ -70,6 +70,11 @@ export abstract class Socket extends FileDescription {
   override stat(t: Task): Stat { return anonStat(S_IFSOCK | 0o777, this.ino, SOCKFS_DEV); }
   override displayName(): string { return `socket:[${this.ino}]`; }
 
+  /** The interface ioctls (SIOCGIF*) that if_nametoindex(3) and friends issue on any socket; lo is the only interface. */
+  override ioctl(t: Task, cmd: number, argAddr: number): number | Promise<number> {
+    return interfaceIoctl(t, cmd, argAddr) ?? super.ioctl(t, cmd, argAddr);
+  }
+
   /** Takes the pending error, or 0. */
   takeErr(): number { const e = this.err; this.err = 0; return e; }
 
@@ -133,4 +138,34 @@ export abstract class Socket extends FileDescription {
 /** SO_SNDBUF/SO_RCVBUF values are doubled (for bookkeeping overhead) and clamped, as Linux does. */
 function clampBuf(v: number): number {
   return Math.min(Math.max(v, 0), SOCK_BUF_MAX) * 2;
+}
+
+// <linux/sockios.h>: struct ifreq is a 16-byte name and a 24-byte union.
+const SIOCGIFNAME = 0x8910;
+const SIOCGIFFLAGS = 0x8913;
+const SIOCGIFMTU = 0x8921;
+const SIOCGIFINDEX = 0x8933;
+const IFREQ_SIZE = 40;
+const IFNAMSIZ = 16;
+/** lo: index 1, IFF_UP | IFF_LOOPBACK | IFF_RUNNING, MTU 65536. */
+export const LO = { index: 1, flags: 0x1 | 0x8 | 0x40, mtu: 65536 };
+
+/** Answers an SIOCGIF* request, or null for other commands. */
+function interfaceIoctl(t: Task, cmd: number, addr: number): number | null {
+  if (cmd !== SIOCGIFNAME && cmd !== SIOCGIFFLAGS && cmd !== SIOCGIFMTU && cmd !== SIOCGIFINDEX) return null;
+  const req = t.mm.read(addr, IFREQ_SIZE);
+  if (!req) return -EFAULT;
+  const dv = new DataView(req.buffer, req.byteOffset);
+  if (cmd === SIOCGIFNAME) {
+    if (dv.getInt32(IFNAMSIZ, true) !== LO.index) return -ENODEV;
+    req.fill(0, 0, IFNAMSIZ);
+    req.set([0x6c, 0x6f]); // "lo"
+  } else {
+    const nul = req.subarray(0, IFNAMSIZ).indexOf(0);
+    if (Buffer.from(req.subarray(0, nul < 0 ? IFNAMSIZ : nul)).toString('latin1') !== 'lo') return -ENODEV;
+    if (cmd === SIOCGIFINDEX) dv.setInt32(IFNAMSIZ, LO.index, true);
+    else if (cmd === SIOCGIFMTU) dv.setInt32(IFNAMSIZ, LO.mtu, true);
+    else dv.setInt16(IFNAMSIZ, LO.flags, true);
+  }
+  return t.mm.write(addr, req) ? 0 : -EFAULT;
 }

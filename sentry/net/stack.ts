@@ -6,7 +6,7 @@ import type { UnixSocket } from '../vfs/unix';
 import { PortTable } from './ports';
 
 export class NetStack {
-  /** Abstract AF_UNIX names (the bytes after the leading NUL, as latin1). */
+  /** Abstract AF_UNIX names, by socket type and name (sun_path as latin1). */
   readonly unixAbstract = new Map<string, UnixSocket>();
   /** AF_UNIX sockets bound to files, by the socket file's "dev:ino". */
   readonly unixFiles = new Map<string, UnixSocket>();

@@ -161,14 +161,15 @@ export class UnixSocket extends Socket {
       // unix_autobind: "\0" and five hex digits, the first free one.
       for (let i = 0; i < 0x100000; i++) {
         const name = `\0${(stack.nextAutobind++ & 0xfffff).toString(16).padStart(5, '0')}`;
-        if (!stack.unixAbstract.has(name)) return this.bindName(t, { abstract: name });
+        if (!stack.unixAbstract.has(abstractKey(this.type, name))) return this.bindName(t, { abstract: name });
       }
       return -EADDRINUSE;
     }
     if ('abstract' in n) {
-      if (stack.unixAbstract.has(n.abstract)) return -EADDRINUSE;
-      stack.unixAbstract.set(n.abstract, this);
-      this.unbind = () => stack.unixAbstract.delete(n.abstract);
+      const key = abstractKey(this.type, n.abstract);
+      if (stack.unixAbstract.has(key)) return -EADDRINUSE;
+      stack.unixAbstract.set(key, this);
+      this.unbind = () => stack.unixAbstract.delete(key);
     } else {
       const loc = t.kernel.vfs.bindSocket(t, n.path);
       if (typeof loc === 'number') return loc;
@@ -187,7 +188,7 @@ export class UnixSocket extends Socket {
     const stack = netStack(t.kernel);
     let other: UnixSocket | undefined;
     if ('abstract' in n) {
-      other = stack.unixAbstract.get(n.abstract);
+      other = stack.unixAbstract.get(abstractKey(this.type, n.abstract));
     } else if ('path' in n) {
       const vfs = t.kernel.vfs;
       const loc = vfs.resolveAt(t, AT_FDCWD, n.path, true, false);
@@ -222,10 +223,10 @@ export class UnixSocket extends Socket {
 
   override connect(t: Task, addr: Uint8Array): number | Promise<number> {
     if (!this.isStreamLike) return this.connectDgram(t, addr);
-    if (this.listening) return -EINVAL;
-    if (this.peer) return -EISCONN;
     const found = this.findPeer(t, addr);
     if (typeof found === 'number') return found;
+    if (this.listening) return -EINVAL;
+    if (this.peer) return -EISCONN;
     if (this.passcred && !this.addr) this.bindName(t, { autobind: true });
     const listener = found;
     const full = () => listener.acceptQ.length > listener.backlog;
@@ -631,4 +632,9 @@ export function newSocketPair(type: number, nonblock: boolean, creds: Creds | nu
 /** A socket file's identity: what a bound socket is found by. */
 function fileKey(st: Stat): string {
   return `${st.dev}:${st.ino}`;
+}
+
+/** Abstract names are per socket type: a stream and a datagram socket may share one, as in Linux's hash. */
+function abstractKey(type: number, name: string): string {
+  return `${type}:${name}`;
 }
