@@ -30,6 +30,12 @@ export class Process {
   pending = 0n;
   /** wait4 status word once the process has exited. */
   exitStatus: number | null = null;
+  /** The signal that stopped the process (job control), 0 while it runs. */
+  stopSignal = 0;
+  /** A stop or continue not yet reported by wait4/waitid (WUNTRACED, WCONTINUED). */
+  jobReport: 'stopped' | 'continued' | null = null;
+  /** Threads held stopped until the process is continued. */
+  readonly parked = new Set<Task>();
   /** Notified when a child changes state, for wait4/waitid. */
   readonly childEvents = new WaitQueue();
   /** Notified when the process exits or execs, for a parent blocked in vfork. */

@@ -7,9 +7,10 @@ import type { Task } from './task';
 import type { Process, SigAction } from './process';
 import { WaitQueue } from './waiter';
 import { SIG_DFL, SIG_IGN, defaultAction } from './process';
+import { STOP_SIGNALS, groupContinue, groupStop, orphanedGroup } from './jobctl';
 import { R } from '../platform/ptrace/regs';
 import {
-  SIGKILL, SIGSTOP, SIGCHLD, SIGSEGV, SIGBUS, SIGURG, SIGWINCH, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU,
+  SIGKILL, SIGSTOP, SIGCHLD, SIGSEGV, SIGBUS, SIGURG, SIGWINCH, SIGCONT,
   SA_SIGINFO, SA_ONSTACK, SA_RESTART, SA_NODEFER, SA_RESETHAND, SA_RESTORER, POLLIN,
 } from '../../src/abi/linux';
 import {
@@ -25,8 +26,6 @@ const FP_SIZE = 512;
 const RED_ZONE = 128;
 
 const IGNORED_BY_DEFAULT = new Set([SIGCHLD, SIGURG, SIGWINCH, SIGCONT]);
-// Job control stops are not implemented: these are ignored rather than stopping the process.
-const STOP_BY_DEFAULT = new Set([SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU]);
 
 /** What the kernel learns when it delivers a signal. */
 export interface SigInfo {
@@ -38,6 +37,12 @@ export interface SigInfo {
   addr?: number;
   /** Raw siginfo bytes from the host, for faults. */
   raw?: Uint8Array;
+  /**
+   * Sent from outside the sandbox (runsc kill, a host signal to a stub).
+   * Such signals reach init even with the default action; Linux would let
+   * only SIGKILL and SIGSTOP through to a pid namespace's init.
+   */
+  external?: boolean;
 }
 
 export class Signals {
@@ -82,7 +87,33 @@ export class Signals {
   ignored(p: Process, sig: number): boolean {
     const a = p.actions[sig]!;
     if (sig === SIGKILL) return false;
-    return a.handler === SIG_IGN || (a.handler === SIG_DFL && (IGNORED_BY_DEFAULT.has(sig) || STOP_BY_DEFAULT.has(sig)));
+    return a.handler === SIG_IGN || (a.handler === SIG_DFL && IGNORED_BY_DEFAULT.has(sig));
+  }
+
+  /**
+   * Init, like a pid namespace's init in Linux, gets no signal it has not
+   * asked for from inside the sandbox: one with the default action is
+   * dropped, unless it is a fault of init's own or comes from outside.
+   */
+  private initIgnores(p: Process, sig: number, info: SigInfo | undefined): boolean {
+    return p === this.kernel.init && p.actions[sig]!.handler === SIG_DFL && !info?.raw && !info?.external;
+  }
+
+  /**
+   * What sending sig does at once, delivered or not (Linux's
+   * prepare_signal): SIGCONT discards pending stops (and continues the
+   * process, after it is queued), a stop signal discards a pending SIGCONT,
+   * SIGKILL ends a stopped process. False: the signal goes no further.
+   */
+  private prepare(p: Process, sig: number, info: SigInfo | undefined, blocked: boolean): boolean {
+    if (p.zombie || !blocked && this.initIgnores(p, sig, info)) return false;
+    if (sig === SIGCONT) for (const s of STOP_SIGNALS) this.discard(p, s);
+    else if (STOP_SIGNALS.has(sig)) this.discard(p, SIGCONT);
+    else if (sig === SIGKILL && p.stopSignal) {
+      this.kernel.exitProcess(p, SIGKILL);
+      return false;
+    }
+    return true;
   }
 
   private remember(target: Task | Process, info: SigInfo): void {
@@ -93,29 +124,37 @@ export class Signals {
 
   /** Sends sig to one thread. */
   sendToTask(t: Task, sig: number, info?: SigInfo): void {
-    if (t.exited || this.ignored(t.proc, sig) && !(t.sigmask & sigbit(sig))) return;
-    t.pending |= sigbit(sig);
-    this.remember(t, info ?? { signo: sig, code: SI_USER });
-    this.wake(t);
-    // Even a blocked signal wakes rt_sigtimedwait and signalfd waiters.
-    t.signalQueue.notify(POLLIN);
+    const blocked = (t.sigmask & sigbit(sig)) !== 0n;
+    if (t.exited || !this.prepare(t.proc, sig, info, blocked)) return;
+    if (!this.ignored(t.proc, sig) || blocked) {
+      t.pending |= sigbit(sig);
+      this.remember(t, info ?? { signo: sig, code: SI_USER });
+      this.wake(t);
+      // Even a blocked signal wakes rt_sigtimedwait and signalfd waiters.
+      t.signalQueue.notify(POLLIN);
+    }
+    if (sig === SIGCONT) groupContinue(this.kernel, t.proc);
   }
 
   /** Sends sig to a process: any of its threads that does not block it takes it. */
   sendToProcess(p: Process, sig: number, info?: SigInfo): void {
     if (p.zombie || p.tasks.size === 0) return;
     const first = [...p.tasks][0]!;
-    if (this.ignored(p, sig) && !(first.sigmask & sigbit(sig))) return;
-    p.pending |= sigbit(sig);
-    this.remember(p, info ?? { signo: sig, code: SI_USER });
-    for (const t of p.tasks) {
-      if (!(t.sigmask & sigbit(sig)) || sig === SIGKILL) {
-        this.wake(t);
-        break;
+    const blocked = (first.sigmask & sigbit(sig)) !== 0n;
+    if (!this.prepare(p, sig, info, blocked)) return;
+    if (!this.ignored(p, sig) || blocked) {
+      p.pending |= sigbit(sig);
+      this.remember(p, info ?? { signo: sig, code: SI_USER });
+      for (const t of p.tasks) {
+        if (!(t.sigmask & sigbit(sig)) || sig === SIGKILL) {
+          this.wake(t);
+          break;
+        }
       }
+      // Even a blocked signal wakes rt_sigtimedwait and signalfd waiters, in any thread.
+      for (const t of p.tasks) t.signalQueue.notify(POLLIN);
     }
-    // Even a blocked signal wakes rt_sigtimedwait and signalfd waiters, in any thread.
-    for (const t of p.tasks) t.signalQueue.notify(POLLIN);
+    if (sig === SIGCONT) groupContinue(this.kernel, p);
   }
 
   private wake(t: Task): void {
@@ -167,7 +206,8 @@ export class Signals {
   /**
    * Delivers pending signals to t, which is stopped and about to be resumed.
    * restartable: t is returning -EINTR from a syscall that SA_RESTART may
-   * restart. Returns false if the task's process died.
+   * restart. Returns false if t must not run now: its process died, or
+   * stopped (job control), which parks t until SIGCONT.
    */
   deliver(t: Task, restartable: boolean): boolean {
     for (;;) {
@@ -181,8 +221,16 @@ export class Signals {
       const act = t.proc.actions[sig]!;
       if (act.handler === SIG_IGN && sig !== SIGKILL) continue;
       if (act.handler === SIG_DFL || sig === SIGKILL) {
-        if (IGNORED_BY_DEFAULT.has(sig) || STOP_BY_DEFAULT.has(sig) && sig !== SIGSTOP) continue;
-        if (sig === SIGSTOP) continue;
+        if (IGNORED_BY_DEFAULT.has(sig)) continue;
+        // Blocked while init's default action applied: dropped now, as Linux does.
+        if (this.initIgnores(t.proc, sig, info)) continue;
+        if (STOP_SIGNALS.has(sig)) {
+          if (sig !== SIGSTOP && orphanedGroup(this.kernel, t.proc)) continue;
+          // The interrupted call runs again once the process is continued.
+          if (restartable) this.restart(t);
+          groupStop(this.kernel, t, sig);
+          return false;
+        }
         this.kernel.exitProcess(t.proc, sig);
         return false;
       }
@@ -202,7 +250,7 @@ export class Signals {
   }
 
   /** Rewinds a syscall that returned -EINTR so that it executes again. */
-  private restart(t: Task): void {
+  restart(t: Task): void {
     const regs = t.stub.regs;
     if (regs.getSigned(R.rax) !== -4) return;
     regs.set(R.rax, regs.get(R.orig_rax));
