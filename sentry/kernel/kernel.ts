@@ -393,7 +393,7 @@ export class Kernel {
         t.proc.actions[sig] = { handler: 0, flags: 0, restorer: 0, mask: 0n };
         t.sigmask &= ~sigbit(sig);
       }
-      this.signals.sendToTask(t, sig, { signo: sig, code: Siginfo.get(raw, 'si_code'), addr: Siginfo.get(raw, 'si_addr'), raw });
+      this.signals.sendToTask(t, sig, { signo: sig, code: Siginfo.get(raw, 'si_code'), addr: Siginfo.get(raw, 'si_addr'), raw, fault: true });
     } else {
       this.signals.sendToProcess(t.proc, sig, { signo: sig, code: SI_USER, external: true });
     }

@@ -6,11 +6,12 @@ import type { Kernel } from './kernel';
 import type { Task } from './task';
 import type { Process, SigAction } from './process';
 import { WaitQueue } from './waiter';
+import { EAGAIN } from '../../src/abi/errno';
 import { SIG_DFL, SIG_IGN, defaultAction } from './process';
 import { STOP_SIGNALS, groupContinue, groupStop, orphanedGroup } from './jobctl';
 import { R } from '../platform/ptrace/regs';
 import {
-  SIGKILL, SIGSTOP, SIGCHLD, SIGSEGV, SIGBUS, SIGURG, SIGWINCH, SIGCONT,
+  SIGKILL, SIGSTOP, SIGCHLD, SIGSEGV, SIGBUS, SIGURG, SIGWINCH, SIGCONT, SIGRTMIN, RLIMIT_SIGPENDING,
   SA_SIGINFO, SA_ONSTACK, SA_RESTART, SA_NODEFER, SA_RESETHAND, SA_RESTORER, POLLIN,
 } from '../../src/abi/linux';
 import {
@@ -35,8 +36,10 @@ export interface SigInfo {
   uid?: number;
   status?: number;
   addr?: number;
-  /** Raw siginfo bytes from the host, for faults. */
+  /** Raw siginfo bytes: the host's for faults, the sender's for rt_sigqueueinfo. */
   raw?: Uint8Array;
+  /** A fault the workload caused (SIGSEGV, SIGBUS, ...), raised by the host. */
+  fault?: boolean;
   /**
    * Sent from outside the sandbox (runsc kill, a host signal to a stub).
    * Such signals reach init even with the default action; Linux would let
@@ -46,8 +49,13 @@ export interface SigInfo {
 }
 
 export class Signals {
-  /** Extra information of pending signals that came with some (faults, SIGCHLD). */
-  private readonly infos = new WeakMap<Task | Process, Map<number, SigInfo>>();
+  /**
+   * The siginfo of each pending instance, by signal: at most one for a
+   * standard signal (they do not queue), one per send for a real-time
+   * signal, delivered in the order sent. A signal can be pending with no
+   * entry: a real-time one sent by kill(2) past RLIMIT_SIGPENDING.
+   */
+  private readonly queues = new WeakMap<Task | Process, Map<number, SigInfo[]>>();
 
   /** Per-process queues notified (POLLIN) after a task of the process exits: pidfd readiness. */
   private readonly exitQueues = new WeakMap<Process, WaitQueue>();
@@ -77,10 +85,10 @@ export class Signals {
   /** Drops pending instances of sig from the process and its threads. */
   discard(p: Process, sig: number): void {
     p.pending &= ~sigbit(sig);
-    this.infos.get(p)?.delete(sig);
+    this.queues.get(p)?.delete(sig);
     for (const t of p.tasks) {
       t.pending &= ~sigbit(sig);
-      this.infos.get(t)?.delete(sig);
+      this.queues.get(t)?.delete(sig);
     }
   }
 
@@ -96,7 +104,7 @@ export class Signals {
    * dropped, unless it is a fault of init's own or comes from outside.
    */
   private initIgnores(p: Process, sig: number, info: SigInfo | undefined): boolean {
-    return p === this.kernel.init && p.actions[sig]!.handler === SIG_DFL && !info?.raw && !info?.external;
+    return p === this.kernel.init && p.actions[sig]!.handler === SIG_DFL && !info?.fault && !info?.external;
   }
 
   /**
@@ -116,35 +124,76 @@ export class Signals {
     return true;
   }
 
-  private remember(target: Task | Process, info: SigInfo): void {
-    let m = this.infos.get(target);
-    if (!m) this.infos.set(target, (m = new Map()));
-    if (!m.has(info.signo)) m.set(info.signo, info);
+  /** Signals queued with their siginfo for processes of uid, against RLIMIT_SIGPENDING. */
+  private queuedFor(uid: number): number {
+    let n = 0;
+    for (const p of this.kernel.processes.values()) {
+      if (p.zombie) continue;
+      const owners: (Task | Process)[] = [p, ...p.tasks];
+      if (![...p.tasks].some((t) => t.creds.uid === uid)) continue;
+      for (const o of owners) for (const q of this.queues.get(o)?.values() ?? []) n += q.length;
+    }
+    return n;
   }
 
-  /** Sends sig to one thread. */
-  sendToTask(t: Task, sig: number, info?: SigInfo): void {
+  /**
+   * Makes sig pending on target with info. A standard signal already
+   * pending keeps its first siginfo; a real-time one queues another
+   * instance, unless the owner's RLIMIT_SIGPENDING is reached: then
+   * rt_sigqueueinfo and timers fail with EAGAIN, while kill(2) sends the
+   * signal without its siginfo, as Linux does.
+   */
+  private enqueue(target: Task | Process, p: Process, info: SigInfo): number {
+    const sig = info.signo;
+    let m = this.queues.get(target);
+    if (!m) this.queues.set(target, (m = new Map()));
+    let q = m.get(sig);
+    if (!q) m.set(sig, (q = []));
+    if (sig < SIGRTMIN) {
+      if (!(target.pending & sigbit(sig))) q.splice(0, q.length, info);
+    } else {
+      const owner = [...p.tasks][0];
+      const limit = p.rlimits[RLIMIT_SIGPENDING]![0];
+      if (owner && this.queuedFor(owner.creds.uid) >= limit) {
+        if (info.code !== SI_USER) return -EAGAIN;
+      } else q.push(info);
+    }
+    target.pending |= sigbit(sig);
+    return 0;
+  }
+
+  /** Takes the first instance of sig pending on from, clearing the bit when none is left. */
+  private unqueue(from: Task | Process, sig: number): SigInfo {
+    const q = this.queues.get(from)?.get(sig);
+    const info = q?.shift() ?? { signo: sig, code: SI_USER };
+    if (!q?.length) from.pending &= ~sigbit(sig);
+    return info;
+  }
+
+  /** Sends sig to one thread; 0, or -EAGAIN when a real-time signal could not be queued. */
+  sendToTask(t: Task, sig: number, info?: SigInfo): number {
     const blocked = (t.sigmask & sigbit(sig)) !== 0n;
-    if (t.exited || !this.prepare(t.proc, sig, info, blocked)) return;
+    if (t.exited || !this.prepare(t.proc, sig, info, blocked)) return 0;
     if (!this.ignored(t.proc, sig) || blocked) {
-      t.pending |= sigbit(sig);
-      this.remember(t, info ?? { signo: sig, code: SI_USER });
+      const r = this.enqueue(t, t.proc, info ?? { signo: sig, code: SI_USER });
+      if (r < 0) return r;
       this.wake(t);
       // Even a blocked signal wakes rt_sigtimedwait and signalfd waiters.
       t.signalQueue.notify(POLLIN);
     }
     if (sig === SIGCONT) groupContinue(this.kernel, t.proc);
+    return 0;
   }
 
-  /** Sends sig to a process: any of its threads that does not block it takes it. */
-  sendToProcess(p: Process, sig: number, info?: SigInfo): void {
-    if (p.zombie || p.tasks.size === 0) return;
+  /** Sends sig to a process: any of its threads that does not block it takes it. 0 or -EAGAIN, as sendToTask. */
+  sendToProcess(p: Process, sig: number, info?: SigInfo): number {
+    if (p.zombie || p.tasks.size === 0) return 0;
     const first = [...p.tasks][0]!;
     const blocked = (first.sigmask & sigbit(sig)) !== 0n;
-    if (!this.prepare(p, sig, info, blocked)) return;
+    if (!this.prepare(p, sig, info, blocked)) return 0;
     if (!this.ignored(p, sig) || blocked) {
-      p.pending |= sigbit(sig);
-      this.remember(p, info ?? { signo: sig, code: SI_USER });
+      const r = this.enqueue(p, p, info ?? { signo: sig, code: SI_USER });
+      if (r < 0) return r;
       for (const t of p.tasks) {
         if (!(t.sigmask & sigbit(sig)) || sig === SIGKILL) {
           this.wake(t);
@@ -155,6 +204,7 @@ export class Signals {
       for (const t of p.tasks) t.signalQueue.notify(POLLIN);
     }
     if (sig === SIGCONT) groupContinue(this.kernel, p);
+    return 0;
   }
 
   private wake(t: Task): void {
@@ -176,12 +226,7 @@ export class Signals {
     if (d === 0n) return null;
     let sig = 1;
     while (!(d & sigbit(sig))) sig++;
-    const from: Task | Process = t.pending & sigbit(sig) ? t : t.proc;
-    from.pending &= ~sigbit(sig);
-    const m = this.infos.get(from);
-    const info = m?.get(sig) ?? { signo: sig, code: SI_USER };
-    m?.delete(sig);
-    return info;
+    return this.unqueue(t.pending & sigbit(sig) ? t : t.proc, sig);
   }
 
   /**
@@ -196,11 +241,7 @@ export class Signals {
     const d = from.pending & set;
     let sig = 1;
     while (!(d & sigbit(sig))) sig++;
-    from.pending &= ~sigbit(sig);
-    const m = this.infos.get(from);
-    const info = m?.get(sig) ?? { signo: sig, code: SI_USER };
-    m?.delete(sig);
-    return info;
+    return this.unqueue(from, sig);
   }
 
   /**
