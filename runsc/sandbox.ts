@@ -307,7 +307,7 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     }
     const init = kernel.init;
     if (!init || kernel.result !== null) return 'container not running';
-    const info = { signo: sig, code: SI_USER, external: true };
+    const info = { signo: sig, code: SI_USER, forced: true };
     if (all) for (const p of [...kernel.processes.values()]) kernel.signals.sendToProcess(p, sig, info);
     else kernel.signals.sendToProcess(init, sig, info);
     return null;

@@ -395,7 +395,7 @@ export class Kernel {
       }
       this.signals.sendToTask(t, sig, { signo: sig, code: Siginfo.get(raw, 'si_code'), addr: Siginfo.get(raw, 'si_addr'), raw, fault: true });
     } else {
-      this.signals.sendToProcess(t.proc, sig, { signo: sig, code: SI_USER, external: true });
+      this.signals.sendToProcess(t.proc, sig, { signo: sig, code: SI_USER, forced: true });
     }
   }
 

@@ -5,6 +5,7 @@ import { WaitQueue } from './waiter';
 import type { Task } from './task';
 import type { FileDescription } from '../vfs/file';
 import type { IntervalTimer } from './itimer';
+import type { CpuTimers } from './cputimers';
 import { zeroCpu, type CpuTime } from './cputime';
 import { NSIG } from '../../src/abi/linux';
 
@@ -53,6 +54,8 @@ export class Process {
   subreaper = false;
   /** setitimer(ITIMER_REAL) and alarm; created on first use. */
   itimerReal: IntervalTimer | null = null;
+  /** ITIMER_VIRTUAL, ITIMER_PROF and RLIMIT_CPU; created on first use. */
+  cpuTimers: CpuTimers | null = null;
   /** timer_create's timers, by id. */
   readonly posixTimers = new Map<number, IntervalTimer>();
   /** The executable (/proc/[pid]/exe) and the argv and envp it was started with. */
@@ -78,6 +81,7 @@ export class Process {
   /** Stops every timer of the process (it exited or exec'd a new image keeps none). */
   disarmTimers(): void {
     this.itimerReal?.disarm();
+    this.cpuTimers?.disarm();
     for (const timer of this.posixTimers.values()) timer.disarm();
     this.posixTimers.clear();
   }

@@ -41,11 +41,12 @@ export interface SigInfo {
   /** A fault the workload caused (SIGSEGV, SIGBUS, ...), raised by the host. */
   fault?: boolean;
   /**
-   * Sent from outside the sandbox (runsc kill, a host signal to a stub).
-   * Such signals reach init even with the default action; Linux would let
-   * only SIGKILL and SIGSTOP through to a pid namespace's init.
+   * Reaches init even with the default action: sent from outside the
+   * sandbox (runsc kill, a host signal to a stub; Linux would let only
+   * SIGKILL and SIGSTOP through to a pid namespace's init), or the
+   * kernel's own SIGKILL (RLIMIT_CPU).
    */
-  external?: boolean;
+  forced?: boolean;
 }
 
 export class Signals {
@@ -104,7 +105,7 @@ export class Signals {
    * dropped, unless it is a fault of init's own or comes from outside.
    */
   private initIgnores(p: Process, sig: number, info: SigInfo | undefined): boolean {
-    return p === this.kernel.init && p.actions[sig]!.handler === SIG_DFL && !info?.fault && !info?.external;
+    return p === this.kernel.init && p.actions[sig]!.handler === SIG_DFL && !info?.fault && !info?.forced;
   }
 
   /**

@@ -16,9 +16,10 @@ import {
 import {
   CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_PARENT_SETTID,
   CLONE_CHILD_SETTID, CLONE_CHILD_CLEARTID, CLONE_SETTLS, CLONE_PARENT, CSIGNAL, CLONE_SYSVSEM,
-  SIGCHLD, NSIG,
+  SIGCHLD, NSIG, RLIMIT_NPROC,
 } from '../../src/abi/linux';
 import { wait4, waitid } from './wait';
+import { watchCpuLimit } from '../../sentry/kernel/cputimers';
 
 const MAX_ARG_STRINGS = 0x7fffffff;
 const MAX_ARGS_BYTES = 2 << 20;
@@ -84,9 +85,23 @@ function startChild(t: Task, c: CloneArgs, tid: number, proc: Process, stub: Stu
   return child;
 }
 
+/**
+ * RLIMIT_NPROC: would another task (process or thread) of t's real user
+ * pass it? Root, and holders of CAP_SYS_RESOURCE/CAP_SYS_ADMIN (euid 0
+ * here), are exempt, as in Linux.
+ */
+function pastNprocLimit(t: Task): boolean {
+  const uid = t.creds.uid;
+  if (uid === 0 || t.creds.euid === 0) return false;
+  let tasks = 0;
+  for (const p of t.kernel.processes.values()) for (const o of p.tasks) if (o.creds.uid === uid) tasks++;
+  return tasks >= t.proc.rlimits[RLIMIT_NPROC]![0];
+}
+
 /** Creates a thread in t's process: a host thread in the same stub process. */
 function cloneThread(t: Task, c: CloneArgs): number {
   if (!(c.flags & CLONE_SIGHAND) || !(c.flags & CLONE_VM) || c.flags & CLONE_VFORK) return -EINVAL;
+  if (pastNprocLimit(t)) return -EAGAIN;
   const k = t.kernel;
   const tid = k.allocPid();
   startChild(t, c, tid, t.proc, k.platform.newThread(t.stub), t.mm);
@@ -100,8 +115,7 @@ function cloneProcess(t: Task, flags: number, stack: number, parentTid: number, 
   if (flags & CLONE_THREAD) return cloneThread(t, c);
   if (flags & CLONE_SIGHAND && !(flags & CLONE_VM)) return -EINVAL;
   const k = t.kernel;
-  const nproc = t.proc.rlimits[6]![0];
-  if (k.processes.size >= nproc) return -EAGAIN;
+  if (pastNprocLimit(t)) return -EAGAIN;
   // A CLONE_VM child (vfork, posix_spawn) is a host task in the parent's address space.
   const stub = flags & CLONE_VM ? k.platform.newSharingMemory(t.stub) : k.platform.newProcess();
   const mm = flags & CLONE_VM ? t.mm : t.mm.fork(stub);
@@ -112,9 +126,15 @@ function cloneProcess(t: Task, flags: number, stack: number, parentTid: number, 
   proc.pgid = t.proc.pgid;
   proc.sid = t.proc.sid;
   proc.comm = t.proc.comm;
+  // The child runs the same image: /proc/[pid]/exe and cmdline stay until it execs.
+  proc.exe = t.proc.exe?.incRef() ?? null;
+  proc.argv = t.proc.argv;
+  proc.envp = t.proc.envp;
   proc.actions = t.proc.forkActions();
   proc.exitSignal = flags & CSIGNAL;
   parent.children.add(proc);
+  // An inherited RLIMIT_CPU applies to the child's own CPU time.
+  watchCpuLimit(k, proc);
   const child = startChild(t, c, pid, proc, stub, mm);
   if (!(flags & CLONE_VFORK)) return pid;
   child.vforkParent = t;
