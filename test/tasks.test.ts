@@ -5,7 +5,8 @@
 // Sandboxed runs are compared with native ones where the outputs are
 // deterministic.
 import { afterAll, describe, expect, it } from 'vitest';
-import { RUNSC, assertExit, assertSameAsNative, describeRun, killAll, run, runNative, runSandboxed } from './harness';
+import * as path from 'node:path';
+import { REPO, RUNSC, assertExit, assertSameAsNative, buildC, describeRun, killAll, run, runNative, runSandboxed } from './harness';
 
 // Always Debian's interpreter, never a pyenv shim found on PATH.
 const PYTHON = '/usr/bin/python3';
@@ -113,6 +114,16 @@ describe('init (pid 1 of the sandbox)', () => {
     const r = await runSandboxed('/bin/sh', ['-c', script]);
     assertSameAsNative(`init: ${script}`, native, r);
   });
+});
+
+describe('CPU limits', () => {
+  it('RLIMIT_CPU: SIGXCPU at the soft limit, SIGKILL at the hard one (conformance/itimer.c rlimit-cpu)', async () => {
+    const bin = buildC(path.join(REPO, 'test', 'conformance', 'itimer.c'), 'static');
+    const native = await runNative(bin, ['rlimit-cpu'], { timeoutMs: 60_000 });
+    assertExit('native itimer rlimit-cpu', native, 0);
+    const r = await runSandboxed(bin, ['rlimit-cpu'], { timeoutMs: 60_000 });
+    assertSameAsNative('itimer rlimit-cpu', native, r);
+  }, 130_000);
 });
 
 describe('the vDSO', () => {
