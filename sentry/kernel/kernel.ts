@@ -24,7 +24,7 @@ import { Dispatcher } from './dispatch';
 import { Vdso } from './vdso';
 import { procProvider } from './proc';
 import { EXITED, KEEP_REGS } from '../../syscalls/table';
-import { SIGCHLD, SIGKILL, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SA_NOCLDWAIT } from '../../src/abi/linux';
+import { SIGCHLD, SIGKILL, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SA_NOCLDWAIT, SI_USER } from '../../src/abi/linux';
 import { Siginfo } from '../../src/abi/layout';
 import { ENOENT, EACCES, ENOTDIR, errnoMessage } from '../../src/abi/errno';
 
@@ -225,6 +225,10 @@ export class Kernel {
   /** Resumes a stopped task in its stub, delivering pending signals first. */
   resume(t: Task): void {
     if (t.exited) return;
+    if (t.proc.stopSignal) {
+      t.proc.parked.add(t);
+      return;
+    }
     if (this.signals.hasDeliverable(t) && !this.signals.deliver(t, false)) return;
     if (!this.flushMappings(t)) return;
     t.stub.resume();
@@ -243,6 +247,14 @@ export class Kernel {
   /** Resumes a task after a syscall with its result. */
   finishSyscall(t: Task, result: number, restartable: boolean): void {
     if (t.exited) return;
+    if (t.proc.stopSignal) {
+      // The process stopped while the call was blocked: its result waits for SIGCONT.
+      t.stub.regs.set(R.rax, result);
+      t.stub.touchRegs();
+      if (restartable) this.signals.restart(t);
+      t.proc.parked.add(t);
+      return;
+    }
     if (this.signals.hasDeliverable(t) || result === -4) {
       t.stub.regs.set(R.rax, result);
       t.stub.touchRegs();
@@ -364,9 +376,9 @@ export class Kernel {
         t.proc.actions[sig] = { handler: 0, flags: 0, restorer: 0, mask: 0n };
         t.sigmask &= ~sigbit(sig);
       }
-      this.signals.sendToTask(t, sig, { signo: sig, code: Siginfo.get(raw, 'si_code'), addr: Siginfo.get(raw, 'si_addr'), raw });
+      this.signals.sendToTask(t, sig, { signo: sig, code: Siginfo.get(raw, 'si_code'), addr: Siginfo.get(raw, 'si_addr'), raw, fault: true });
     } else {
-      this.signals.sendToProcess(t.proc, sig);
+      this.signals.sendToProcess(t.proc, sig, { signo: sig, code: SI_USER, forced: true });
     }
   }
 

@@ -49,6 +49,8 @@ export interface ExecRequest {
   hwcap2: number;
   /** Opens the PT_INTERP loader, through the sandbox's own filesystem. */
   openInterp(path: string): MappableSource | number;
+  /** The stack's size (RLIMIT_STACK). */
+  stackSize: number;
   /** Maps the vDSO once the program is in place; returns its address for AT_SYSINFO_EHDR (0: none). */
   mapVdso(): number;
 }
@@ -161,7 +163,7 @@ export function loadExecutable(as: AddressSpace, cache: PageCache, req: ExecRequ
     interpBase = interp.bias;
   }
   as.brkStart = as.brk = main.end;
-  const stack = as.mapStack();
+  const stack = as.mapStack(req.stackSize);
   const vdso = req.mapVdso();
   const sp = buildStack(as, stack.top, req, {
     entry: main.entry, phdrAddr: main.phdrAddr, phnum: main.phnum, interpBase, interpEntry: entry, brk: main.end, vdso,

@@ -21,6 +21,7 @@ import { EINVAL, ENOMEM, EEXIST, EFAULT } from '../../src/abi/errno';
 export const MMAP_MIN_ADDR = 0x10000;
 export { USER_END };
 const STACK_SIZE = 8 << 20;
+const MIN_STACK_SIZE = 128 << 10;
 /** Where mmap starts looking, top down: below the stack and a guard gap. */
 const MMAP_TOP = USER_END - STACK_SIZE - (128 << 20);
 
@@ -486,11 +487,15 @@ export class AddressSpace implements UserMemory {
     return 0;
   }
 
-  /** The stack for a new image: [top - size, top), readable and writable. */
-  mapStack(): { top: number; bottom: number } {
+  /**
+   * The stack for a new image: [top - size, top), readable and writable.
+   * size (RLIMIT_STACK) is kept between 128 KiB and what fits above the mmap area.
+   */
+  mapStack(size = STACK_SIZE): { top: number; bottom: number } {
     const top = USER_END - PAGE;
-    const bottom = top - STACK_SIZE;
-    const v = this.makeVma(bottom, STACK_SIZE, PROT_READ | PROT_WRITE, false, '[stack]');
+    size = Math.min(Math.max(pageUp(size), MIN_STACK_SIZE), top - MMAP_TOP - PAGE);
+    const bottom = top - size;
+    const v = this.makeVma(bottom, size, PROT_READ | PROT_WRITE, false, '[stack]');
     this.insert(v);
     this.hostMap(v);
     return { top, bottom };
