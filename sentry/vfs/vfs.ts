@@ -9,6 +9,7 @@
 //   /dev       devfs (null, zero, full, random, urandom, tty, fd, std*, shm)
 //   /dev/shm   tmpfs
 //   /proc      procfs, filled by a ProcProvider the kernel core installs
+//   /sys       a minimal read-only sysfs (CPU counts, /sys/fs/cgroup)
 // /tmp stays in the root (writable, in memory, under overlay).
 // More mounts come from mountGofer/mountTmpfs (a container's bind and tmpfs
 // mounts), called before the first task runs.
@@ -41,6 +42,8 @@ import { OverlayFS } from './overlay';
 import { fsSubject, MAY_EXEC, MAY_READ, MAY_WRITE, permits, stickyAllows, type PermSubject } from './perm';
 import { pathOf } from './path';
 import { ProcFS, type ProcProvider } from './procfs';
+import { SysFS } from './sysfs';
+import { CPUS } from '../kernel/machine';
 
 export interface VFSOptions {
   /** The gofer serving the root filesystem; null only in tests that pass `lower`. */
@@ -146,6 +149,7 @@ export class VFS {
     this.mountAt(dev, 'shm', shmRoot, 'tmpfs', 'rw,nosuid,nodev');
     this.procfs = new ProcFS(this);
     this.mountAt(this.rootMount, 'proc', this.procfs.root, 'proc', 'rw,nosuid,nodev,noexec');
+    this.mountAt(this.rootMount, 'sys', new SysFS(CPUS).root, 'sysfs', 'ro,nosuid,nodev,noexec');
     // A writable /tmp when the root is writable and lacks one.
     const tmp = this.rootMount.root.inode.lookup(null, 'tmp');
     if (tmp === -ENOENT) this.rootMount.root.inode.mkdir(null, 'tmp', 0o1777, { uid: 0, gid: 0 });

@@ -115,6 +115,10 @@ function cloneProcess(t: Task, flags: number, stack: number, parentTid: number, 
   proc.pgid = t.proc.pgid;
   proc.sid = t.proc.sid;
   proc.comm = t.proc.comm;
+  // Until it execs, the child runs the parent's program with the parent's arguments (/proc/[pid]/{exe,cmdline,environ}).
+  proc.argv = t.proc.argv;
+  proc.envp = t.proc.envp;
+  proc.exe = t.proc.exe?.incRef() ?? null;
   proc.actions = t.proc.forkActions();
   proc.exitSignal = flags & CSIGNAL;
   parent.children.add(proc);
