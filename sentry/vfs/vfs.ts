@@ -43,6 +43,7 @@ import { fsSubject, MAY_EXEC, MAY_READ, MAY_WRITE, permits, stickyAllows, type P
 import { pathOf } from './path';
 import { ProcFS, type ProcProvider } from './procfs';
 import { SysFS } from './sysfs';
+import * as inotify from './inotify';
 import { CPUS } from '../kernel/machine';
 
 export interface VFSOptions {
@@ -469,6 +470,7 @@ export class VFS {
   }
 
   private attachChild(dir: Location, name: string, ino: Inode): Location {
+    inotify.created(dir.d.inode, name, ino);
     const d = new Dentry(name, dir.d, ino);
     if (dir.d.inode.fs.cacheDentries) dir.d.children.set(name, d);
     return { mnt: dir.mnt, d };
@@ -562,9 +564,12 @@ export class VFS {
       if ((flags & O_TRUNC) && !created) {
         const tr = ino.truncate(0);
         if (tr < 0) return tr;
+        inotify.fileEvent(loc.d, inotify.IN_MODIFY);
       }
     }
-    return ino.open(t, (flags & ~OPEN_CREATE_ONLY) | O_LARGEFILE, loc);
+    const f = ino.open(t, (flags & ~OPEN_CREATE_ONLY) | O_LARGEFILE, loc);
+    if (typeof f !== 'number') inotify.fileEvent(loc.d, inotify.IN_OPEN);
+    return f;
   }
 
   // ---------------------------------------------------------------------
@@ -627,7 +632,9 @@ export class VFS {
     a.ctime = nowSpec();
     const r = ino.prepareWrite();
     if (r < 0) return r;
-    return ino.setattr(t, a);
+    const set = ino.setattr(t, a);
+    if (set === 0) inotify.fileEvent(loc.d, a.size !== undefined ? inotify.IN_MODIFY : inotify.IN_ATTRIB);
+    return set;
   }
 
   /** utimensat's permission rule: owner or root may set any time; others may only set both to now with write access. */
@@ -649,7 +656,9 @@ export class VFS {
     if (!permits(fsSubject(t), st.mode, st.uid, st.gid, MAY_WRITE)) return -EACCES;
     const r = ino.prepareWrite();
     if (r < 0) return r;
-    return ino.truncate(size);
+    const tr = ino.truncate(size);
+    if (tr === 0) inotify.fileEvent(loc.d, inotify.IN_MODIFY);
+    return tr;
   }
 
   readlink(t: Task, dirfd: number, path: string): string | number {
@@ -730,6 +739,7 @@ export class VFS {
     if (p.dir.mnt !== oldLoc.mnt) return -EXDEV;
     const r = p.dir.d.inode.link(t, p.name, src);
     if (r < 0) return r;
+    inotify.linked(src);
     this.attachChild(p.dir, p.name, src);
     return 0;
   }
@@ -748,6 +758,7 @@ export class VFS {
     const r = p.dir.d.inode.unlink(t, p.name, c.d.inode);
     if (r < 0) return r;
     this.detachChild(p.dir, p.name);
+    inotify.deleted(p.dir.d.inode, p.name, c.d.inode);
     return 0;
   }
 
@@ -766,6 +777,7 @@ export class VFS {
     const r = p.dir.d.inode.rmdir(t, p.name, c.d.inode);
     if (r < 0) return r;
     this.detachChild(p.dir, p.name);
+    inotify.deleted(p.dir.d.inode, p.name, c.d.inode);
     return 0;
   }
 
@@ -813,6 +825,8 @@ export class VFS {
     moved.name = np.name;
     moved.parent = np.dir.d;
     if (np.dir.d.inode.fs.cacheDentries) np.dir.d.children.set(np.name, moved);
+    inotify.moved(op.dir.d.inode, op.name, np.dir.d.inode, np.name, sino);
+    if (replaced) inotify.unlinked(replaced);
     return 0;
   }
 
