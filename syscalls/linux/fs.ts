@@ -7,5 +7,6 @@ import { statRows } from './fs_stat';
 import { memfdRows } from './fs_memfd';
 import { xattrRows } from './fs_xattr';
 import { inotifyRows } from './fs_inotify';
+import { spliceRows } from './fs_splice';
 
-export const fsRows: SyscallRow[] = [...rwRows, ...statRows, ...pathRows, ...extraRows, ...xattrRows, ...memfdRows, ...inotifyRows];
+export const fsRows: SyscallRow[] = [...rwRows, ...statRows, ...pathRows, ...extraRows, ...xattrRows, ...memfdRows, ...inotifyRows, ...spliceRows];

@@ -6,10 +6,10 @@ import {
   F_ADD_SEALS, F_DUPFD, F_DUPFD_CLOEXEC, F_GET_SEALS, F_GETFD, F_GETFL, F_GETLK, F_GETOWN, F_GETPIPE_SZ,
   F_GETSIG, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_SETOWN,
   F_SETPIPE_SZ, F_SETSIG, FD_CLOEXEC, FIOCLEX, FIONBIO,
-  FIONCLEX, O_CLOEXEC, O_DIRECT, O_NONBLOCK, PIPE_CAPACITY, SEEK_CUR, SEEK_END, SEEK_HOLE, SEEK_SET,
+  FIONCLEX, O_CLOEXEC, O_DIRECT, O_NONBLOCK, SEEK_CUR, SEEK_END, SEEK_HOLE, SEEK_SET,
   SEEK_DATA,
 } from '../../sentry/vfs/linuxconst';
-import { newPipe } from '../../sentry/vfs/pipe';
+import { newPipe, PipeFD } from '../../sentry/vfs/pipe';
 import { fcntlSeals } from './fs_memfd';
 import { fcntlLock } from './fs_locks';
 import type { SyscallArgs, SyscallRow, SysResult } from '../types';
@@ -152,9 +152,9 @@ function sysFcntl(t: Task, a: SyscallArgs): SysResult {
     case F_SETSIG:
       return 0;
     case F_GETPIPE_SZ:
-      return f.displayName().startsWith('pipe:') ? PIPE_CAPACITY : -EINVAL;
+      return f instanceof PipeFD ? f.pipe.capacity : -EBADF;
     case F_SETPIPE_SZ:
-      return f.displayName().startsWith('pipe:') ? PIPE_CAPACITY : -EINVAL;
+      return f instanceof PipeFD ? f.pipe.resize(a.uint(2), t.creds.euid === 0) : -EBADF;
     case F_GET_SEALS:
       return fcntlSeals(t, f, null);
     case F_ADD_SEALS:
@@ -215,7 +215,7 @@ export const rwRows: SyscallRow[] = [
   { nr: SYS.dup3, name: 'dup3', handler: sysDup3, args: ['fd', 'fd', 'oflags'], support: 'full' },
   {
     nr: SYS.fcntl, name: 'fcntl', handler: sysFcntl, args: ['fd', 'int', 'hex'], support: 'partial',
-    note: 'F_SETOWN/F_SETSIG are accepted and ignored; F_SETPIPE_SZ keeps 64 KiB; seals work on tmpfs files and memfds.',
+    note: 'F_SETOWN/F_SETSIG are accepted and ignored; seals work on tmpfs files and memfds.',
   },
   {
     nr: SYS.ioctl, name: 'ioctl', handler: sysIoctl, args: ['fd', 'hex', 'hex'], support: 'partial',
