@@ -133,6 +133,11 @@ export class Kernel {
     return this.nextPid++;
   }
 
+  /** The pid handed out last (/proc/loadavg, /proc/stat's processes). */
+  lastPid(): number {
+    return this.nextPid - 1;
+  }
+
   /**
    * Creates init (pid 1) running the first of paths that can be executed, and
    * runs the sandbox until init exits. Returns runsc's exit code, or a message
