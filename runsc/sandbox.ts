@@ -55,6 +55,8 @@ const IGNORED_BY_DEFAULT = new Set([17, 18, 23, 28]);
 class Gofers {
   readonly pids: number[] = [];
   private readonly byKey = new Map<string, GoferClient>();
+  /** Called when the connection to any Gofer fails. */
+  onDead: ((why: string) => void) | null = null;
 
   constructor(private readonly log: Logger, private readonly errFd: number | 'ignore') {}
 
@@ -66,6 +68,7 @@ class Gofers {
     const g = startGofer(dir, readOnly, this.log, this.errFd);
     if (g.pid) this.pids.push(g.pid);
     const c = new GoferClient(g.fd);
+    c.onDead = (why) => this.onDead?.(`lost the Gofer of ${dir}: ${why}`);
     this.byKey.set(key, c);
     return c;
   }
@@ -196,7 +199,8 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
     if (typeof loc !== 'number' && loc.d.inode.isDir) vfs.mountTmpfs(p, 0o555, true);
   }
   const kernel = new Kernel({ vfs, log, strace: o.strace, hostname: spec.hostname || os.hostname() });
-  for (const pid of gofers.pids) kernel.platform.pin(pid);
+  for (const pid of gofers.pids) { kernel.platform.pin(pid); kernel.watchVital(pid, 'a Gofer'); }
+  gofers.onDead = (why) => kernel.shutdown(why);
   const fds = new FDTable();
   for (const fd of [0, 1, 2]) fds.install(vfs.hostFile(fd), false);
   try {

@@ -69,9 +69,16 @@ export function doCommand(program: Command): void {
         process.exit(code);
       };
       const gofer = startGofer(path.resolve(o.root), o.forceOverlay, log);
-      const vfs = new VFS({ gofer: new GoferClient(gofer.fd), overlay: o.forceOverlay, fileAccess: g.fileAccess });
+      const client = new GoferClient(gofer.fd);
+      const vfs = new VFS({ gofer: client, overlay: o.forceOverlay, fileAccess: g.fileAccess });
       const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname() });
-      if (gofer.pid) kernel.platform.pin(gofer.pid);
+      if (gofer.pid) {
+        kernel.platform.pin(gofer.pid);
+        kernel.watchVital(gofer.pid, 'the Gofer');
+        gofer.onExit = (why) => kernel.shutdown(`the Gofer (pid ${gofer.pid}) died: ${why}`);
+      }
+      // Files in flight fail with EIO; then the sandbox ends, as gVisor's does without its gofer.
+      client.onDead = (why) => kernel.shutdown(`lost the Gofer: ${why}`);
       const fds = new FDTable();
       for (const fd of [0, 1, 2]) fds.install(vfs.hostFile(fd), false);
       let fs;
@@ -88,6 +95,7 @@ export function doCommand(program: Command): void {
         creds: { uid, euid: uid, suid: uid, fsuid: uid, gid, egid: gid, sgid: gid, fsgid: gid, groups: process.getgroups!() },
       });
       if (typeof code === 'string') fail(code, 127);
+      if (kernel.fatal !== null) fail(kernel.fatal, 128);
       process.exit(code as number);
     });
 }

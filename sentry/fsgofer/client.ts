@@ -59,6 +59,8 @@ export class GoferClient {
   failure: string | null = null;
   /** Negotiated message size. */
   msize = 0;
+  /** Called once when the transport fails (the sandbox cannot go on without its files). */
+  onDead: ((why: string) => void) | null = null;
   private nextFid = 1;
   private readonly freeFids: number[] = [];
   private readonly liveFids = new Set<number>();
@@ -82,7 +84,10 @@ export class GoferClient {
   // ---- plumbing ----
 
   private kill(why: string): void {
-    if (!this.dead) { this.dead = true; this.failure = why; }
+    if (this.dead) return;
+    this.dead = true;
+    this.failure = why;
+    this.onDead?.(why);
   }
 
   private allocFid(): number {
