@@ -43,6 +43,9 @@ export interface SandboxOptions {
   debug: boolean;
   debugLog: string | undefined;
   logFormat: 'text' | 'json';
+  /** --overlay2=root:memory: the root's writes go to an in-memory upper layer, the rootfs is served read-only. */
+  overlay?: boolean;
+  fileAccess?: 'exclusive' | 'shared';
 }
 
 const READY_FD = 3;
@@ -188,8 +191,10 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   if (!fs.existsSync(rootfs) || !fs.statSync(rootfs).isDirectory()) throw new SpecError('root.path', `${rootfs} is not a directory`);
   const gofers = new Gofers(log, errFd);
   // A read-only root is served --read-only (writes fail with EROFS); a
-  // writable one is written through, as with runc: no overlay in either case.
-  const vfs = new VFS({ gofer: gofers.serve(rootfs, spec.root.readonly), overlay: false });
+  // writable one is written through, as with runc, unless --overlay2=root:memory
+  // keeps the writes in memory over a read-only rootfs.
+  const overlay = o.overlay === true && !spec.root.readonly;
+  const vfs = new VFS({ gofer: gofers.serve(rootfs, spec.root.readonly || overlay), overlay, fileAccess: o.fileAccess });
   spec.mounts.forEach((m, i) => applyMount(vfs, gofers, o.bundle, m, `mounts[${i}]`, log));
   // maskedPaths: a directory in the container's tree is covered by an empty
   // read-only one. /proc and /sys paths are not served by the Sentry at all.

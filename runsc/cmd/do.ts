@@ -68,9 +68,12 @@ export function doCommand(program: Command): void {
         if (!o.quiet) process.stderr.write(`runsc: ${msg}\n`);
         process.exit(code);
       };
-      const gofer = startGofer(path.resolve(o.root), o.forceOverlay, log);
+      // gVisor's do: the host tree stays untouched under a memory overlay unless
+      // --force-overlay=false (or --overlay2=none) writes through the Gofer.
+      const overlay = o.forceOverlay && g.overlay2 !== 'none';
+      const gofer = startGofer(path.resolve(o.root), overlay, log);
       const client = new GoferClient(gofer.fd);
-      const vfs = new VFS({ gofer: client, overlay: o.forceOverlay, fileAccess: g.fileAccess });
+      const vfs = new VFS({ gofer: client, overlay, fileAccess: g.fileAccess });
       const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname() });
       if (gofer.pid) {
         kernel.platform.pin(gofer.pid);
