@@ -89,6 +89,10 @@ export class Kernel {
   init: Process | null = null;
   /** runsc's exit code once init has exited. */
   result: number | null = null;
+  /** Why the sandbox must end (a component it depends on died), or null. */
+  fatal: string | null = null;
+  /** Host children that are not stubs (the Gofer) whose exit ends the sandbox, should waitpid reap it. */
+  private readonly vital = new Map<number, string>();
 
   constructor(opts: KernelOptions) {
     this.vfs = opts.vfs;
@@ -295,8 +299,23 @@ export class Kernel {
     if (this.running.has(t)) t.stub.interrupt();
   }
 
+  /**
+   * Ends the sandbox: every process is killed the next time the scheduler
+   * looks (never in the middle of a syscall), and runsc exits. Safe to call
+   * from anywhere, more than once.
+   */
+  shutdown(why: string): void {
+    if (this.fatal !== null) return;
+    this.fatal = why;
+    this.log.error({ why }, 'shutting the sandbox down');
+  }
+
+  /** Declares a host child (not a stub) whose exit ends the sandbox: `what` names it in the reason. */
+  watchVital(pid: number, what: string): void { this.vital.set(pid, what); }
+
   private async loop(): Promise<void> {
     for (;;) {
+      if (this.fatal !== null && this.init && !this.init.zombie) this.exitProcess(this.init, signaledStatus(SIGKILL));
       if (this.result !== null) return;
       if (this.wakeups > 0 || this.blocked > 0 && this.running.size === 0 && this.timers.size === 0) {
         // Let woken syscalls (Promise continuations) finish before blocking.
@@ -332,6 +351,8 @@ export class Kernel {
   private onStop(stop: Stop | null): void {
     if (!stop) return;
     const t = this.byStub.get(stop.id);
+    const vital = this.vital.get(stop.id);
+    if (vital !== undefined && !t) { this.shutdown(`${vital} (pid ${stop.id}) died: ${stop.kind} ${stop.value}`); return; }
     // Stops of stubs already torn down (their deaths) need nothing.
     if (!t || t.exited) return;
     this.running.delete(t);
