@@ -19,4 +19,6 @@ await Promise.all([
   // still load it lazily, on its first log line.
   build({ ...common, entryPoints: ['runsc/main.ts'], outfile: 'dist/runsc.js' }),
   build({ ...common, entryPoints: ['gofer/main.ts'], outfile: 'dist/gofer.js' }),
+  // The sandbox's control-socket watcher thread (runsc/control.ts).
+  build({ ...common, entryPoints: ['runsc/control_worker.ts'], outfile: 'dist/control-worker.js' }),
 ]);

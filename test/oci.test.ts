@@ -232,6 +232,37 @@ describe.skipIf(!canRun)('OCI runtime (runc command line)', () => {
     expect(runsc(b, ['delete', b.id]).status).toBe(0);
   });
 
+  it('exec: its own stdio and exit status, --user/--cwd/--env, --process, --detach with a pid that exits with the status, signals', async () => {
+    const b = bundle((c) => { c['process'].args = ['sleep', '1000']; c['process'].env = ['PATH=/bin', 'FROM_SPEC=1']; });
+    const pid = create(b);
+    expect(runsc(b, ['start', b.id]).status).toBe(0);
+    const r = runsc(b, ['exec', '--user', '5:6', '--cwd', '/tmp', '-e', 'X=y', b.id, 'sh', '-c', 'id; pwd; echo $X $FROM_SPEC; exit 7']);
+    expect(r.stdout).toBe('uid=5 gid=6\n/tmp\ny 1\n');
+    expect(r.status).toBe(7);
+    const procFile = path.join(b.dir, 'process.json');
+    fs.writeFileSync(procFile, JSON.stringify({ args: ['sh', '-c', 'echo from-file; echo to-stderr >&2'], cwd: '/', env: ['PATH=/bin'], user: { uid: 0, gid: 0 } }));
+    expect(runsc(b, ['exec', '--process', procFile, b.id])).toEqual({ status: 0, stdout: 'from-file\n' });
+    expect(fs.readFileSync(b.err, 'utf8')).toContain('to-stderr');
+    // Detached, as the shim runs it: the pid file's process exits with the exec'd process's status.
+    const pidFile = path.join(b.dir, 'exec.pid');
+    expect(runsc(b, ['exec', '--detach', '--pid-file', pidFile, b.id, 'sh', '-c', 'exit 9']).status, lastError(b)).toBe(0);
+    expect(await waitExit(Number(fs.readFileSync(pidFile, 'utf8')))).toBe(9);
+    // A signal to that process reaches the exec'd one.
+    expect(runsc(b, ['exec', '--detach', '--pid-file', pidFile, b.id, 'sleep', '1000']).status).toBe(0);
+    const execPid = Number(fs.readFileSync(pidFile, 'utf8'));
+    process.kill(execPid, 'SIGTERM');
+    expect(await waitExit(execPid)).toBe(143);
+    // Init was untouched by all this; a missing program fails exec with runc's words.
+    expect(runsc(b, ['exec', b.id, 'nonexistent']).status).toBe(1);
+    expect(lastError(b)).toContain('executable file not found in $PATH');
+    expect(state(b)).toMatchObject({ status: 'running' });
+    expect(runsc(b, ['kill', b.id, 'KILL']).status).toBe(0);
+    expect(await waitExit(pid)).toBe(137);
+    expect(runsc(b, ['exec', b.id, 'true']).status).toBe(1);
+    expect(lastError(b)).toContain('cannot exec in a stopped container');
+    expect(runsc(b, ['delete', b.id]).status).toBe(0);
+  });
+
   it('a trapped signal runs the handler; kill --all; KILL by name', async () => {
     const b = bundle((c) => {
       c['process'].args = ['sh', '-c', 'trap "echo got USR1" USR1; echo ready; while :; do sleep 1; done'];

@@ -14,17 +14,21 @@
 import type { Command } from 'commander';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import type { GlobalOptions } from '../main';
-import { parseSpec, defaultSpec, features, SpecError, OCI_VERSION } from '../../src/oci/spec';
+import { parseSpec, parseProcessObject, defaultSpec, features, SpecError, OCI_VERSION } from '../../src/oci/spec';
 import {
   OciError, checkId, containerDir, controlAddress, descendants, listIds, logLine, parseSignal, readState,
   sandboxAlive, sleepMs, startTimeOf, stateJson, statusOf, withLock, withLockAsync, writeAtomic, writeState, type ContainerState,
 } from '../container';
 import { runSandbox } from '../sandbox';
+import { control } from '../control';
+import { runExec } from '../exec';
+import { consoleSlave } from '../console';
 
 const SIGKILL = 9;
+/** How `exec --detach` hands the process to its exec-wait child. */
+const EXEC_PROCESS_ENV = 'RUNSC_EXEC_PROCESS';
 
 function globals(cmd: Command): GlobalOptions {
   let c: Command = cmd;
@@ -47,36 +51,6 @@ function oci<A extends unknown[]>(body: (g: GlobalOptions, ...a: A) => Promise<n
       process.exit(1);
     }
   };
-}
-
-/** Sends one request to a container's sandbox process and returns its answer. */
-function control(dir: string, req: Record<string, unknown>, timeoutMs = 30_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const sock = net.createConnection(controlAddress(dir));
-    let buf = '';
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new OciError('the sandbox did not answer'));
-    }, timeoutMs);
-    sock.setEncoding('utf8');
-    sock.on('connect', () => sock.write(`${JSON.stringify(req)}\n`));
-    sock.on('data', (d: string) => { buf += d; });
-    sock.on('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(e.code === 'ECONNREFUSED' || e.code === 'ENOENT' ? new OciError('container not running') : e);
-    });
-    sock.on('close', () => {
-      clearTimeout(timer);
-      const line = buf.split('\n')[0] ?? '';
-      if (!line) {
-        reject(new OciError('container not running'));
-        return;
-      }
-      const r = JSON.parse(line) as { ok: boolean; error?: string };
-      if (r.ok) resolve();
-      else reject(new OciError(r.error ?? 'the sandbox refused'));
-    });
-  });
 }
 
 /** Waits (up to ms) for the sandbox process to be gone; true if it is. */
@@ -114,7 +88,7 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
     throw new OciError(`open ${path.join(bundle, 'config.json')}: no such file or directory`);
   }
   const spec = parseSpec(text);
-  if (spec.process!.terminal) throw new SpecError('process.terminal', 'terminals are not supported yet (run without -t)');
+  if (spec.process!.terminal && !o.consoleSocket) throw new SpecError('process.terminal', 'a terminal needs --console-socket');
   fs.mkdirSync(g.root, { recursive: true, mode: 0o711 });
   const dir = containerDir(g.root, id);
   try {
@@ -124,9 +98,12 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
     throw e;
   }
   let child: ChildProcess | null = null;
+  let tty: number | null = null;
   try {
+    // With a terminal, the pty's slave is the container's stdio and the engine gets the master.
+    if (spec.process!.terminal) tty = consoleSlave(o.consoleSocket!, spec.process!.consoleSize);
     child = spawn(process.execPath, [path.join(__dirname, 'runsc.js'), ...globalFlags(g), 'sandbox', '--bundle', bundle, '--state-dir', dir, id], {
-      stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
+      stdio: tty === null ? ['inherit', 'inherit', 'inherit', 'pipe'] : [tty, tty, tty, 'pipe'],
       detached,
     });
     const c = child;
@@ -154,6 +131,92 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
     }
     fs.rmSync(dir, { recursive: true, force: true });
     throw e;
+  } finally {
+    if (tty !== null) fs.closeSync(tty);
+  }
+}
+
+interface ExecOptions {
+  process?: string;
+  consoleSocket?: string;
+  cwd?: string;
+  env: string[];
+  tty: boolean;
+  user?: string;
+  additionalGids: string[];
+  detach: boolean;
+  pidFile?: string;
+}
+
+/** The process `exec` runs: --process FILE, or the container's own process with the command line's changes (as runc builds it). */
+function execProcess(s: ContainerState, o: ExecOptions, args: string[]): Record<string, unknown> {
+  if (o.process) {
+    let text: string;
+    try {
+      text = fs.readFileSync(o.process, 'utf8');
+    } catch {
+      throw new OciError(`open ${o.process}: no such file or directory`);
+    }
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch (e) {
+      throw new SpecError('process', `not valid JSON (${(e as Error).message})`);
+    }
+    return parseProcessObject(v) as unknown as Record<string, unknown>;
+  }
+  if (args.length === 0) throw new OciError('exec needs a command (or --process)');
+  const base = parseSpec(fs.readFileSync(path.join(s.bundle, 'config.json'), 'utf8')).process!;
+  const user = { ...base.user };
+  if (o.user) {
+    const m = /^(\d+)(?::(\d+))?$/.exec(o.user);
+    if (!m) throw new OciError(`invalid --user ${JSON.stringify(o.user)}: want UID[:GID]`);
+    user.uid = Number(m[1]);
+    if (m[2] !== undefined) user.gid = Number(m[2]);
+  }
+  if (o.additionalGids.length) user.additionalGids = o.additionalGids.map(Number);
+  return parseProcessObject({
+    ...base, terminal: o.tty, args, cwd: o.cwd ?? base.cwd, user, env: [...base.env, ...o.env],
+  }) as unknown as Record<string, unknown>;
+}
+
+async function execContainer(g: GlobalOptions, id: string, args: string[], o: ExecOptions): Promise<number> {
+  const s = readState(g.root, id);
+  const status = statusOf(s);
+  if (status !== 'running') throw new OciError(`cannot exec in a ${status} container`);
+  const proc = execProcess(s, o, args);
+  const address = controlAddress(containerDir(g.root, id));
+  let tty: number | null = null;
+  if (proc['terminal']) {
+    if (!o.consoleSocket) throw new SpecError('process.terminal', 'a terminal needs --console-socket');
+    tty = consoleSlave(o.consoleSocket, proc['consoleSize'] as { height: number; width: number } | undefined);
+  }
+  const stdio = tty === null ? [0, 1, 2] : [tty, tty, tty];
+  try {
+    if (!o.detach) {
+      return await runExec(address, proc, stdio, () => {
+        if (o.pidFile) writeAtomic(path.resolve(o.pidFile), String(process.pid));
+      });
+    }
+    // Detached: a child of ours waits for the process and exits with its status; its pid is the pid file's.
+    const child = spawn(process.execPath, [path.join(__dirname, 'runsc.js'), ...globalFlags(g), 'exec-wait', '--address', address], {
+      stdio: [stdio[0]!, stdio[1]!, stdio[2]!, 'pipe'], detached: true, env: { ...process.env, [EXEC_PROCESS_ENV]: JSON.stringify(proc) },
+    });
+    const pipe = child.stdio[3] as unknown as NodeJS.ReadableStream & { destroy(): void };
+    const answer = await new Promise<string>((resolve) => {
+      let buf = '';
+      pipe.setEncoding('utf8');
+      pipe.on('data', (d: string) => { buf += d; if (buf.includes('\n')) resolve(buf.split('\n')[0]!); });
+      pipe.on('end', () => resolve(buf.split('\n')[0] || 'the exec process exited before it started'));
+      child.on('error', (e) => resolve(e.message));
+    });
+    pipe.destroy();
+    if (answer !== 'ok') throw new OciError(answer);
+    if (o.pidFile) writeAtomic(path.resolve(o.pidFile), String(child.pid));
+    child.unref();
+    return 0;
+  } finally {
+    if (tty !== null) fs.closeSync(tty);
   }
 }
 
@@ -169,7 +232,7 @@ async function startContainer(g: GlobalOptions, id: string): Promise<void> {
     s.started = true;
     writeState(g.root, s);
     try {
-      await control(dir, { op: 'start' });
+      control(controlAddress(dir), { op: 'start' });
     } catch (e) {
       s.started = false;
       writeState(g.root, s);
@@ -190,7 +253,7 @@ async function killContainer(g: GlobalOptions, id: string, sig: number, all: boo
     }
     return;
   }
-  await control(containerDir(g.root, id), { op: 'kill', sig, all });
+  control(controlAddress(containerDir(g.root, id)), { op: 'kill', sig, all });
 }
 
 function deleteContainer(g: GlobalOptions, id: string, force: boolean): void {
@@ -365,7 +428,53 @@ export function ociCommands(program: Command): void {
       process.stdout.write(`${JSON.stringify(features(), null, '    ')}\n`);
     }));
 
-  for (const [name, what] of [['exec', 'exec'], ['pause', 'pause'], ['resume', 'resume'], ['update', 'update'], ['checkpoint', 'checkpoint'], ['events', 'events']] as const) {
+  const collect = (v: string, prev: string[]): string[] => [...prev, v];
+  program
+    .command('exec')
+    .description('run a new process in a running container')
+    .argument('<id>', 'container id')
+    .argument('[command...]', 'the program and its arguments (or --process)')
+    .passThroughOptions()
+    .option('-p, --process <file>', 'an OCI process object (JSON) to run')
+    .option('--console-socket <path>', 'with a terminal: where to send the pty master')
+    .option('--cwd <dir>', 'working directory in the container')
+    .option('-e, --env <NAME=value>', 'add an environment variable (repeatable)', collect, [])
+    .option('-t, --tty', 'give the process a terminal', false)
+    .option('-u, --user <uid[:gid]>', 'run as this user')
+    .option('-g, --additional-gids <gid>', 'an additional group (repeatable)', collect, [])
+    .option('-d, --detach', 'return once it runs; the --pid-file process exits with its status', false)
+    .option('--pid-file <file>', 'write the pid of the process that exits with the exec\'d process\'s status')
+    .option('--preserve-fds <n>', 'accepted for runc compatibility', '0')
+    .option('--pidfd-socket <path>', 'accepted for runc compatibility')
+    .option('--process-label <label>', 'accepted for runc compatibility')
+    .option('--apparmor <profile>', 'accepted for runc compatibility')
+    .option('--no-new-privs', 'accepted for runc compatibility')
+    .option('-c, --cap <cap>', 'accepted for runc compatibility', collect, [])
+    .option('--ignore-paused', 'accepted for runc compatibility')
+    .option('--cgroup <path>', 'accepted for runc compatibility')
+    .action(oci(async (g, id: string, args: string[], o: ExecOptions) => execContainer(g, id, args, o)));
+
+  program
+    .command('exec-wait', { hidden: true })
+    .description(`(internal) a detached exec: runs the process in $${EXEC_PROCESS_ENV}, tells fd 3, exits with its status`)
+    .requiredOption('--address <addr>', 'the control socket')
+    .action(async (o: { address: string }) => {
+      const tell = (msg: string): void => {
+        try { fs.writeSync(3, `${msg.replace(/\n/g, ' ')}\n`); fs.closeSync(3); } catch { /* the exec command went away */ }
+      };
+      let code: number;
+      try {
+        const proc = JSON.parse(process.env[EXEC_PROCESS_ENV] ?? '') as Record<string, unknown>;
+        delete process.env[EXEC_PROCESS_ENV];
+        code = await runExec(o.address, proc, [0, 1, 2], () => tell('ok'));
+      } catch (e) {
+        tell((e as Error).message);
+        process.exit(1);
+      }
+      process.exit(code);
+    });
+
+  for (const [name, what] of [['pause', 'pause'], ['resume', 'resume'], ['update', 'update'], ['checkpoint', 'checkpoint'], ['events', 'events']] as const) {
     program
       .command(name)
       .description(`not supported yet (${what})`)

@@ -295,6 +295,28 @@ export class Waker {
   }
 }
 
+const NR_PAUSE = 34;
+
+/**
+ * A stub that waits in pause() so that a thread outside the loop (the
+ * sandbox's control-socket watcher) can end the loop's waitpid by signalling
+ * it: the signal arrives as a stop of this stub, which the kernel then re-arms.
+ */
+export class Doorbell {
+  constructor(readonly thread: StubThread) {}
+
+  /** (Re)starts the wait; a signal that arrived meanwhile stops it again at once. */
+  arm(): void {
+    const r = this.thread.regs;
+    r.set(R.rip, TRAMPOLINE);
+    r.set(R.rax, NR_PAUSE);
+    r.set(R.orig_rax, -1);
+    check(libc.ptraceBuf(PTRACE_SETREGS, this.thread.tid, 0, r.buf), 'PTRACE_SETREGS');
+    // Resuming with signal 0 discards the signal that rang.
+    check(libc.ptrace(PTRACE_CONT, this.thread.tid, 0, 0), 'PTRACE_CONT');
+  }
+}
+
 /** Owns the stub processes of one sandbox. */
 export class PtracePlatform {
   private template: StubThread | null = null;
@@ -371,6 +393,12 @@ export class PtracePlatform {
     const r = t.hostSyscall(NR_MMAP, WAKER_PAGE, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED, STUB_MEMORY_FD, pageOff);
     if (r !== WAKER_PAGE) throw new Error(`mapping the waker's page failed: ${r}`);
     return new Waker(t, writeTimespec);
+  }
+
+  newDoorbell(): Doorbell {
+    const d = new Doorbell(this.newProcess());
+    d.arm();
+    return d;
   }
 
   /**
