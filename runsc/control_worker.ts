@@ -26,7 +26,8 @@ function watch(): void {
   if (tid > 0) {
     Atomics.store(shared, SHARED.wake, 1);
     Atomics.notify(shared, SHARED.wake);
-    unix.tgkill(process.pid, tid, SIGURG);
+    // The doorbell is a stub process of its own.
+    unix.tgkill(tid, tid, SIGURG);
   }
   Atomics.wait(shared, SHARED.ack, 0);
 }

@@ -30,7 +30,7 @@ const program = new Command('runsc')
   .option('--debug-log <path>', 'write logs to this file (or to runsc.log inside it, if it is a directory)')
   .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'))
   .option('--log <file>', 'append errors of the OCI commands here (runc\'s --log), as --log-format lines')
-  .option('--systemd-cgroup', 'accepted for runc compatibility (cgroups are not managed yet)', false);
+  .option('--systemd-cgroup', 'read linux.cgroupsPath as systemd\'s "slice:prefix:name" (runsc writes cgroupfs itself)', false);
 
 doCommand(program);
 syscallsCommand(program);

@@ -31,6 +31,7 @@ import { Kernel, defaultRlimits, type StartArgs } from '../sentry/kernel/kernel'
 import * as unix from '../src/ffi/unix';
 import { controlAddress } from './container';
 import { ControlServer, type Connection, type Request } from './control';
+import { Cgroup, type CgroupPaths } from './cgroup';
 import { startGofer } from './gofer';
 
 export interface SandboxOptions {
@@ -42,6 +43,8 @@ export interface SandboxOptions {
   debug: boolean;
   debugLog: string | undefined;
   logFormat: 'text' | 'json';
+  /** The cgroup to enter before starting anything (create made it). */
+  cgroup?: CgroupPaths;
 }
 
 const READY_FD = 3;
@@ -250,6 +253,8 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
 
   let b: Built;
   try {
+    // First, so the Gofers and stubs started from here on are in it too.
+    if (o.cgroup) new Cgroup(o.cgroup).enter(process.pid);
     b = build(o, log, errFd);
   } catch (e) {
     tellCreate(e instanceof SpecError ? e.message : `cannot create the sandbox: ${(e as Error).message}`);

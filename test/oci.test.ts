@@ -263,6 +263,59 @@ describe.skipIf(!canRun)('OCI runtime (runc command line)', () => {
     expect(runsc(b, ['delete', b.id]).status).toBe(0);
   });
 
+  it('cgroups: linux.resources on the sandbox\'s host processes, pause/resume (frozen), events --stats, update, removed on delete', async () => {
+    // Relative: under this test's own cgroup in each hierarchy, as runc reads it.
+    const cgroupsPath = `runsc-test-${process.pid}-${nextId}`;
+    const b = bundle((c) => {
+      // A busy loop: paused, it must use no CPU at all; running, exec must still get through.
+      c['process'].args = ['sh', '-c', 'while :; do :; done'];
+      c['linux'].cgroupsPath = cgroupsPath;
+      c['linux'].resources = { memory: { limit: 256 << 20 }, pids: { limit: 100 }, cpu: { quota: 50_000, period: 100_000 } };
+    });
+    const pid = create(b);
+    const cg = (JSON.parse(fs.readFileSync(path.join(STATE, b.id, 'state.json'), 'utf8')) as { cgroup: { version: number; dirs: Record<string, string> } }).cgroup;
+    const v2 = cg.version === 2;
+    const dir = (ctrl: string): string => cg.dirs[v2 ? '' : ctrl]!;
+    expect(dir('memory')).toContain(cgroupsPath);
+    const procs = (): number[] => fs.readFileSync(path.join(dir('pids'), 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    if (v2) {
+      expect(fs.readFileSync(path.join(dir('memory'), 'memory.max'), 'utf8').trim()).toBe(String(256 << 20));
+    } else {
+      expect(fs.readFileSync(path.join(dir('memory'), 'memory.limit_in_bytes'), 'utf8').trim()).toBe(String(256 << 20));
+      expect(fs.readFileSync(path.join(dir('cpu'), 'cpu.cfs_quota_us'), 'utf8').trim()).toBe('50000');
+    }
+    expect(runsc(b, ['start', b.id]).status).toBe(0);
+    // The sandbox process and every host process it started (Gofer, stubs) are in it.
+    const inCgroup = procs();
+    expect(inCgroup).toContain(pid);
+    expect(JSON.parse(runsc(b, ['ps', '--format', 'json', b.id]).stdout)).toEqual(expect.arrayContaining(inCgroup));
+    const stats = JSON.parse(runsc(b, ['events', '--stats', b.id]).stdout) as { type: string; data: any };
+    expect(stats.type).toBe('stats');
+    expect(stats.data.memory.usage.usage).toBeGreaterThan(1 << 20);
+    expect(stats.data.memory.usage.limit).toBe(256 << 20);
+    expect(stats.data.pids).toEqual({ current: expect.any(Number), limit: 100 });
+    expect(stats.data.pids.current).toBeGreaterThanOrEqual(inCgroup.length);
+    expect(stats.data.cpu.usage.total).toBeGreaterThan(0);
+    expect(runsc(b, ['pause', b.id]).status, lastError(b)).toBe(0);
+    expect(state(b)).toMatchObject({ status: 'paused' });
+    const cpu = (): number => (JSON.parse(runsc(b, ['events', '--stats', b.id]).stdout) as { data: any }).data.cpu.usage.total as number;
+    const before = cpu();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(cpu()).toBe(before);
+    expect(runsc(b, ['resume', b.id]).status, lastError(b)).toBe(0);
+    expect(state(b)).toMatchObject({ status: 'running' });
+    expect(runsc(b, ['exec', b.id, 'echo', 'still-serving'])).toEqual({ status: 0, stdout: 'still-serving\n' });
+    expect(runsc(b, ['update', '--memory', '128m', '--pids-limit', '50', b.id]).status, lastError(b)).toBe(0);
+    expect((JSON.parse(runsc(b, ['events', '--stats', b.id]).stdout) as { data: any }).data).toMatchObject({
+      memory: { usage: { limit: 128 << 20 } }, pids: { limit: 50 },
+    });
+    // A paused container can still be killed and deleted; its cgroup goes.
+    expect(runsc(b, ['pause', b.id]).status).toBe(0);
+    expect(runsc(b, ['delete', '--force', b.id]).status, lastError(b)).toBe(0);
+    expect(await waitExit(pid)).toBe(137);
+    for (const d of Object.values(cg.dirs)) expect(fs.existsSync(d)).toBe(false);
+  });
+
   it('a trapped signal runs the handler; kill --all; KILL by name', async () => {
     const b = bundle((c) => {
       c['process'].args = ['sh', '-c', 'trap "echo got USR1" USR1; echo ready; while :; do sleep 1; done'];
