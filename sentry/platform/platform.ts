@@ -90,6 +90,11 @@ export interface Platform {
   wait(deadline: bigint | null): Stop | null;
   /** Keeps a helper process the Sentry waits on synchronously (the Gofer) near the Sentry. */
   pin(pid: number): void;
+  /**
+   * A host thread id that a thread outside the Sentry's loop signals (SIGURG)
+   * to end the loop's current or next wait() early, as if at its deadline.
+   */
+  doorbell(): number;
   /** Acquires every host resource the platform will need, before the Sentry's seccomp filter forbids it. */
   prepare(): void;
 }
