@@ -26,6 +26,8 @@ export interface Stop {
   kind: StopKind;
   /** Signal for 'signal' and 'killed'; exit code for 'exited'. */
   value: number;
+  /** Why the platform killed the context, when it did. */
+  detail?: string;
 }
 
 export interface CpuTimes {
