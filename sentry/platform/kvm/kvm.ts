@@ -21,7 +21,7 @@ import { WINDOW_SIZE, type MemoryFile } from '../../mm/memfile';
 import { PageTables } from './pagetables';
 import {
   buildRing0, kaddr, KERNEL_PAGES, CODE_PAGE, DATA_PAGE, SAVE_OFF, CR3_SLOT, BASES_PENDING, FS_SLOT, GS_SLOT,
-  CR2_SLOT, KERNEL_PML4, LANDING_PAGE, KERNEL_CS, KERNEL_DS, USER_CS, USER_DS, TSS_SEL, TSS_ADDR, GDT_ADDR, GDT_LIMIT, IDT_ADDR, IDT_LIMIT,
+  CR2_SLOT, KERNEL_PML4, LANDING_PAGE, DOORBELL_PAGE, KERNEL_CS, KERNEL_DS, USER_CS, USER_DS, TSS_SEL, TSS_ADDR, GDT_ADDR, GDT_LIMIT, IDT_ADDR, IDT_LIMIT,
   SYSCALL_PORT, PREEMPT_VECTOR, type Ring0,
 } from './ring0';
 import { Siginfo } from '../../../src/abi/layout';
@@ -35,18 +35,29 @@ const WATCHDOG_SLICES = 100;
 /** The real-time signal that ends time slices (glibc keeps 32-34 for itself). */
 const SLICE_SIGNAL = 40;
 const KVM_API_VERSION = 12;
+const KVM_CAP_SYNC_REGS = 74;
+const SYNC_X86_REGS = 1;
+/** kvm_run offsets: kvm_valid_regs, kvm_dirty_regs, and the synced struct kvm_regs. */
+const RUN_VALID_REGS = 288;
+const RUN_DIRTY_REGS = 296;
+const RUN_SYNC_REGS = 304;
+/** A guest physical address beyond every memory slot (the memory file is 2^38 bytes). */
+const DOORBELL_GPA = 2 ** 40;
 const EINTR = 4;
 const ENOSYS = 38;
 const REGS_IN_SAVE = 21;
-/** Flags the workload may set (CF PF AF ZF SF TF DF OF AC ID); IF and bit 1 always set. */
+/** Flags the workload may set (CF PF AF ZF SF TF DF OF AC ID). */
 const USER_FLAGS = 0x240dd5;
+/** IF and bit 1, always set in ring 3. */
 const FORCED_FLAGS = 0x202;
+/** struct kvm_regs, in order, as user_regs_struct indexes. */
+const KVM_REGS = [R.rax, R.rbx, R.rcx, R.rdx, R.rsi, R.rdi, R.rsp, R.rbp, R.r8, R.r9, R.r10, R.r11, R.r12, R.r13, R.r14, R.r15, R.rip, R.eflags];
 const XSTATE_BV = 512;
 /** XCR0 bits the workload gets when the CPU has them: x87, SSE, AVX, AVX-512 (opmask, ZMM_Hi256, Hi16_ZMM). */
 const XCR0_WANTED = 0xe7n;
 const MSR = { STAR: 0xc0000081, LSTAR: 0xc0000082, CSTAR: 0xc0000083, SFMASK: 0xc0000084, FS_BASE: 0xc0000100, GS_BASE: 0xc0000101, KERNEL_GS_BASE: 0xc0000102 };
-/** TF DF IF IOPL NT AC cleared on syscall entry. */
-const SFMASK_VALUE = 0x47700n;
+/** TF DF NT AC cleared on syscall; IF stays, for the landing page runs in ring 3. */
+const SFMASK_VALUE = 0x44500n;
 const CR0 = { PE: 1n, MP: 2n, ET: 0x10n, NE: 0x20n, WP: 0x10000n, PG: 0x80000000n };
 const CR4 = { PAE: 0x20n, OSFXSR: 0x200n, OSXMMEXCPT: 0x400n, OSXSAVE: 0x40000n };
 const EFER = { SCE: 1n, LME: 0x100n, LMA: 0x400n, NXE: 0x800n };
@@ -154,12 +165,21 @@ export class KvmPlatform implements Platform {
   /** The context whose FPU state is in the vCPU. */
   private fpOwner: KvmContext | null = null;
   private cr3 = -1;
+  /** Tables of dead address spaces that CR3 may still hold, freed once the vCPU has left them. */
+  private retired: PageTables[] = [];
   private fsBase = 0n;
   private gsBase = 0n;
   private nextId = 1;
   private readonly cleanFp: Uint8Array;
   private readonly xsave = new Uint8Array(4096);
   private readonly parked: { regs: Uint8Array; sregs: Uint8Array };
+  /** The vCPU waits in ring 0's vector stubs (else in ring 3, after the landing page's out). */
+  private inRing0 = true;
+  /** struct kvm_regs in the run area (KVM_CAP_SYNC_REGS): read at every exit, written back when marked dirty. */
+  private readonly kregs: DataView;
+  private readonly sregs = new Uint8Array(312);
+  /** Where the landing page's doorbell write is. */
+  private readonly landing = kaddr(LANDING_PAGE, 0);
   /** XSAVE components enabled in XCR0. */
   private xcr0 = 3n;
   /** The address space CR3 holds before any context has run. */
@@ -183,6 +203,11 @@ export class KvmPlatform implements Platform {
       const run = kvm.mapRun(this.vcpu, runSize);
       if (!run) throw new KvmUnavailable(`mapping the vCPU's run area failed (errno ${kvm.errno()})`);
       this.run = new DataView(run);
+      if ((kvm.ioctl(this.vm, kvm.KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) & SYNC_X86_REGS) === 0) {
+        throw new KvmUnavailable('KVM lacks KVM_CAP_SYNC_REGS: use --platform=ptrace');
+      }
+      this.run.setBigUint64(RUN_VALID_REGS, BigInt(SYNC_X86_REGS), true);
+      this.kregs = new DataView(run, RUN_SYNC_REGS, 144);
       this.setCpuid(sys);
     } finally {
       kvm.close(sys);
@@ -207,6 +232,7 @@ export class KvmPlatform implements Platform {
     mf.write(pt + DATA_PAGE * 8, entry(base + DATA_PAGE * PAGE, 3n | NX));
     mf.write(pt + 2 * 8, entry(base + 2 * PAGE, 1n | NX));
     mf.write(pt + LANDING_PAGE * 8, entry(base + LANDING_PAGE * PAGE, 5n));
+    mf.write(pt + DOORBELL_PAGE * 8, entry(DOORBELL_GPA, 7n | NX));
     this.kernelPdpt = pdpt;
     const dataView = mf.viewOf(base + DATA_PAGE * PAGE, PAGE)!;
     this.data = new DataView(dataView.buffer, dataView.byteOffset, PAGE);
@@ -362,8 +388,9 @@ export class KvmPlatform implements Platform {
     }
     if (this.fpOwner === c) this.fpOwner = null;
     if (--c.space.users === 0) {
-      if (this.cr3 === c.space.tables.root) this.cr3 = -1;
-      c.space.tables.destroy();
+      // The vCPU still runs on the current tables until ring 0 loads the next ones.
+      if (this.cr3 === c.space.tables.root) this.retired.push(c.space.tables);
+      else c.space.tables.destroy();
     }
   }
 
@@ -428,7 +455,12 @@ export class KvmPlatform implements Platform {
     return this.runUntilStop(c, deadline);
   }
 
-  /** Puts c on the vCPU: its registers in the save area, its FPU state, address space and FS/GS bases. */
+  /**
+   * Puts c on the vCPU: its FPU state, and its registers, address space and
+   * FS/GS bases either through ring 0's restore (when the vCPU is parked
+   * there, after an exception) or straight into the vCPU (after a syscall,
+   * when it is parked in ring 3).
+   */
   private load(c: KvmContext): void {
     if (this.fpOwner !== c) {
       if (this.fpOwner) {
@@ -443,22 +475,44 @@ export class KvmPlatform implements Platform {
     r.set(R.cs, USER_CS);
     r.set(R.ss, USER_DS);
     r.set(R.eflags, (r.get(R.eflags) & USER_FLAGS) | FORCED_FLAGS);
-    this.save.set(r.buf.subarray(0, REGS_IN_SAVE * 8));
     const tables = c.space.tables;
-    if (this.cr3 !== tables.root || tables.stale) {
-      this.data.setBigUint64(CR3_SLOT, BigInt(tables.root), true);
-      this.cr3 = tables.root;
-      tables.stale = false;
-    }
     const fs = r.big[R.fs_base]!;
     const gs = r.big[R.gs_base]!;
-    if (fs !== this.fsBase || gs !== this.gsBase) {
-      this.data.setBigUint64(FS_SLOT, fs, true);
-      this.data.setBigUint64(GS_SLOT, gs, true);
-      this.data.setBigUint64(BASES_PENDING, 1n, true);
-      this.fsBase = fs;
-      this.gsBase = gs;
+    const newSpace = this.cr3 !== tables.root || tables.stale;
+    const newBases = fs !== this.fsBase || gs !== this.gsBase;
+    if (this.inRing0) {
+      this.save.set(r.buf.subarray(0, REGS_IN_SAVE * 8));
+      if (newSpace) this.data.setBigUint64(CR3_SLOT, BigInt(tables.root), true);
+      if (newBases) {
+        this.data.setBigUint64(FS_SLOT, fs, true);
+        this.data.setBigUint64(GS_SLOT, gs, true);
+        this.data.setBigUint64(BASES_PENDING, 1n, true);
+      }
+    } else {
+      for (let i = 0; i < KVM_REGS.length; i++) this.kregs.setBigUint64(8 * i, r.big[KVM_REGS[i]!]!, true);
+      this.run.setBigUint64(RUN_DIRTY_REGS, BigInt(SYNC_X86_REGS), true);
+      if (newSpace || newBases) this.setSpaceAndBases(tables, fs, gs);
     }
+    this.cr3 = tables.root;
+    tables.stale = false;
+    this.fsBase = fs;
+    this.gsBase = gs;
+  }
+
+  /** Loads CR3 (flushing the TLB) and the FS/GS bases of a vCPU parked in ring 3. */
+  private setSpaceAndBases(tables: PageTables, fs: bigint, gs: bigint): void {
+    const sregs = this.sregs;
+    this.check(kvm.ioctlBuf(this.vcpu, kvm.KVM_GET_SREGS, sregs), 'KVM_GET_SREGS');
+    const s = new DataView(sregs.buffer);
+    s.setBigUint64(3 * 24, fs, true);
+    s.setBigUint64(4 * 24, gs, true);
+    // A CR3 load of the same value may keep translations: go through another root to drop them.
+    if (s.getBigUint64(240, true) === BigInt(tables.root)) {
+      s.setBigUint64(240, BigInt(this.bootTables!.root), true);
+      this.check(kvm.ioctlBuf(this.vcpu, kvm.KVM_SET_SREGS, sregs), 'KVM_SET_SREGS');
+    }
+    s.setBigUint64(240, BigInt(tables.root), true);
+    this.check(kvm.ioctlBuf(this.vcpu, kvm.KVM_SET_SREGS, sregs), 'KVM_SET_SREGS');
   }
 
   private runUntilStop(c: KvmContext, deadline: bigint | null): Stop {
@@ -490,7 +544,13 @@ export class KvmPlatform implements Platform {
       switch (reason) {
         case kvm.KVM_EXIT.IO:
           this.run.setUint8(0, 0);
+          // Ring 0 went through restore, so CR3 no longer holds retired tables.
+          if (this.retired.length > 0) this.freeRetired();
           return this.decode(c, this.run.getUint16(34, true));
+        case kvm.KVM_EXIT.MMIO:
+          this.run.setUint8(0, 0);
+          if (this.retired.length > 0) this.freeRetired();
+          return this.decode(c, this.run.getBigUint64(32, true) === BigInt(DOORBELL_GPA) ? SYSCALL_PORT : -1);
         case kvm.KVM_EXIT.IRQ_WINDOW_OPEN:
           this.run.setUint8(0, 0);
           this.requestStop();
@@ -499,6 +559,11 @@ export class KvmPlatform implements Platform {
           return this.fail(c, `unexpected VM exit ${EXIT_NAMES[reason] ?? reason}${reason === kvm.KVM_EXIT.FAIL_ENTRY ? ` (reason ${this.run.getBigUint64(32, true)})` : ''}`);
       }
     }
+  }
+
+  private freeRetired(): void {
+    for (const t of this.retired) t.destroy();
+    this.retired = [];
   }
 
   /** Injects the preemption interrupt, or asks to be told when the guest can take it. */
@@ -516,41 +581,55 @@ export class KvmPlatform implements Platform {
   private fail(c: KvmContext, why: string): Stop {
     kvm.ioctlBuf(this.vcpu, kvm.KVM_SET_SREGS, this.parked.sregs);
     kvm.ioctlBuf(this.vcpu, kvm.KVM_SET_REGS, this.parked.regs);
+    this.run.setBigUint64(RUN_DIRTY_REGS, 0n, true);
     this.run.setUint8(0, 0);
+    this.inRing0 = true;
     this.cr3 = -1;
+    this.freeRetired();
     this.fsBase = this.gsBase = -1n;
     return { id: c.id, kind: 'killed', value: SIGKILL, detail: `${why} (last user rip 0x${c.regs.get(R.rip).toString(16)})` };
   }
 
-  /** Reads c's registers from the save area and says what the exit through port meant. */
+  /** Reads c's registers and says what the exit through port meant. */
   private decode(c: KvmContext, port: number): Stop {
     const r = c.regs;
-    const userCs = (this.data.getUint32(SAVE_OFF + R.cs * 8, true) & 3) === 3;
-    if (port === SYSCALL_PORT) {
-      r.buf.set(this.save);
-      r.set(R.cs, USER_CS);
-      r.set(R.ss, USER_DS);
-      r.set(R.rax, -ENOSYS);
-      return { id: c.id, kind: 'syscall', value: 0 };
+    const rip = this.kregs.getBigUint64(128, true);
+    const codePage = kaddr(CODE_PAGE, 0);
+    if (rip >= codePage && rip < codePage + BigInt(PAGE)) {
+      this.inRing0 = true;
+      return this.decodeRing0(c, port);
     }
-    if (!userCs) {
-      // A fault in ring 0 can only be iretq refusing the frame the Sentry
-      // wrote (a non-canonical rip, say): c's registers are still the Sentry's.
-      const rip = this.data.getBigUint64(SAVE_OFF + R.rip * 8, true);
-      if (rip !== kaddr(CODE_PAGE, this.ring0.iretq)) return this.fail(c, `ring 0 took vector ${port} at 0x${rip.toString(16)}`);
-      return this.fault(c, SIGSEGV, SI_KERNEL, 0);
-    }
-    r.buf.set(this.save);
-    const error = r.get(R.orig_rax);
-    r.set(R.orig_rax, -1);
-    if (port === 13 && this.data.getBigUint64(SAVE_OFF + R.rip * 8, true) === kaddr(LANDING_PAGE, 0)) {
-      // A syscall that landed in ring 3: rcx and r11 hold the return address and flags.
+    this.inRing0 = false;
+    for (let i = 0; i < KVM_REGS.length; i++) r.big[KVM_REGS[i]!] = this.kregs.getBigUint64(8 * i, true);
+    r.set(R.eflags, r.get(R.eflags));
+    if (port === SYSCALL_PORT && rip >= this.landing && rip < this.landing + 16n) {
+      // syscall left the return address in rcx and the flags in r11.
       r.set(R.rip, r.get(R.rcx));
       r.set(R.eflags, r.get(R.r11));
       r.set(R.orig_rax, r.get(R.rax));
       r.set(R.rax, -ENOSYS);
       return { id: c.id, kind: 'syscall', value: 0 };
     }
+    // The workload rang the doorbell itself: a #GP on Linux.
+    r.set(R.orig_rax, -1);
+    return this.fault(c, SIGSEGV, SI_KERNEL, 0);
+  }
+
+  /** An exit from ring 0's vector stubs: the registers are in the save area. */
+  private decodeRing0(c: KvmContext, port: number): Stop {
+    const r = c.regs;
+    const userCs = (this.data.getUint32(SAVE_OFF + R.cs * 8, true) & 3) === 3;
+    if (!userCs) {
+      // A fault in ring 0 can only be iretq refusing the frame the Sentry
+      // wrote (a non-canonical rip, say): c's registers are still the Sentry's.
+      const at = this.data.getBigUint64(SAVE_OFF + R.rip * 8, true);
+      if (at !== kaddr(CODE_PAGE, this.ring0.iretq)) return this.fail(c, `ring 0 took vector ${port} at 0x${at.toString(16)}`);
+      return this.fault(c, SIGSEGV, SI_KERNEL, 0);
+    }
+    r.buf.set(this.save);
+    r.set(R.eflags, r.get(R.eflags));
+    const error = r.get(R.orig_rax);
+    r.set(R.orig_rax, -1);
     if (port === PREEMPT_VECTOR) return { id: c.id, kind: 'interrupted', value: 0 };
     const rip = r.get(R.rip);
     switch (port) {

@@ -1,16 +1,24 @@
-// The guest's ring 0: not a kernel, just enough machine state that anything
-// the workload does in ring 3 other than plain computation — a `syscall`, an
-// exception, the preemption interrupt — saves its registers to a fixed save
-// area and leaves the guest with one `out` (a KVM_EXIT_IO whose port says
-// why). When the Sentry runs the vCPU again, it continues at `restore`, which
-// loads whatever user state the Sentry left in the save area (and CR3, FS and
-// GS bases when asked) and returns to ring 3 with iretq.
+// The guest's ring 0: not a kernel, just enough machine state that an
+// exception or the preemption interrupt in ring 3 saves the workload's
+// registers to a fixed save area and leaves the guest with one `out` (a
+// KVM_EXIT_IO whose port is the vector). When the Sentry runs the vCPU again,
+// it continues at `restore`, which loads whatever user state the Sentry left
+// in the save area (and CR3, FS and GS bases when asked) and returns to ring 3
+// with iretq.
 //
-// Three pages, mapped at KERNEL_BASE in every address space, supervisor-only:
-// code, data (GDT, TSS, save area, slots) and IDT. KERNEL_BASE is PML4 slot
-// KERNEL_PML4 of the upper half, not the top 2 GiB: paravirtual KVM (PVM)
-// confines a guest's supervisor to upper-half slots below 510, so ring 0
-// addresses its data RIP-relative.
+// Syscalls do not come here. This host's KVM is PVM (paravirtual, shadow
+// paging, the guest at hardware CPL 3), which runs ring 0 instruction by
+// instruction in an emulator (about 1 µs each) and, for a guest that is not a
+// PVM kernel, leaves a ring-3 `syscall` in ring 3 at LSTAR. LSTAR is
+// therefore the landing page: user-accessible, one `out` that ring 3 may make
+// because it runs with IOPL 3, so a syscall is one VM exit with no ring 0
+// instruction at all, and the Sentry moves the vCPU back with KVM_SET_REGS.
+//
+// Pages, mapped at KERNEL_BASE in every address space: code, data (GDT, TSS,
+// save area, slots) and IDT, supervisor-only; and the landing page. KERNEL_BASE
+// is PML4 slot KERNEL_PML4 of the upper half, not the top 2 GiB: PVM confines
+// a guest's supervisor to upper-half slots below 510, so ring 0 addresses its
+// data RIP-relative.
 //
 // The save area is struct user_regs_struct, the layout the ptrace platform
 // and the kernel already use: r15 at 0 … rip, cs, eflags, rsp, ss at 16..20,
@@ -24,8 +32,10 @@ export const KERNEL_BASE = 0xffff_0000_0000_0000n | (BigInt(KERNEL_PML4) << 39n)
 export const CODE_PAGE = 0;
 export const DATA_PAGE = 1;
 export const IDT_PAGE = 2;
-/** A user-accessible page holding one `hlt`, where `syscall` lands under PVM (see kvm.ts). */
+/** The user-accessible page where `syscall` lands: `out SYSCALL_PORT, al`. */
 export const LANDING_PAGE = 3;
+/** The page after it, backed by no memory: a write there is a KVM_EXIT_MMIO, straight from ring 3. */
+export const DOORBELL_PAGE = 4;
 export const KERNEL_PAGES = 4;
 
 // Data page layout.
@@ -50,7 +60,7 @@ export const USER_DS = 0x2b;
 export const TSS_SEL = 0x40;
 export const GDT_LIMIT = 0x4f;
 
-/** The port the syscall entry writes to; exceptions use their vector, the preemption interrupt PREEMPT_VECTOR. */
+/** The port the landing page writes to; exceptions use their vector, the preemption interrupt PREEMPT_VECTOR. */
 export const SYSCALL_PORT = 0xff;
 export const PREEMPT_VECTOR = 0x20;
 /** Vectors for which the CPU pushes an error code. */
@@ -79,7 +89,6 @@ export interface Ring0 {
   /** Offsets in the code page. */
   restore: number;
   iretq: number;
-  syscallEntry: number;
   /** Where the vectors' stubs start, by vector. */
   vectors: number[];
 }
@@ -122,17 +131,6 @@ export function buildRing0(): Ring0 {
   c.label('iretq');
   c.emit(0x48, 0xcf);
 
-  // syscall: rcx = user rip, r11 = user rflags, rsp still the user's.
-  c.label('syscall');
-  storeAbs(c, 0x48, 4, save(19)); // mov [save.rsp], rsp
-  storeAbs(c, 0x48, 1, save(16)); // mov [save.rip], rcx
-  storeAbs(c, 0x4c, 3, save(18)); // mov [save.eflags], r11
-  c.emit(0x48, 0x8d, 0x25).rel32To(save(16)); // lea rsp, [save+16*8]
-  c.emit(0x50); // push rax: orig_rax
-  c.emit(...PUSH_GPRS);
-  c.emit(0xe6, SYSCALL_PORT); // out port, al
-  c.emit(0xe9).rel32('restore');
-
   const vectorCount = PREEMPT_VECTOR + 1;
   for (let v = 0; v < vectorCount; v++) {
     c.label(`v${v}`);
@@ -148,7 +146,7 @@ export function buildRing0(): Ring0 {
   // Offsets of labels: assemble once to find them (Code resolves only rel32 fixups).
   const code = c.finish();
   if (code.length > 0x1000) throw new Error('ring 0 code exceeds its page');
-  const offsets = labelOffsets(c, ['restore', 'iretq', 'syscall', ...Array.from({ length: vectorCount }, (_, v) => `v${v}`)]);
+  const offsets = labelOffsets(c, ['restore', 'iretq', ...Array.from({ length: vectorCount }, (_, v) => `v${v}`)]);
 
   const codePage = new Uint8Array(0x1000);
   codePage.set(code);
@@ -184,12 +182,12 @@ export function buildRing0(): Ring0 {
     iv.setUint32(at + 8, Number((target >> 32n) & 0xffffffffn), true);
   }
   const landing = new Uint8Array(0x1000);
-  landing[0] = 0xf4; // hlt: #GP in ring 3
+  // mov [rip + to the doorbell page], al; hlt (never reached: the Sentry moves rip)
+  landing.set([0x88, 0x05, 0xfa, 0x0f, 0x00, 0x00, 0xf4]);
   return {
     pages: [codePage, data, idt, landing],
     restore: offsets.restore!,
     iretq: offsets.iretq!,
-    syscallEntry: offsets.syscall!,
     vectors: Array.from({ length: vectorCount }, (_, v) => offsets[`v${v}`]!),
   };
 }
