@@ -43,6 +43,9 @@ const RUN_DIRTY_REGS = 296;
 const RUN_SYNC_REGS = 304;
 /** A guest physical address beyond every memory slot (the memory file is 2^38 bytes). */
 const DOORBELL_GPA = 2 ** 40;
+/** The memory slot (and where) dropTranslations makes and deletes. */
+const ZAP_SLOT = 32000;
+const ZAP_GPA = 2 ** 41;
 const EINTR = 4;
 const ENOSYS = 38;
 const REGS_IN_SAVE = 21;
@@ -180,6 +183,14 @@ export class KvmPlatform implements Platform {
   private readonly sregs = new Uint8Array(312);
   /** Where the landing page's doorbell write is. */
   private readonly landing = kaddr(LANDING_PAGE, 0);
+  /** Page tables changed in ways the vCPU's cached translations may not follow. */
+  private shadowsStale = false;
+  private readonly tableHooks = {
+    onTable: (off: number): void => this.ensureSlots(off, PAGE),
+    onStale: (): void => {
+      this.shadowsStale = true;
+    },
+  };
   /** XSAVE components enabled in XCR0. */
   private xcr0 = 3n;
   /** The address space CR3 holds before any context has run. */
@@ -304,7 +315,7 @@ export class KvmPlatform implements Platform {
     s.setBigUint64(264, EFER.SCE | EFER.LME | EFER.LMA | EFER.NXE, true);
     sregs.fill(0, 280, 312); // no pending interrupt
     // A first address space for the kernel pages to be reachable at all.
-    this.bootTables = new PageTables(this.mf, this.kernelPdpt, KERNEL_PML4, (off) => this.ensureSlots(off, PAGE));
+    this.bootTables = new PageTables(this.mf, this.kernelPdpt, KERNEL_PML4, this.tableHooks);
     s.setBigUint64(240, BigInt(this.bootTables.root), true);
     this.cr3 = this.bootTables.root;
     this.check(kvm.ioctlBuf(this.vcpu, kvm.KVM_SET_SREGS, sregs), 'KVM_SET_SREGS');
@@ -358,7 +369,7 @@ export class KvmPlatform implements Platform {
   }
 
   newProcess(): Context {
-    const tables = new PageTables(this.mf, this.kernelPdpt, KERNEL_PML4, (off) => this.ensureSlots(off, PAGE));
+    const tables = new PageTables(this.mf, this.kernelPdpt, KERNEL_PML4, this.tableHooks);
     return this.newContext(new Space(tables), new Group(), this.cleanFp.slice());
   }
 
@@ -478,7 +489,8 @@ export class KvmPlatform implements Platform {
     const tables = c.space.tables;
     const fs = r.big[R.fs_base]!;
     const gs = r.big[R.gs_base]!;
-    const newSpace = this.cr3 !== tables.root || tables.stale;
+    if (this.shadowsStale) this.dropTranslations();
+    const newSpace = this.cr3 !== tables.root;
     const newBases = fs !== this.fsBase || gs !== this.gsBase;
     if (this.inRing0) {
       this.save.set(r.buf.subarray(0, REGS_IN_SAVE * 8));
@@ -494,23 +506,36 @@ export class KvmPlatform implements Platform {
       if (newSpace || newBases) this.setSpaceAndBases(tables, fs, gs);
     }
     this.cr3 = tables.root;
-    tables.stale = false;
     this.fsBase = fs;
     this.gsBase = gs;
   }
 
-  /** Loads CR3 (flushing the TLB) and the FS/GS bases of a vCPU parked in ring 3. */
+  /**
+   * Makes KVM forget every translation it derived from the guest page tables.
+   * A shadow MMU (PVM here) write-protects the tables against the guest's
+   * own writes, not the Sentry's, and a CR3 load or TLB flush keeps shadow
+   * pages it believes current; deleting a memory slot zaps them all. A
+   * one-page slot beyond guest memory is made and deleted for that.
+   */
+  private dropTranslations(): void {
+    const r = new DataView(new ArrayBuffer(32));
+    r.setUint32(0, ZAP_SLOT, true);
+    r.setBigUint64(8, BigInt(ZAP_GPA), true);
+    r.setBigUint64(16, BigInt(PAGE), true);
+    r.setBigUint64(24, this.mf.windowAddress(0), true);
+    this.check(kvm.ioctlBuf(this.vm, kvm.KVM_SET_USER_MEMORY_REGION, new Uint8Array(r.buffer)), 'KVM_SET_USER_MEMORY_REGION');
+    r.setBigUint64(16, 0n, true);
+    this.check(kvm.ioctlBuf(this.vm, kvm.KVM_SET_USER_MEMORY_REGION, new Uint8Array(r.buffer)), 'KVM_SET_USER_MEMORY_REGION');
+    this.shadowsStale = false;
+  }
+
+  /** Loads CR3 and the FS/GS bases of a vCPU parked in ring 3. */
   private setSpaceAndBases(tables: PageTables, fs: bigint, gs: bigint): void {
     const sregs = this.sregs;
     this.check(kvm.ioctlBuf(this.vcpu, kvm.KVM_GET_SREGS, sregs), 'KVM_GET_SREGS');
     const s = new DataView(sregs.buffer);
     s.setBigUint64(3 * 24, fs, true);
     s.setBigUint64(4 * 24, gs, true);
-    // A CR3 load of the same value may keep translations: go through another root to drop them.
-    if (s.getBigUint64(240, true) === BigInt(tables.root)) {
-      s.setBigUint64(240, BigInt(this.bootTables!.root), true);
-      this.check(kvm.ioctlBuf(this.vcpu, kvm.KVM_SET_SREGS, sregs), 'KVM_SET_SREGS');
-    }
     s.setBigUint64(240, BigInt(tables.root), true);
     this.check(kvm.ioctlBuf(this.vcpu, kvm.KVM_SET_SREGS, sregs), 'KVM_SET_SREGS');
   }

@@ -4,6 +4,11 @@
 //
 // A mapped PROT_NONE page keeps its frame in a non-present entry (marked
 // with an available bit), so a later mprotect knows the frame again.
+//
+// Adding a mapping needs nothing more. Taking one away or narrowing it, and
+// freeing tables, calls onStale: the host may hold translations derived from
+// the old entries (a TLB, or a shadow MMU, which does not see the Sentry's
+// writes) and must drop them before the guest runs again.
 import type { MemoryFile } from '../../mm/memfile';
 import { PROT_READ, PROT_WRITE, PROT_EXEC } from '../../../src/abi/linux';
 
@@ -31,11 +36,11 @@ export class PageTables {
   /** File offset of the PML4 (the CR3 value). */
   readonly root: number;
   private readonly views = new Map<number, Uint32Array>();
-  /** A present entry changed: the TLB must be flushed before the space runs again. */
-  stale = false;
-
   /** kernelPdpt: the shared table that maps ring 0's pages, installed as PML4 entry kernelSlot. */
-  constructor(private readonly mf: MemoryFile, kernelPdpt: number, kernelSlot: number, private readonly onTable: (off: number) => void) {
+  constructor(
+    private readonly mf: MemoryFile, kernelPdpt: number, kernelSlot: number,
+    private readonly hooks: { onTable(off: number): void; onStale(): void },
+  ) {
     this.root = this.newTable();
     const pml4 = this.view(this.root);
     pml4[kernelSlot * 2] = (kernelPdpt % 2 ** 32) | TABLE_FLAGS;
@@ -44,7 +49,7 @@ export class PageTables {
 
   private newTable(): number {
     const off = this.mf.allocate(PAGE);
-    this.onTable(off);
+    this.hooks.onTable(off);
     this.view(off).fill(0);
     return off;
   }
@@ -97,7 +102,7 @@ export class PageTables {
   map(addr: number, len: number, prot: number, off: number): void {
     const { lo, hi } = frameFlags(prot);
     this.each(addr, len, true, (pt, i, page) => {
-      if (pt[i]! & P) this.stale = true;
+      if (pt[i]! & P) this.hooks.onStale();
       const frame = off + page * PAGE;
       pt[i] = (frame % 2 ** 32) | lo;
       pt[i + 1] = Math.floor(frame / 2 ** 32) | hi;
@@ -110,7 +115,7 @@ export class PageTables {
       return;
     }
     this.each(addr, len, false, (pt, i) => {
-      if (pt[i]! & P) this.stale = true;
+      if (pt[i]! & P) this.hooks.onStale();
       pt[i] = 0;
       pt[i + 1] = 0;
     });
@@ -121,7 +126,7 @@ export class PageTables {
     this.each(addr, len, false, (pt, i) => {
       const cur = pt[i]!;
       if (!(cur & MAPPED)) return;
-      if (cur & P) this.stale = true;
+      if (cur & P) this.hooks.onStale();
       pt[i] = (cur & ~LOW_FLAGS) | lo;
       pt[i + 1] = (pt[i + 1]! & ~NX_HI) | hi;
     });
@@ -136,7 +141,7 @@ export class PageTables {
       pml4[i * 2] = 0;
       pml4[i * 2 + 1] = 0;
     }
-    this.stale = true;
+    this.hooks.onStale();
   }
 
   private entryTarget(t: Uint32Array, i: number): number {
