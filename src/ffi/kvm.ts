@@ -22,7 +22,6 @@ export const KVM_GET_REGS = ioc(R, 0x81, 144);
 export const KVM_SET_REGS = ioc(W, 0x82, 144);
 export const KVM_GET_SREGS = ioc(R, 0x83, 312);
 export const KVM_SET_SREGS = ioc(W, 0x84, 312);
-export const KVM_INTERRUPT = ioc(W, 0x86, 4);
 export const KVM_SET_MSRS = ioc(W, 0x89, 8);
 export const KVM_SET_SIGNAL_MASK = ioc(W, 0x8b, 4);
 export const KVM_SET_CPUID2 = ioc(W, 0x90, 8);

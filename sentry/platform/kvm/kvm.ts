@@ -7,12 +7,13 @@
 //
 // One vCPU, run synchronously on the Sentry's thread: contexts take turns on
 // it (their FPU state swapped with KVM_GET/SET_XSAVE, CR3 and FS/GS bases
-// loaded by ring 0 on the way back to ring 3). A thread-directed timer signal
-// that only KVM_RUN lets through ends each time slice, or the wait at the
-// kernel's next timer deadline; the running context is then stopped with an
-// injected interrupt, so the loop is never held by a CPU-bound workload, and
-// a vCPU that does not come back when asked fails its process with a
-// diagnosis instead of hanging the sandbox.
+// loaded by ring 0 or the Sentry on the way back to ring 3). A thread-directed
+// timer signal that only KVM_RUN lets through ends each time slice, or the
+// wait at the kernel's next timer deadline: KVM_RUN returns EINTR with the
+// guest's registers synced into the run area, so a context running in ring 3
+// is stopped right there and the loop is never held by a CPU-bound workload;
+// a vCPU that stays in ring 0 fails its process with a diagnosis instead of
+// hanging the sandbox.
 import * as kvm from '../../../src/ffi/kvm';
 import * as libc from '../../../src/ffi/libc';
 import { Regs, R } from '../regs';
@@ -22,7 +23,7 @@ import { PageTables } from './pagetables';
 import {
   buildRing0, kaddr, KERNEL_PAGES, CODE_PAGE, DATA_PAGE, SAVE_OFF, CR3_SLOT, BASES_PENDING, FS_SLOT, GS_SLOT,
   CR2_SLOT, KERNEL_PML4, LANDING_PAGE, DOORBELL_PAGE, KERNEL_CS, KERNEL_DS, USER_CS, USER_DS, TSS_SEL, TSS_ADDR, GDT_ADDR, GDT_LIMIT, IDT_ADDR, IDT_LIMIT,
-  SYSCALL_PORT, PREEMPT_VECTOR, type Ring0,
+  SYSCALL_PORT, KERNEL_BASE, type Ring0,
 } from './ring0';
 import { Siginfo } from '../../../src/abi/layout';
 import { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGKILL } from '../../../src/abi/linux';
@@ -196,17 +197,18 @@ export class KvmPlatform implements Platform {
   /** The address space CR3 holds before any context has run. */
   private bootTables: PageTables | null = null;
 
-  constructor(private readonly mf: MemoryFile) {
-    const sys = kvm.openKvm();
+  /** device: the KVM device, /dev/kvm but for tests. */
+  constructor(private readonly mf: MemoryFile, device = '/dev/kvm') {
+    const sys = kvm.openKvm(device);
     if (sys < 0) {
       const e = kvm.errno();
       throw new KvmUnavailable(e === 2
-        ? '/dev/kvm does not exist: load KVM (modprobe kvm_intel or kvm_amd, with virtualisation enabled in the firmware or the hypervisor) or use --platform=ptrace'
-        : `/dev/kvm cannot be opened (errno ${e}): run as root or as a member of the kvm group, or use --platform=ptrace`);
+        ? `${device} does not exist: load KVM (modprobe kvm_intel or kvm_amd, with virtualisation enabled in the firmware or the hypervisor) or use --platform=ptrace`
+        : `${device} cannot be opened (errno ${e}): run as root or as a member of the kvm group, or use --platform=ptrace`);
     }
     try {
       const version = kvm.ioctl(sys, kvm.KVM_GET_API_VERSION, 0);
-      if (version !== KVM_API_VERSION) throw new KvmUnavailable(`/dev/kvm speaks API version ${version}, not ${KVM_API_VERSION}: use --platform=ptrace`);
+      if (version !== KVM_API_VERSION) throw new KvmUnavailable(`${device} is not a KVM device of API version ${KVM_API_VERSION} (got ${version}): use --platform=ptrace`);
       this.vm = kvm.ioctl(sys, kvm.KVM_CREATE_VM, 0);
       if (this.vm < 0) throw new KvmUnavailable(`KVM_CREATE_VM failed (errno ${kvm.errno()}): the host cannot run VMs here; use --platform=ptrace`);
       const runSize = kvm.ioctl(sys, kvm.KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -541,7 +543,6 @@ export class KvmPlatform implements Platform {
   }
 
   private runUntilStop(c: KvmContext, deadline: bigint | null): Stop {
-    let stopping = false;
     let ignored = 0;
     for (;;) {
       const start = process.hrtime.bigint();
@@ -557,12 +558,12 @@ export class KvmPlatform implements Platform {
       if (r < 0 && kvm.errno() !== EINTR) return this.fail(c, `KVM_RUN failed: errno ${kvm.errno()}`);
       if (r < 0 || reason === kvm.KVM_EXIT.INTR) {
         if (this.timer.take()) this.armedAt = null;
-        // Stop the context when another one or the kernel's timers are due.
-        if (stopping) {
-          if (++ignored > WATCHDOG_SLICES) return this.fail(c, 'the vCPU did not come back within a second of being asked to stop');
-        } else if (this.queue.length > 0 || (deadline !== null && end >= deadline)) {
-          stopping = true;
-          this.requestStop();
+        // Stop the context when another one or the kernel's timers are due,
+        // once it is in ring 3 outside the landing page (the registers in the
+        // run area are then all of its state).
+        if (this.queue.length > 0 || (deadline !== null && end >= deadline)) {
+          if (!this.inGuestKernel()) return this.preempted(c);
+          if (++ignored > WATCHDOG_SLICES) return this.fail(c, 'the vCPU stayed in ring 0 for a second');
         }
         continue;
       }
@@ -576,10 +577,6 @@ export class KvmPlatform implements Platform {
           this.run.setUint8(0, 0);
           if (this.retired.length > 0) this.freeRetired();
           return this.decode(c, this.run.getBigUint64(32, true) === BigInt(DOORBELL_GPA) ? SYSCALL_PORT : -1);
-        case kvm.KVM_EXIT.IRQ_WINDOW_OPEN:
-          this.run.setUint8(0, 0);
-          this.requestStop();
-          continue;
         default:
           return this.fail(c, `unexpected VM exit ${EXIT_NAMES[reason] ?? reason}${reason === kvm.KVM_EXIT.FAIL_ENTRY ? ` (reason ${this.run.getBigUint64(32, true)})` : ''}`);
       }
@@ -591,15 +588,19 @@ export class KvmPlatform implements Platform {
     this.retired = [];
   }
 
-  /** Injects the preemption interrupt, or asks to be told when the guest can take it. */
-  private requestStop(): void {
-    if (this.run.getUint8(12)) {
-      const v = new Uint8Array(4);
-      v[0] = PREEMPT_VECTOR;
-      this.check(kvm.ioctlBuf(this.vcpu, kvm.KVM_INTERRUPT, v), 'KVM_INTERRUPT');
-    } else {
-      this.run.setUint8(0, 1);
-    }
+  /** The vCPU is in ring 0's code or the landing page (from the registers synced at the last exit). */
+  private inGuestKernel(): boolean {
+    const rip = this.kregs.getBigUint64(128, true);
+    return rip >= KERNEL_BASE;
+  }
+
+  /** c was stopped in ring 3 by the slice signal: its registers are those synced into the run area. */
+  private preempted(c: KvmContext): Stop {
+    const r = c.regs;
+    for (let i = 0; i < KVM_REGS.length; i++) r.big[KVM_REGS[i]!] = this.kregs.getBigUint64(8 * i, true);
+    r.set(R.orig_rax, -1);
+    this.inRing0 = false;
+    return { id: c.id, kind: 'interrupted', value: 0 };
   }
 
   /** The vCPU failed running c: its process dies with the diagnosis, and the vCPU is parked again for the others. */
@@ -655,7 +656,6 @@ export class KvmPlatform implements Platform {
     r.set(R.eflags, r.get(R.eflags));
     const error = r.get(R.orig_rax);
     r.set(R.orig_rax, -1);
-    if (port === PREEMPT_VECTOR) return { id: c.id, kind: 'interrupted', value: 0 };
     const rip = r.get(R.rip);
     switch (port) {
       case 0: return this.fault(c, SIGFPE, FPE_INTDIV, rip);

@@ -1,5 +1,5 @@
 // The guest's ring 0: not a kernel, just enough machine state that an
-// exception or the preemption interrupt in ring 3 saves the workload's
+// exception in ring 3 saves the workload's
 // registers to a fixed save area and leaves the guest with one `out` (a
 // KVM_EXIT_IO whose port is the vector). When the Sentry runs the vCPU again,
 // it continues at `restore`, which loads whatever user state the Sentry left
@@ -60,9 +60,8 @@ export const USER_DS = 0x2b;
 export const TSS_SEL = 0x40;
 export const GDT_LIMIT = 0x4f;
 
-/** The port the landing page writes to; exceptions use their vector, the preemption interrupt PREEMPT_VECTOR. */
+/** The port the landing page's exit stands for; exceptions use their vector. */
 export const SYSCALL_PORT = 0xff;
-export const PREEMPT_VECTOR = 0x20;
 /** Vectors for which the CPU pushes an error code. */
 const ERROR_CODE = new Set([8, 10, 11, 12, 13, 14, 17, 21, 29, 30]);
 /** Gates ring 3 may use directly (int3, into), as in Linux. */
@@ -131,7 +130,7 @@ export function buildRing0(): Ring0 {
   c.label('iretq');
   c.emit(0x48, 0xcf);
 
-  const vectorCount = PREEMPT_VECTOR + 1;
+  const vectorCount = 32;
   for (let v = 0; v < vectorCount; v++) {
     c.label(`v${v}`);
     if (!ERROR_CODE.has(v)) c.emit(0x6a, 0x00); // push 0 where the CPU pushes no error code
