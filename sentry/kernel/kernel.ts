@@ -11,7 +11,7 @@ import type { Logger } from '../../src/log';
 import { sentryMemoryFile } from '../mm/filedata';
 import { PageCache } from '../mm/pagecache';
 import { AddressSpace } from '../mm/address-space';
-import { ContextDied, type Platform, type Stop, type Context } from '../platform/platform';
+import { ContextDied, type Doorbell, type Platform, type Stop, type Context } from '../platform/platform';
 import { createPlatform, type PlatformName } from '../platform/create';
 import { R } from '../platform/regs';
 import { Task, type Credentials } from './task';
@@ -183,10 +183,10 @@ export class Kernel {
 
   /**
    * Lets a thread outside the loop wake it: that thread sets and notifies
-   * cell[0] (which ends a timed sleep) and signals the returned host tid (a
-   * stub's stop, which ends the loop's waitpid).
+   * cell[0] (which ends a timed sleep) and rings the platform's doorbell
+   * (which ends a wait for the workload).
    */
-  externalWakeup(cell: Int32Array): number {
+  externalWakeup(cell: Int32Array): Doorbell {
     this.doorbellCell = cell;
     return this.platform.doorbell();
   }
@@ -394,11 +394,9 @@ export class Kernel {
 
   /** Handles a context's stop; null when the wait ended at a timer deadline. */
   private onStop(stop: Stop | null): void {
-    if (!stop) {
-      // A rung doorbell: let the event loop hear from whoever rang it.
-      if (Atomics.load(this.doorbellCell, 0) !== 0) this.wakeups++;
-      return;
-    }
+    // A rung doorbell: let the event loop hear from whoever rang it.
+    if (Atomics.load(this.doorbellCell, 0) !== 0) this.wakeups++;
+    if (!stop) return;
     const t = this.byStub.get(stop.id);
     const vital = this.vital.get(stop.id);
     if (vital !== undefined && !t) { this.shutdown(`${vital} (pid ${stop.id}) died: ${stop.kind} ${stop.value}`); return; }

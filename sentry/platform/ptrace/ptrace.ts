@@ -41,6 +41,7 @@ const PTRACE_EVENT_STOP = 128;
 const TICK_NS = 10_000_000n;
 const WALL = 0x40000000;
 const SIGKILL = 9;
+const SIGURG = 23;
 const SIGTRAP = 5;
 const SIGCHLD = 17;
 const EINTR = 4;
@@ -434,12 +435,12 @@ export class PtracePlatform implements Platform {
     });
   }
 
-  doorbell(): number {
+  doorbell(): { tid: number; signal: number } {
     if (!this.bell) {
       this.bell = new Doorbell(this.newProcess());
       this.bell.arm();
     }
-    return this.bell.thread.tid;
+    return { tid: this.bell.thread.tid, signal: SIGURG };
   }
 
   /**
