@@ -23,7 +23,8 @@ export interface GoferHandle {
 }
 
 /** Starts a Gofer serving root on one end of a socketpair; its stderr goes to stderr (inherited by default). */
-export function startGofer(root: string, readOnly: boolean, log: Logger, stderr: number | 'inherit' | 'ignore' = 'inherit'): GoferHandle {
+export function startGofer(root: string, readOnly: boolean, log: Logger, stderr: number | 'inherit' | 'ignore' = 'inherit',
+  onExit?: (how: string) => void): GoferHandle {
   const sv = new Int32Array(2);
   if (libc.socketpair(AF_UNIX, SOCK_STREAM_CLOEXEC, 0, sv) < 0) throw new Error(`socketpair: errno ${libc.errno()}`);
   const args = [path.join(__dirname, 'gofer.js'), '--root', root, '--fd', '3', ...(readOnly ? ['--read-only'] : [])];
@@ -37,8 +38,9 @@ export function startGofer(root: string, readOnly: boolean, log: Logger, stderr:
   }
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', stderr, sv[1]!] });
   child.on('error', (e) => log.error({ err: e.message }, 'gofer failed to start'));
-  child.on('exit', (code) => {
+  child.on('exit', (code, signal) => {
     if (code) log.warn({ code }, 'gofer exited');
+    onExit?.(signal ? `killed by ${signal}` : `exited with status ${code}`);
   });
   // The Gofer outlives nothing: it exits when the Sentry's end of the socket closes.
   child.unref();

@@ -70,10 +70,15 @@ export function doCommand(program: Command): void {
         if (!o.quiet) process.stderr.write(`runsc: ${msg}\n`);
         process.exit(code);
       };
-      const gofer = startGofer(path.resolve(o.root), o.forceOverlay, log);
+      // Without its Gofer the sandbox has no files: end it, as gVisor does.
+      const goferDied = (how: string): never => fail(`the Gofer ${how}: the sandbox lost its file system`, 128);
+      const gofer = startGofer(path.resolve(o.root), o.forceOverlay, log, 'inherit', goferDied);
       const vfs = new VFS({ gofer: new GoferClient(gofer.fd), overlay: o.forceOverlay });
       const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname() });
       if (gofer.pid) kernel.platform.pin(gofer.pid);
+      kernel.onHostChildExit = (stop) => {
+        if (stop.tid === gofer.pid) goferDied(stop.kind === 'killed' ? `killed by signal ${stop.value}` : `exited with status ${stop.value}`);
+      };
       const fds = new FDTable();
       for (const fd of [0, 1, 2]) fds.install(vfs.hostFile(fd), false);
       let fs;

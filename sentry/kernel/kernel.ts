@@ -286,24 +286,13 @@ export class Kernel {
       }
       if (this.timers.fireDue(this.monotonicNs()) > 0) continue;
       const next = this.timers.next();
-      if (this.running.size === 0) {
-        if (next === null) {
-          if (this.blocked === 0) return;
-          // Everything waits on everything else: like Linux, wait (for a signal from outside).
-          this.onStop(this.platform.wait());
-          continue;
-        }
-        this.sleepUntil(next);
-        continue;
-      }
+      // Everything waits on everything else: like Linux, wait (for a signal from outside).
+      if (this.running.size === 0 && next === null && this.blocked === 0) return;
+      // Even when nothing runs, wait on the stubs (the waker ends the wait at
+      // the deadline): a stub killed from outside is noticed at once.
       if (next !== null) this.armWaker(next);
       this.onStop(this.platform.wait());
     }
-  }
-
-  private sleepUntil(deadline: bigint): void {
-    const ms = Number(deadline - this.monotonicNs()) / 1e6;
-    if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
   }
 
   private armWaker(deadline: bigint): void {
@@ -319,12 +308,19 @@ export class Kernel {
     this.waker.arm(deadline);
   }
 
+  /**
+   * Told of the death of a host child of the Sentry's that is not a stub (a
+   * Gofer): the scheduler's waitpid(-1) reaps those too.
+   */
+  onHostChildExit: ((stop: Stop) => void) | null = null;
+
   private onStop(stop: Stop): void {
     if (this.waker && stop.tid === this.waker.thread.tid) {
       this.waker.stopped();
       return;
     }
     const t = this.byStub.get(stop.tid);
+    if (!t && (stop.kind === 'exited' || stop.kind === 'killed')) this.onHostChildExit?.(stop);
     // Stops of stubs already torn down (their deaths) need nothing.
     if (!t || t.exited) return;
     this.running.delete(t);
