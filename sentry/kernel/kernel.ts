@@ -371,28 +371,16 @@ export class Kernel {
       const now = this.monotonicNs();
       if (this.timers.fireDue(now) > 0) continue;
       const next = this.timers.next();
-      if (this.running.size === 0) {
-        if (next === null) {
-          if (this.blocked === 0) return;
-          // Everything waits on everything else: like Linux, wait (for a signal from outside).
-          this.onStop(this.platform.wait(null));
-          continue;
-        }
-        this.sleepUntil(next);
-        continue;
-      }
+      if (this.running.size === 0 && next === null && this.blocked === 0) return;
+      // Even when nothing runs, wait on the platform (which ends the wait at
+      // the deadline): a stub killed from outside is noticed at once.
       // Running threads may read the vDSO's clock: keep its parameters fresh.
-      this.vdso.refreshIfDue(now);
-      this.onStop(this.platform.wait(this.vdso.wakeAt(next)));
+      if (this.running.size > 0) this.vdso.refreshIfDue(now);
+      this.onStop(this.platform.wait(this.running.size > 0 ? this.vdso.wakeAt(next) : next));
     }
   }
 
-  private sleepUntil(deadline: bigint): void {
-    const ms = Number(deadline - this.monotonicNs()) / 1e6;
-    if (ms > 0 && Atomics.wait(this.doorbellCell, 0, 0, ms) !== 'timed-out') this.wakeups++;
-  }
-
-  /** Handles a context's stop; null when the wait ended at a timer deadline. */
+  /** Handles a context's stop; null when the wait ended at a timer deadline or a doorbell. */
   private onStop(stop: Stop | null): void {
     // A rung doorbell: let the event loop hear from whoever rang it.
     if (Atomics.load(this.doorbellCell, 0) !== 0) this.wakeups++;
