@@ -3,15 +3,14 @@
 // --platform=kvm) vs the real gVisor (/usr/bin/runsc --platform=ptrace
 // --network=none do …), side by side.
 //
-//   node bench/run.mjs [--only getppid,openread,forkexec,pipe,mmap,pagefault,cpu,true]
+//   node bench/run.mjs [--only CASE,…  (the ids in CASES below)]
 //                      [--reps N] [--no-gvisor] [--no-kvm] [--json] [--target-ms MS]
 //                      [--true-runs N] [--timeout S] [--ours PATH]
 //
-// Every case but the last is a small static C program (bench/*.c) built into
-// bench/.build/ with gcc at run time. Each times its own loop with
-// CLOCK_MONOTONIC and prints one JSON line, so process and sandbox start-up
-// are not counted. The last is the wall time of `… /bin/true`, measured from
-// here, spawn to exit.
+// Every case but `true` is a small static C program (bench/*.c) built into bench/.build/
+// with gcc at run time. Each times its own loop with CLOCK_MONOTONIC and
+// prints one JSON line, so process and sandbox start-up are not counted.
+// The `true` case is the wall time of `… /bin/true`, measured from here, spawn to exit.
 //
 // Iteration counts are calibrated per case and per runner: a short first run
 // (also a warm-up) measures the per-operation cost, then each repetition runs
@@ -66,7 +65,39 @@ const CASES = [
     id: 'cpu', title: 'CPU-bound loop, 10M rounds', unit: 'ms/iter', scale: 1e6,
     src: 'cpu.c', args: () => [], calib: 3,
   },
+  {
+    id: 'unixpp', title: 'Unix stream socket ping-pong, 1 byte', unit: 'µs/round trip', scale: 1e3,
+    src: 'unixpp.c', args: () => [], calib: 500,
+  },
+  {
+    id: 'tcpstream', title: 'loopback TCP throughput, 64 KiB writes', unit: 'µs/64 KiB', scale: 1e3,
+    src: 'tcpstream.c', args: () => [], calib: 200,
+  },
+  {
+    id: 'tcpconn', title: 'loopback TCP connect+accept+close', unit: 'µs/connection', scale: 1e3,
+    src: 'tcpconn.c', args: () => [], calib: 200,
+  },
   { id: 'true', title: 'wall time of `do /bin/true`', unit: 'ms', wall: true },
+  {
+    id: 'futex', title: 'futex ping-pong, 2 threads', unit: 'µs/round trip', scale: 1e3,
+    src: 'futex.c', args: () => [], calib: 500,
+  },
+  {
+    id: 'thread', title: 'pthread_create + join', unit: 'µs/thread', scale: 1e3,
+    src: 'thread.c', args: () => [], calib: 200,
+  },
+  {
+    id: 'signal', title: 'raise(SIGUSR1) to a handler and back', unit: 'µs/signal', scale: 1e3,
+    src: 'signal.c', args: () => [], calib: 500,
+  },
+  {
+    id: 'compute', title: 'CPU-bound, 4 threads, no syscalls', unit: 'ms/unit', scale: 1e6,
+    src: 'compute.c', args: () => [], calib: 8,
+  },
+  {
+    id: 'clock', title: 'clock_gettime(CLOCK_MONOTONIC)', unit: 'ns/call', scale: 1,
+    src: 'clock.c', args: () => [], calib: 20000,
+  },
 ];
 
 // -------------------------------------------------------------- options ----
@@ -157,7 +188,7 @@ function build() {
       flags: ['-static', '-nostdlib', '-O2', '-fno-stack-protector', '-fcf-protection=none'] },
     ...CASES.filter((c) => c.src).map((c) => ({
       out: join(BUILD, c.id), src: join(BENCH_DIR, c.src), deps: [header],
-      flags: ['-static', '-O2', '-Wall'] })),
+      flags: ['-static', '-O2', '-Wall', '-pthread'] })),
   ];
   for (const j of jobs) {
     const mtime = (p) => statSync(p).mtimeMs;
@@ -363,7 +394,7 @@ function printTable(info, rows) {
   out.push('');
   out.push(`machine: ${info.cpus} CPU (${info.cpuModel}), kernel ${info.kernel}, node ${info.node}` +
     (info.gvisor ? `, gVisor ${info.gvisor}` : ''));
-  out.push(`medians of ${opts.reps} repetitions (micro-benchmarks, ~${opts.targetMs} ms each) and of ${opts.trueRuns} runs (/bin/true wall time)`);
+  out.push(`medians of ${opts.reps} repetitions (C programs, ~${opts.targetMs} ms each) and of ${opts.trueRuns} runs (/bin/true wall time)`);
   out.push('');
   const head = ['case', 'unit', 'native', 'our runsc', 'ours kvm', 'gVisor', 'ours/native', 'kvm/ours', 'ours/gVisor', 'gVisor/native'];
   const body = rows.map((r) => [r.case, r.unit, cell(r.native), cell(r.ours), cell(r.kvm), cell(r.gvisor),

@@ -160,6 +160,8 @@ export class GoferServer {
   private haveFchmodat2 = true;
   /** Negotiated message size; 0 before Tversion. */
   msize = 0;
+  /** The open fd of a regular file the last Tlopen/Tlcreate opened, to hand to the client with the reply; -1 if none. */
+  private donation = -1;
 
   constructor(private readonly opts: ServerOptions) {
     const fd = libc.openat(AT_FDCWD, opts.root, O_PATH | O_CLOEXEC, 0);
@@ -174,6 +176,7 @@ export class GoferServer {
 
   /** Handles one whole message and returns the encoded reply (a view, valid until the next call). */
   handleFrame(frame: Uint8Array): Uint8Array {
+    this.donation = -1;
     const m = decode(frame);
     let reply: Reply;
     let tag: number;
@@ -207,6 +210,18 @@ export class GoferServer {
       this.opts.onBug?.(`${m.type} failed`, e);
       return EIO;
     }
+  }
+
+  /**
+   * The fd to send with the reply handleFrame just returned (SCM_RIGHTS), or
+   * -1: after a successful Tlopen/Tlcreate of a regular file, its open host
+   * fd, so the client reads and writes the data without a 9P round trip (as
+   * gVisor's lisafs donates fds). The server keeps its own fd: sending dups it.
+   */
+  takeDonation(): number {
+    const fd = this.donation;
+    this.donation = -1;
+    return fd;
   }
 
   /** Closes every open fd (Tversion, or the connection's end). */
@@ -502,6 +517,7 @@ export class GoferServer {
     try {
       if (n.kind === S_IFDIR) f.listing = this.list(fd);
     } catch (e) { libc.close(fd); f.fd = -1; throw e; }
+    if (n.kind === S_IFREG) this.donation = fd;
     return { type: 'Rlopen', tag: 0, qid: qidOfMode(n.kind, n.ino), iounit: this.iounit() };
   }
 
@@ -625,6 +641,7 @@ export class GoferServer {
     d.flags = m.flags;
     d.seekable = node.kind === S_IFREG;
     d.listing = null;
+    if (node.kind === S_IFREG) this.donation = fd;
     return { type: 'Rlcreate', tag: 0, qid: qidOfMode(node.kind, node.ino), iounit: this.iounit() };
   }
 

@@ -26,6 +26,7 @@ import * as path from 'node:path';
 import { makeLogger, type Logger } from '../src/log';
 import { parseSpec, isBind, isReadOnly, RLIMITS, SpecError, type Spec, type MountSpec } from '../src/oci/spec';
 import { errnoMessage } from '../src/abi/errno';
+import { SI_USER } from '../src/abi/linux';
 import { GoferClient } from '../sentry/fsgofer/client';
 import { VFS } from '../sentry/vfs/vfs';
 import { FDTable } from '../sentry/vfs/fdtable';
@@ -306,8 +307,9 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     }
     const init = kernel.init;
     if (!init || kernel.result !== null) return 'container not running';
-    if (all) for (const p of [...kernel.processes.values()]) kernel.signals.sendToProcess(p, sig);
-    else kernel.signals.sendToProcess(init, sig);
+    const info = { signo: sig, code: SI_USER, forced: true };
+    if (all) for (const p of [...kernel.processes.values()]) kernel.signals.sendToProcess(p, sig, info);
+    else kernel.signals.sendToProcess(init, sig, info);
     return null;
   };
 

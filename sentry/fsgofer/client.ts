@@ -16,6 +16,7 @@ import {
   TWRITE_HEADER, VERSION_9P2000L, decode, decodeDirents, encodeInto, writeAll,
   type DirEntry, type Msg, type MsgName, type Qid,
 } from '../../src/p9';
+import { close } from '../../src/ffi/libc';
 
 export type { DirEntry, Qid };
 export {
@@ -41,6 +42,9 @@ export interface SetAttr {
   atimeSec?: number; atimeNsec?: number; mtimeSec?: number; mtimeNsec?: number;
 }
 
+/** What Tlopen/Tlcreate give: see GoferClient.lopen. */
+export interface Opened { qid: Qid; iounit: number; hostFd: number }
+
 /** msize we ask for: 1 MiB of payload plus room for headers. */
 export const CLIENT_MSIZE = (1 << 20) + 4096;
 
@@ -64,7 +68,7 @@ export class GoferClient {
 
   /** Performs Tversion. On failure the client is dead (see `failure`) and every call returns -EIO. */
   constructor(readonly fd: number) {
-    this.reader = new FrameReader(fd, CLIENT_MSIZE);
+    this.reader = new FrameReader(fd, CLIENT_MSIZE, true);
     const r = this.rpc({ type: 'Tversion', tag: NOTAG, msize: CLIENT_MSIZE, version: VERSION_9P2000L }, 'Rversion');
     if (typeof r === 'number') { this.kill(`Tversion failed: errno ${-r}`); return; }
     if (r.version !== VERSION_9P2000L) { this.kill(`server speaks ${JSON.stringify(r.version)}, not 9P2000.L`); return; }
@@ -113,6 +117,7 @@ export class GoferClient {
     if (frame === null) { this.kill('the Gofer closed the connection'); return -EIO; }
     if (typeof frame === 'number') { this.kill(`read failed: errno ${-frame}`); return -EIO; }
     const r = decode(frame);
+    if (r instanceof DecodeError || (r.type !== 'Rlopen' && r.type !== 'Rlcreate')) this.reader.dropFds();
     if (r instanceof DecodeError) { this.kill(`bad reply: ${r.message}`); return -EIO; }
     if (r.tag !== m.tag) { this.kill(`reply tag ${r.tag} for request tag ${m.tag}`); return -EIO; }
     if (r.type === 'Rlerror') return r.ecode > 0 && r.ecode < 4096 ? -r.ecode : -EIO;
@@ -184,12 +189,23 @@ export class GoferClient {
     };
   }
 
-  /** Opens `fid` (which must not be open yet) with Linux open(2) flags. */
-  lopen(fid: number, flags: number): { qid: Qid; iounit: number } | number {
+  /**
+   * Opens `fid` (which must not be open yet) with Linux open(2) flags.
+   * `hostFd` is the open host file the server donated with the reply (our
+   * Gofer does for regular files; the caller owns and closes it), or -1.
+   */
+  lopen(fid: number, flags: number): Opened | number {
     const r = this.rpc({ type: 'Tlopen', tag: 0, fid, flags }, 'Rlopen');
     if (typeof r === 'number') return r;
     this.iounits.set(fid, r.iounit);
-    return { qid: r.qid, iounit: r.iounit };
+    return { qid: r.qid, iounit: r.iounit, hostFd: this.donated() };
+  }
+
+  /** The first fd that came with the last reply (the rest closed), or -1. */
+  private donated(): number {
+    const fds = this.reader.takeFds();
+    for (const fd of fds.slice(1)) close(fd);
+    return fds[0] ?? -1;
   }
 
   /**
@@ -261,12 +277,11 @@ export class GoferClient {
    * Creates and opens `name` in directory `dirFid` (9P semantics: `dirFid`
    * itself becomes the new open file; walk([]) it first to keep the directory).
    */
-  lcreate(dirFid: number, name: string, flags: number, mode: number, gid: number = NONUNAME):
-    { qid: Qid; iounit: number } | number {
+  lcreate(dirFid: number, name: string, flags: number, mode: number, gid: number = NONUNAME): Opened | number {
     const r = this.rpc({ type: 'Tlcreate', tag: 0, fid: dirFid, name, flags, mode, gid }, 'Rlcreate');
     if (typeof r === 'number') return r;
     this.iounits.set(dirFid, r.iounit);
-    return { qid: r.qid, iounit: r.iounit };
+    return { qid: r.qid, iounit: r.iounit, hostFd: this.donated() };
   }
 
   /** Writes all of `data` at `offset` (ignored for O_APPEND files), in as many Twrites as msize needs. Returns bytes written or -errno. */

@@ -13,7 +13,7 @@ import { loadExecutable } from '../loader/elf';
 import { AddressSpace } from '../mm/address-space';
 import { signaledStatus } from './kernel';
 import { ENOEXEC, ELOOP, EACCES, ENOENT } from '../../src/abi/errno';
-import { SIGSYS, SIGKILL } from '../../src/abi/linux';
+import { SIGSYS, SIGKILL, RLIMIT_STACK } from '../../src/abi/linux';
 import { getHwcaps } from './hwcap';
 
 /** Syscalls that SA_RESTART does not restart (signal(7)): they return EINTR. */
@@ -156,6 +156,8 @@ export class Dispatcher {
         f.decRef();
         return m ?? -ENOENT;
       },
+      stackSize: t.proc.rlimits[RLIMIT_STACK]![0],
+      mapVdso: () => this.kernel.vdso.map(t.mm),
     });
     if (typeof r === 'number') {
       file.decRef();

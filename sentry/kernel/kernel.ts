@@ -8,7 +8,7 @@ import type { VFS } from '../vfs/vfs';
 import type { FDTable } from '../vfs/fdtable';
 import type { FSContext } from '../vfs/fscontext';
 import type { Logger } from '../../src/log';
-import { MemoryFile } from '../mm/memfile';
+import { sentryMemoryFile } from '../mm/filedata';
 import { PageCache } from '../mm/pagecache';
 import { AddressSpace } from '../mm/address-space';
 import { ContextDied, type Platform, type Stop, type Context } from '../platform/platform';
@@ -21,9 +21,10 @@ import { Timers } from './timers';
 import { Futexes } from './futex';
 import { addCpu, taskCpu } from './cputime';
 import { Dispatcher } from './dispatch';
+import { Vdso } from './vdso';
 import { procProvider } from './proc';
 import { EXITED, KEEP_REGS } from '../../syscalls/table';
-import { SIGCHLD, SIGKILL, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SA_NOCLDWAIT } from '../../src/abi/linux';
+import { SIGCHLD, SIGKILL, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SA_NOCLDWAIT, SI_USER } from '../../src/abi/linux';
 import { Siginfo } from '../../src/abi/layout';
 import { ENOENT, EACCES, ENOTDIR, errnoMessage } from '../../src/abi/errno';
 
@@ -61,7 +62,7 @@ function defaultRlimits(): [number, number][] {
 }
 
 export class Kernel {
-  readonly mf = new MemoryFile();
+  readonly mf = sentryMemoryFile();
   readonly cache = new PageCache(this.mf);
   readonly platform: Platform;
   readonly signals = new Signals(this);
@@ -84,6 +85,7 @@ export class Kernel {
   private blocked = 0;
   private readonly bootNs = process.hrtime.bigint();
   private readonly realtimeBaseNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+  readonly vdso = new Vdso(this.mf, this.realtimeBaseNs);
   init: Process | null = null;
   /** runsc's exit code once init has exited. */
   result: number | null = null;
@@ -223,6 +225,10 @@ export class Kernel {
   /** Resumes a stopped task in its stub, delivering pending signals first. */
   resume(t: Task): void {
     if (t.exited) return;
+    if (t.proc.stopSignal) {
+      t.proc.parked.add(t);
+      return;
+    }
     if (this.signals.hasDeliverable(t) && !this.signals.deliver(t, false)) return;
     if (!this.flushMappings(t)) return;
     t.stub.resume();
@@ -241,6 +247,14 @@ export class Kernel {
   /** Resumes a task after a syscall with its result. */
   finishSyscall(t: Task, result: number, restartable: boolean): void {
     if (t.exited) return;
+    if (t.proc.stopSignal) {
+      // The process stopped while the call was blocked: its result waits for SIGCONT.
+      t.stub.regs.set(R.rax, result);
+      t.stub.touchRegs();
+      if (restartable) this.signals.restart(t);
+      t.proc.parked.add(t);
+      return;
+    }
     if (this.signals.hasDeliverable(t) || result === -4) {
       t.stub.regs.set(R.rax, result);
       t.stub.touchRegs();
@@ -285,7 +299,8 @@ export class Kernel {
         await new Promise<void>((r) => setImmediate(r));
         if (this.wakeups > 0 || this.running.size > 0) continue;
       }
-      if (this.timers.fireDue(this.monotonicNs()) > 0) continue;
+      const now = this.monotonicNs();
+      if (this.timers.fireDue(now) > 0) continue;
       const next = this.timers.next();
       if (this.running.size === 0) {
         if (next === null) {
@@ -297,7 +312,9 @@ export class Kernel {
         this.sleepUntil(next);
         continue;
       }
-      this.onStop(this.platform.wait(next));
+      // Running threads may read the vDSO's clock: keep its parameters fresh.
+      this.vdso.refreshIfDue(now);
+      this.onStop(this.platform.wait(this.vdso.wakeAt(next)));
     }
   }
 
@@ -359,9 +376,9 @@ export class Kernel {
         t.proc.actions[sig] = { handler: 0, flags: 0, restorer: 0, mask: 0n };
         t.sigmask &= ~sigbit(sig);
       }
-      this.signals.sendToTask(t, sig, { signo: sig, code: Siginfo.get(raw, 'si_code'), addr: Siginfo.get(raw, 'si_addr'), raw });
+      this.signals.sendToTask(t, sig, { signo: sig, code: Siginfo.get(raw, 'si_code'), addr: Siginfo.get(raw, 'si_addr'), raw, fault: true });
     } else {
-      this.signals.sendToProcess(t.proc, sig);
+      this.signals.sendToProcess(t.proc, sig, { signo: sig, code: SI_USER, forced: true });
     }
   }
 

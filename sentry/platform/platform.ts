@@ -92,6 +92,8 @@ export interface Platform {
   wait(deadline: bigint | null): Stop | null;
   /** Keeps a helper process the Sentry waits on synchronously (the Gofer) near the Sentry. */
   pin(pid: number): void;
+  /** Acquires every host resource the platform will need, before the Sentry's seccomp filter forbids it. */
+  prepare(): void;
 }
 
 /** A context died under the Sentry (killed from outside, out of memory, or its VM failed). */

@@ -4,5 +4,7 @@ import { extraRows } from './fs_extra';
 import { pathRows } from './fs_path';
 import { rwRows } from './fs_rw';
 import { statRows } from './fs_stat';
+import { memfdRows } from './fs_memfd';
+import { xattrRows } from './fs_xattr';
 
-export const fsRows: SyscallRow[] = [...rwRows, ...statRows, ...pathRows, ...extraRows];
+export const fsRows: SyscallRow[] = [...rwRows, ...statRows, ...pathRows, ...extraRows, ...xattrRows, ...memfdRows];

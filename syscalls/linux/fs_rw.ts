@@ -10,6 +10,7 @@ import {
   SEEK_DATA,
 } from '../../sentry/vfs/linuxconst';
 import { newPipe } from '../../sentry/vfs/pipe';
+import { fcntlSeals } from './fs_memfd';
 import type { SyscallArgs, SyscallRow, SysResult } from '../types';
 import {
   clampCount, fileOf, finishRead, gather, readIovecs, scatter, andThen, totalLen,
@@ -20,13 +21,15 @@ function sysRead(t: Task, a: SyscallArgs): SysResult {
   const fd = a.int(0), addr = a.u64(1), len = clampCount(a.u64(2));
   const f = fileOf(t, fd);
   if (!f || !f.readable) return -EBADF;
-  return finishRead(t, f.read(t, len, -1), addr);
+  return f.readToUser(t, addr, len, -1) ?? finishRead(t, f.read(t, len, -1), addr);
 }
 
 function sysWrite(t: Task, a: SyscallArgs): SysResult {
   const fd = a.int(0), addr = a.u64(1), len = clampCount(a.u64(2));
   const f = fileOf(t, fd);
   if (!f || !f.writable) return -EBADF;
+  const direct = f.writeFromUser(t, addr, len, -1);
+  if (direct !== null) return direct;
   const data = len === 0 ? new Uint8Array(0) : t.mm.read(addr, len);
   if (!data) return -EFAULT;
   return f.write(t, data, -1);
@@ -38,7 +41,7 @@ function sysPread(t: Task, a: SyscallArgs): SysResult {
   if (!f || !f.readable) return -EBADF;
   if (off < 0) return -EINVAL;
   if (!f.positional) return -ESPIPE;
-  return finishRead(t, f.read(t, len, off), addr);
+  return f.readToUser(t, addr, len, off) ?? finishRead(t, f.read(t, len, off), addr);
 }
 
 function sysPwrite(t: Task, a: SyscallArgs): SysResult {
@@ -47,6 +50,8 @@ function sysPwrite(t: Task, a: SyscallArgs): SysResult {
   if (!f || !f.writable) return -EBADF;
   if (off < 0) return -EINVAL;
   if (!f.positional) return -ESPIPE;
+  const direct = f.writeFromUser(t, addr, len, off);
+  if (direct !== null) return direct;
   const data = len === 0 ? new Uint8Array(0) : t.mm.read(addr, len);
   if (!data) return -EFAULT;
   return f.write(t, data, off);
@@ -163,8 +168,9 @@ function sysFcntl(t: Task, a: SyscallArgs): SysResult {
     case F_SETPIPE_SZ:
       return f.displayName().startsWith('pipe:') ? PIPE_CAPACITY : -EINVAL;
     case F_GET_SEALS:
+      return fcntlSeals(t, f, null);
     case F_ADD_SEALS:
-      return -EINVAL;
+      return fcntlSeals(t, f, a.uint(2));
     default:
       return -EINVAL;
   }
@@ -222,7 +228,7 @@ export const rwRows: SyscallRow[] = [
   {
     nr: SYS.fcntl, name: 'fcntl', handler: sysFcntl, args: ['fd', 'int', 'hex'], support: 'partial',
     note: 'Record locks (F_SETLK, F_SETLKW, F_OFD_*) are granted without being recorded and F_GETLK always reports F_UNLCK; ' +
-      'F_SETOWN/F_SETSIG are accepted and ignored; F_SETPIPE_SZ keeps 64 KiB; file seals return EINVAL.',
+      'F_SETOWN/F_SETSIG are accepted and ignored; F_SETPIPE_SZ keeps 64 KiB; seals work on tmpfs files and memfds.',
   },
   {
     nr: SYS.ioctl, name: 'ioctl', handler: sysIoctl, args: ['fd', 'hex', 'hex'], support: 'partial',

@@ -18,6 +18,7 @@ import {
   STUB_BASE, STUB_SIZE, TRAMPOLINE, TRAMPOLINE_END, stubElf, STUB_SIGACTION_IGN, BATCH, BATCH_END, BATCH_PAGE,
   BATCH_PAGE_SIZE, BATCH_ENTRY_SIZE,
 } from './stub';
+import { stubFilter } from './stubfilter';
 
 const PTRACE_POKEUSER = 6;
 const PTRACE_CONT = 7;
@@ -50,6 +51,10 @@ const NR_RT_SIGACTION = 13;
 const NR_CLONE = 56;
 const NR_PRCTL = 157;
 const PR_SET_PDEATHSIG = 1;
+const PR_SET_NO_NEW_PRIVS = 38;
+const NR_CLOSE_RANGE = 436;
+const NR_SECCOMP = 317;
+const SECCOMP_SET_MODE_FILTER = 1;
 const CLONE_VM = 0x100;
 const CLONE_FS = 0x200;
 const CLONE_FILES = 0x400;
@@ -347,11 +352,17 @@ export class PtracePlatform implements Platform {
    * injected syscall instead of a process spawn.
    */
   newProcess(): StubThread {
-    const template = this.template ?? (this.template = this.spawnTemplate());
+    this.prepare();
+    const template = this.template!;
     const t = PtracePlatform.cloneStub(template, SIGCHLD);
     // The template's parent is the Sentry; this one's is the template.
     t.hostSyscall(NR_PRCTL, PR_SET_PDEATHSIG, SIGKILL);
     return t;
+  }
+
+  /** Spawns the template stub now, while the Sentry may still start processes (before its seccomp filter). */
+  prepare(): void {
+    this.template ??= this.spawnTemplate();
   }
 
   /** A new host task in the same address space as parent's (for CLONE_VM children). */
@@ -488,10 +499,33 @@ export class PtracePlatform implements Platform {
       // Every stub forked from here shares the read-only batch page.
       const r = t.hostSyscall(NR_MMAP, BATCH_PAGE, BATCH_PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, STUB_MEMORY_FD, this.batchOff);
       if (r !== BATCH_PAGE) throw new Error(`mapping the batch page failed: ${r}`);
+      this.trap(t);
       return t;
     } finally {
       libc.close(imageFd);
     }
+  }
+
+  /**
+   * Seals the template, and so every stub forked from it: no host fd but the
+   * memory file (posix_spawn passed on the Sentry's unmarked ones, stdio
+   * included), no_new_privs, and the stub filter (stubfilter.ts), which the
+   * Sentry hands over through the batch page before any batch uses it.
+   */
+  private trap(t: StubThread): void {
+    if (this.batchLen !== 0) throw new Error('the batch page is in use');
+    const ok = (r: number, what: string): void => {
+      if (r < 0) throw new Error(`${what} in the stub failed: errno ${-r}`);
+    };
+    ok(t.hostSyscall(NR_CLOSE_RANGE, 0, STUB_MEMORY_FD - 1, 0), 'close_range');
+    ok(t.hostSyscall(NR_CLOSE_RANGE, STUB_MEMORY_FD + 1, 0xffff_ffff, 0), 'close_range');
+    ok(t.hostSyscall(NR_PRCTL, PR_SET_NO_NEW_PRIVS, 1), 'PR_SET_NO_NEW_PRIVS');
+    const prog = stubFilter();
+    const FILTER_AT = 64;
+    new Uint8Array(this.batch.buffer, this.batch.byteOffset + FILTER_AT, prog.length).set(prog);
+    this.batch.setUint16(0, prog.length / 8, true); // struct sock_fprog {u16 len; sock_filter *filter}
+    this.batch.setBigUint64(8, BigInt(BATCH_PAGE + FILTER_AT), true);
+    ok(t.hostSyscall(NR_SECCOMP, SECCOMP_SET_MODE_FILTER, 0, BATCH_PAGE), 'seccomp');
   }
 }
 

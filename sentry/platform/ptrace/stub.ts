@@ -21,6 +21,8 @@ const SIGACTION_IGN_OFFSET = 0x180;
 const BATCH_OFFSET = 0x200;
 /** Address of the batch routine: runs rsi syscalls described at rdi, stopping at the first error. */
 export const BATCH = STUB_BASE + BATCH_OFFSET;
+/** rip just after the batch routine's syscall instruction. */
+export const BATCH_SYSCALL_END = BATCH + 0x2f;
 /** rip after the batch routine's int3 has trapped. */
 export const BATCH_END = BATCH + 0x41;
 /** Read-only page(s) from which the batch routine takes its syscalls: {nr, a0..a5, unused} per 64 bytes. */
