@@ -31,6 +31,7 @@ import { GoferClient } from '../sentry/fsgofer/client';
 import { VFS } from '../sentry/vfs/vfs';
 import { FDTable } from '../sentry/vfs/fdtable';
 import { Kernel } from '../sentry/kernel/kernel';
+import type { PlatformName } from '../sentry/platform/create';
 import type { Task } from '../sentry/kernel/task';
 import { controlAddress } from './container';
 import { startGofer } from './gofer';
@@ -44,6 +45,7 @@ export interface SandboxOptions {
   debug: boolean;
   debugLog: string | undefined;
   logFormat: 'text' | 'json';
+  platform: PlatformName;
 }
 
 const READY_FD = 3;
@@ -196,7 +198,7 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
     const loc = vfs.resolve(null, vfs.root, vfs.root, p, true);
     if (typeof loc !== 'number' && loc.d.inode.isDir) vfs.mountTmpfs(p, 0o555, true);
   }
-  const kernel = new Kernel({ vfs, log, strace: o.strace, hostname: spec.hostname || os.hostname() });
+  const kernel = new Kernel({ vfs, log, strace: o.strace, hostname: spec.hostname || os.hostname(), platform: o.platform });
   for (const pid of gofers.pids) kernel.platform.pin(pid);
   const fds = new FDTable();
   for (const fd of [0, 1, 2]) fds.install(vfs.hostFile(fd), false);

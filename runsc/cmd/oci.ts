@@ -93,6 +93,7 @@ function globalFlags(g: GlobalOptions): string[] {
   const f = ['--root', g.root, '--log-format', g.logFormat];
   if (g.debug) f.push('--debug');
   if (g.strace) f.push('--strace');
+  if (g.platform !== 'ptrace') f.push(`--platform=${g.platform}`);
   if (g.debugLog) f.push('--debug-log', g.debugLog);
   return f;
 }
@@ -386,6 +387,7 @@ export function ociCommands(program: Command): void {
       const g = globals(self);
       await runSandbox({
         id, bundle: o.bundle, stateDir: o.stateDir, strace: g.strace, debug: g.debug, debugLog: g.debugLog, logFormat: g.logFormat,
+        platform: g.platform,
       });
     });
 }
