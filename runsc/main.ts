@@ -23,6 +23,12 @@ export interface GlobalOptions {
   sentryConfined: boolean;
   /** gVisor's --file-access: exclusive (the sandbox owns the root's tree) or shared (revalidate against the host). */
   fileAccess: 'exclusive' | 'shared';
+  /**
+   * gVisor's --overlay2 for the root: root:memory (writes go to an in-memory
+   * upper layer, the host tree is untouched) or none; unset, each command's
+   * default (do: root:memory; OCI containers: none, as runc).
+   */
+  overlay2?: 'root:memory' | 'none';
 }
 
 const program = new Command('runsc')
@@ -40,7 +46,9 @@ const program = new Command('runsc')
   .option('--log <file>', 'append errors of the OCI commands here (runc\'s --log), as --log-format lines')
   .addOption(new Option('--file-access <mode>', 'exclusive: the sandbox owns the root filesystem and caches it; shared: revalidate against changes made on the host')
     .choices(['exclusive', 'shared']).default('exclusive'))
-  .option('--systemd-cgroup', 'accepted for runc compatibility (cgroups are not managed yet)', false);
+  .addOption(new Option('--overlay2 <medium>', 'overlay on the root filesystem: root:memory (writes kept in sandbox memory) or none (written through to the host); root:self is not supported yet')
+    .choices(['root:memory', 'none']))
+  .option('--systemd-cgroup', 'read linux.cgroupsPath as systemd\'s "slice:prefix:name" (runsc writes cgroupfs itself)', false);
 
 doCommand(program);
 syscallsCommand(program);

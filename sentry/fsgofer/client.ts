@@ -10,10 +10,9 @@
 //
 // Fids are allocated here. A fid passed in must be one this client handed
 // out and not yet clunked.
-import { EINVAL, EIO, ENAMETOOLONG, ENOENT } from '../../src/abi/errno';
+import { EINVAL, EIO, ENAMETOOLONG, ENOENT, EOPNOTSUPP } from '../../src/abi/errno';
 import {
-  DecodeError, Encoder, FrameReader, GETATTR_ALL, MAXWELEM, NOFID, NONUNAME, NOTAG, RREAD_HEADER,
-  TWRITE_HEADER, VERSION_9P2000L, decode, decodeDirents, encodeInto, writeAll,
+  DecodeError, Encoder, FrameReader, GETATTR_ALL, MAXWELEM, NOFID, NONUNAME, NOTAG, VERSION_9P2000L, decode, decodeDirents, encodeInto, writeAll,
   type DirEntry, type Msg, type MsgName, type Qid,
 } from '../../src/p9';
 import { close } from '../../src/ffi/libc';
@@ -45,6 +44,9 @@ export interface SetAttr {
 /** What Tlopen/Tlcreate give: see GoferClient.lopen. */
 export interface Opened { qid: Qid; iounit: number; hostFd: number }
 
+/** Linux's P9_IOHDRSZ: msize minus this is the most data one Tread/Twrite moves. */
+const IOHDRSZ = 24;
+
 /** msize we ask for: 1 MiB of payload plus room for headers. */
 export const CLIENT_MSIZE = (1 << 20) + 4096;
 
@@ -59,6 +61,8 @@ export class GoferClient {
   failure: string | null = null;
   /** Negotiated message size. */
   msize = 0;
+  /** Called once when the transport fails (the sandbox cannot go on without its files). */
+  onDead: ((why: string) => void) | null = null;
   private nextFid = 1;
   private readonly freeFids: number[] = [];
   private readonly liveFids = new Set<number>();
@@ -82,7 +86,10 @@ export class GoferClient {
   // ---- plumbing ----
 
   private kill(why: string): void {
-    if (!this.dead) { this.dead = true; this.failure = why; }
+    if (this.dead) return;
+    this.dead = true;
+    this.failure = why;
+    this.onDead?.(why);
   }
 
   private allocFid(): number {
@@ -125,9 +132,13 @@ export class GoferClient {
     return r as Msg<R>;
   }
 
-  /** Largest payload of one Rread/Rreaddir for a file with this iounit (0: none given). */
-  private readChunk(iounit = 0): number {
-    const max = this.msize - RREAD_HEADER;
+  /**
+   * Largest payload of one Tread/Twrite/Treaddir for a file with this iounit
+   * (0: none given). Like Linux's client we leave P9_IOHDRSZ (24) bytes of
+   * msize for headers: servers such as diod refuse counts past that.
+   */
+  private ioChunk(iounit = 0): number {
+    const max = this.msize - IOHDRSZ;
     return iounit > 0 ? Math.min(iounit, max) : max;
   }
 
@@ -215,7 +226,7 @@ export class GoferClient {
    */
   read(fid: number, offset: number, count: number): Uint8Array | number {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(count) || count < 0) return -EINVAL;
-    const chunk = this.readChunk(this.iounits.get(fid));
+    const chunk = this.ioChunk(this.iounits.get(fid));
     if (count <= chunk) {
       const r = this.rpc({ type: 'Tread', tag: 0, fid, offset: BigInt(offset), count }, 'Rread');
       if (typeof r === 'number') return r;
@@ -249,7 +260,7 @@ export class GoferClient {
    * returned. `count` bounds the encoded reply size in bytes.
    */
   readdir(fid: number, offset: bigint, count: number): DirEntry[] | number {
-    const r = this.rpc({ type: 'Treaddir', tag: 0, fid, offset, count: Math.min(count, this.readChunk()) }, 'Rreaddir');
+    const r = this.rpc({ type: 'Treaddir', tag: 0, fid, offset, count: Math.min(count, this.ioChunk()) }, 'Rreaddir');
     if (typeof r === 'number') return r;
     const ents = decodeDirents(r.data);
     if (ents instanceof DecodeError) { this.kill(`bad Rreaddir: ${ents.message}`); return -EIO; }
@@ -287,9 +298,7 @@ export class GoferClient {
   /** Writes all of `data` at `offset` (ignored for O_APPEND files), in as many Twrites as msize needs. Returns bytes written or -errno. */
   write(fid: number, offset: number, data: Uint8Array): number {
     if (!Number.isSafeInteger(offset) || offset < 0) return -EINVAL;
-    const max = this.msize - TWRITE_HEADER;
-    const iounit = this.iounits.get(fid) ?? 0;
-    const chunk = iounit > 0 ? Math.min(iounit, max) : max;
+    const chunk = this.ioChunk(this.iounits.get(fid));
     let done = 0;
     do {
       const part = data.subarray(done, Math.min(data.length, done + chunk));
@@ -324,17 +333,32 @@ export class GoferClient {
     return typeof r === 'number' ? r : r.qid;
   }
 
-  /** 0 or -errno. Fids below the renamed file follow it. */
+  /**
+   * 0 or -errno. Fids below the renamed file follow it. A server without
+   * Trenameat (diod) gets Trename of a fid walked to the file, as Linux's
+   * v9fs falls back.
+   */
   renameat(oldDirFid: number, oldName: string, newDirFid: number, newName: string): number {
     const r = this.rpc({ type: 'Trenameat', tag: 0, olddirfid: oldDirFid, oldname: oldName,
       newdirfid: newDirFid, newname: newName }, 'Rrenameat');
-    return typeof r === 'number' ? r : 0;
+    if (r !== -EOPNOTSUPP) return typeof r === 'number' ? r : 0;
+    const w = this.walk(oldDirFid, [oldName]);
+    if (typeof w === 'number') return w;
+    const rr = this.rpc({ type: 'Trename', tag: 0, fid: w.fid, dfid: newDirFid, name: newName }, 'Rrename');
+    this.clunk(w.fid);
+    return typeof rr === 'number' ? rr : 0;
   }
 
-  /** `flags` is 0 or AT_REMOVEDIR. 0 or -errno. */
+  /**
+   * `flags` is 0 or AT_REMOVEDIR. 0 or -errno. A server without Tunlinkat
+   * (diod) gets Tremove of a fid walked to the file (which cannot tell
+   * unlink from rmdir: the VFS has checked the type).
+   */
   unlinkat(dirFid: number, name: string, flags: number): number {
     const r = this.rpc({ type: 'Tunlinkat', tag: 0, dirfid: dirFid, name, flags }, 'Runlinkat');
-    return typeof r === 'number' ? r : 0;
+    if (r !== -EOPNOTSUPP) return typeof r === 'number' ? r : 0;
+    const w = this.walk(dirFid, [name]);
+    return typeof w === 'number' ? w : this.remove(w.fid);
   }
 
   /** 0 or -errno. Never follows a symlink (a mode change on one is -EOPNOTSUPP). */

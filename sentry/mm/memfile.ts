@@ -141,6 +141,11 @@ export class MemoryFile {
     return out;
   }
 
+  /** Bytes of the whole file that hold data: the sandbox's memory use. */
+  residentBytes(): number {
+    return this.residentPages(0, this.top) * PAGE;
+  }
+
   /** How many pages of [off, off+len) hold data (mincore). */
   residentPages(off: number, len: number): number {
     len = pageUp(len);

@@ -4,6 +4,8 @@
 // read/write see the same pages. Nothing here touches the host.
 import { E2BIG, EEXIST, EFBIG, EINVAL, ENODATA, ENOENT, ENOTEMPTY, EOPNOTSUPP, EPERM, ERANGE } from '../../src/abi/errno';
 import { FileData } from '../mm/filedata';
+import { PAGE } from '../mm/memfile';
+import { ramBytes } from '../kernel/machine';
 import type { Task } from '../kernel/task';
 import type { MappableFile, ReadResult, Stat } from './file';
 import { dtOf, Inode, nowSpec, type DirEnt, type FileSystem, type Owner, type SetAttr, type StatFS, type TimeSpec } from './inode';
@@ -25,11 +27,32 @@ export class MemFS implements FileSystem {
   readonly cacheDentries = true;
   constructor(public readonly = false, readonly magic = TMPFS_MAGIC) {}
 
+  /** Inodes alive (linked) in this filesystem. */
+  inodes = 0;
+  /** The data of every regular file, to count the pages in use. */
+  private readonly files = new Set<WeakRef<FileData>>();
+
+  /** Linux's defaults: half the RAM, and as many inodes as half its pages. */
   statfs(): StatFS {
+    const blocks = Math.floor(ramBytes() / 2 / PAGE);
+    let used = 0;
+    for (const ref of this.files) {
+      const d = ref.deref();
+      if (d) used += d.residentBytes() / PAGE;
+      else this.files.delete(ref);
+    }
+    const free = Math.max(0, blocks - used);
     return {
-      type: this.magic, bsize: 4096, blocks: 1 << 20, bfree: 1 << 19, bavail: 1 << 19,
-      files: 1 << 20, ffree: 1 << 19, namelen: 255, frsize: 4096, flags: 0,
+      type: this.magic, bsize: PAGE, blocks, bfree: free, bavail: free,
+      files: blocks, ffree: Math.max(0, blocks - this.inodes), namelen: 255, frsize: PAGE, flags: 0,
     };
+  }
+
+  /** A new file's data, counted in statfs. */
+  newData(): FileData {
+    const d = new FileData();
+    this.files.add(new WeakRef(d));
+    return d;
   }
 
   newDir(mode: number, owner: Owner): MemInode {
@@ -93,7 +116,8 @@ export class MemInode extends Inode {
     this.gid = owner.gid;
     this.nlink = this.type === S_IFDIR ? 2 : 1;
     this.children = this.type === S_IFDIR ? new Map() : null;
-    if (this.type === S_IFREG) this.data = new FileData();
+    if (this.type === S_IFREG) this.data = fs.newData();
+    fs.inodes++;
     this.atime = this.mtime = this.ctime = nowSpec();
   }
 
@@ -177,6 +201,7 @@ export class MemInode extends Inode {
     if (c instanceof MemInode) {
       c.nlink = c.isDir ? 0 : Math.max(0, c.nlink - 1);
       c.ctime = nowSpec();
+      if (c.nlink === 0) c.fs.inodes--;
     }
     if (c.isDir) this.nlink--;
     this.touch();

@@ -4,7 +4,9 @@
 import { E2BIG, EACCES, EBADF, EFAULT, EINVAL, EOPNOTSUPP, EPERM, ERANGE } from '../../src/abi/errno';
 import { SYS } from '../../src/abi/sysno';
 import type { Task } from '../../sentry/kernel/task';
+import type { Dentry } from '../../sentry/vfs/dentry';
 import type { Inode } from '../../sentry/vfs/inode';
+import { fileEvent, IN_ATTRIB } from '../../sentry/vfs/inotify';
 import { AT_FDCWD } from '../../sentry/vfs/linuxconst';
 import { XATTR_CREATE, XATTR_REPLACE } from '../../sentry/vfs/memfs';
 import { fsSubject, MAY_READ, MAY_WRITE, permits } from '../../sentry/vfs/perm';
@@ -18,17 +20,29 @@ const XATTR_LIST_MAX = 65536;
 
 type Target = { kind: 'path'; follow: boolean } | { kind: 'fd' };
 
-/** The inode argument 0 names, or -errno. */
-function inodeOf(t: Task, a: SyscallArgs, how: Target): Inode | number {
+/** The dentry argument 0 names, or -errno. */
+function dentryOf(t: Task, a: SyscallArgs, how: Target): Dentry | number {
   if (how.kind === 'fd') {
     const f = fileOf(t, a.int(0));
     if (!f || f.isPath) return -EBADF;
-    return f.loc?.d.inode ?? -EOPNOTSUPP;
+    return f.loc?.d ?? -EOPNOTSUPP;
   }
   const path = readPathArg(t, a.u64(0), false);
   if (typeof path === 'number') return path;
   const loc = t.kernel.vfs.resolveAt(t, AT_FDCWD, path, how.follow, false);
-  return typeof loc === 'number' ? loc : loc.d.inode;
+  return typeof loc === 'number' ? loc : loc.d;
+}
+
+/** The inode argument 0 names, or -errno. */
+function inodeOf(t: Task, a: SyscallArgs, how: Target): Inode | number {
+  const d = dentryOf(t, a, how);
+  return typeof d === 'number' ? d : d.inode;
+}
+
+/** Runs a change of d's attributes; IN_ATTRIB when it succeeds. */
+function changed(d: Dentry, r: number): number {
+  if (r === 0) fileEvent(d, IN_ATTRIB);
+  return r;
 }
 
 /** The attribute name at addr, or -errno (ERANGE when longer than XATTR_NAME_MAX). */
@@ -66,8 +80,9 @@ function sysGetxattr(how: Target) {
 
 function sysSetxattr(how: Target) {
   return (t: Task, a: SyscallArgs): SysResult => {
-    const inode = inodeOf(t, a, how);
-    if (typeof inode === 'number') return inode;
+    const d = dentryOf(t, a, how);
+    if (typeof d === 'number') return d;
+    const inode = d.inode;
     const flags = a.int(4);
     if (flags & ~(XATTR_CREATE | XATTR_REPLACE)) return -EINVAL;
     const name = nameArg(t, a.u64(1));
@@ -78,7 +93,7 @@ function sysSetxattr(how: Target) {
     if (!value) return -EFAULT;
     const denied = access(t, inode, name, MAY_WRITE);
     if (denied < 0) return denied;
-    return inode.setxattr(name, value, flags);
+    return changed(d, inode.setxattr(name, value, flags));
   };
 }
 
@@ -97,13 +112,14 @@ function sysListxattr(how: Target) {
 
 function sysRemovexattr(how: Target) {
   return (t: Task, a: SyscallArgs): SysResult => {
-    const inode = inodeOf(t, a, how);
-    if (typeof inode === 'number') return inode;
+    const d = dentryOf(t, a, how);
+    if (typeof d === 'number') return d;
+    const inode = d.inode;
     const name = nameArg(t, a.u64(1));
     if (typeof name === 'number') return name;
     const denied = access(t, inode, name, MAY_WRITE);
     if (denied < 0) return denied;
-    return inode.removexattr(name);
+    return changed(d, inode.removexattr(name));
   };
 }
 
