@@ -3,6 +3,7 @@
 // negative fds, all-ones flags). The workload must stay alive ("survived")
 // and the sandbox must exit normally. This runs ONLY under runsc: garbage
 // syscalls on the host are dangerous, so there is deliberately no native run.
+// test/hostile/sockets.c does the same to open sockets of every family.
 import * as path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { REPO, assertExit, buildC, describeRun, implementedSyscalls, killAll, runSandboxed } from './harness';
@@ -24,3 +25,11 @@ it('garbage arguments to every implemented syscall leave the workload alive (run
   );
   expect(sorted.filter((n) => !seen.has(n)), msg).toEqual([]);
 });
+
+it('bad pointers, lying lengths and malformed messages on open sockets of every family (runsc only)', async () => {
+  const bin = buildC(path.join(REPO, 'test', 'hostile', 'sockets.c'), 'static');
+  const r = await runSandboxed(bin, [], { cwd: '/', timeoutMs: 60_000 });
+  const msg = describeRun('runsc do sockets', r);
+  assertExit('runsc do sockets', r, 0);
+  expect(r.stdout, msg).toBe('survived 8 socket kinds\n');
+}, 90_000);

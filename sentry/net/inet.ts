@@ -109,7 +109,7 @@ export abstract class InetSocket extends Socket implements PortUser {
 
   override bind(t: Task, addr: Uint8Array): number {
     const ep = this.parse(addr);
-    if (typeof ep === 'number') return ep === -ENETUNREACH ? -EADDRNOTAVAIL : ep;
+    if (typeof ep === 'number') return ep === -ENETUNREACH ? -EINVAL : ep;
     if (this.local) return -EINVAL;
     if (!isAny(ep.ip) && !isLoopback(ep.ip)) return -EADDRNOTAVAIL;
     // ip_unprivileged_port_start: lower ports need CAP_NET_BIND_SERVICE.

@@ -4,7 +4,7 @@
 // Handlers decode arguments, copy addresses and option values in and out,
 // and leave the semantics to the socket.
 import {
-  EAFNOSUPPORT, EBADF, EFAULT, EINVAL, EMSGSIZE, ENOTSOCK, EOPNOTSUPP, EPERM, EPROTONOSUPPORT, ESOCKTNOSUPPORT,
+  EAFNOSUPPORT, EBADF, EFAULT, EINVAL, EMSGSIZE, ENOBUFS, ENOTSOCK, EOPNOTSUPP, EPERM, EPROTONOSUPPORT, ESOCKTNOSUPPORT,
 } from '../../src/abi/errno';
 import {
   AF_INET, AF_INET6, AF_NETLINK, AF_UNIX, IPPROTO_TCP, IPPROTO_UDP, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_TRUNC,
@@ -29,8 +29,12 @@ import { andThen, fileOf, gather, readIovecs, scatter, totalLen, type IoVec } fr
 const SOCKADDR_MAX = 128;
 /** The longest option value setsockopt reads. */
 const OPTVAL_MAX = 256;
-/** What a single receive may return (MAX_RW_COUNT). */
+/** What a single send or receive may move (MAX_RW_COUNT). */
 const MAX_RW = 0x7ffff000;
+/** net.core.optmem_max: the most control-message bytes sendmsg accepts. */
+const OPTMEM_MAX = 131072;
+/** The most control-message bytes recvmsg can produce: credentials and SCM_MAX_FD descriptors. */
+const CONTROL_OUT_MAX = cmsgSpace(Ucred.size) + cmsgSpace(4 * SCM_MAX_FD);
 
 /** The socket fd refers to, or -EBADF / -ENOTSOCK. */
 function sockOf(t: Task, fd: number): Socket | number {
@@ -182,6 +186,7 @@ function sysGetpeername(t: Task, a: SyscallArgs): SysResult {
 /** Parses sendmsg's control messages: descriptions to pass (with a reference each) and credentials. */
 function parseControl(t: Task, addr: number, len: number): Control | number {
   if (len < Cmsghdr.size) return { rights: null, creds: null };
+  if (len > OPTMEM_MAX) return -ENOBUFS;
   const raw = t.mm.read(addr, len);
   if (!raw) return -EFAULT;
   const rights: FileDescription[] = [];
@@ -237,7 +242,7 @@ function sysSendto(t: Task, a: SyscallArgs): SysResult {
   const s = sockOf(t, a.int(0));
   if (typeof s === 'number') return s;
   const buf = a.u64(1), len = a.u64(2);
-  const data = len === 0 ? new Uint8Array(0) : t.mm.read(buf, len);
+  const data = len === 0 ? new Uint8Array(0) : t.mm.read(buf, Math.min(len, MAX_RW));
   if (!data) return -EFAULT;
   return sendCommon(t, s, data, a.u64(4), a.int(5), 0, 0, a.uint(3));
 }
@@ -293,7 +298,7 @@ function sysRecvfrom(t: Task, a: SyscallArgs): SysResult {
 
 /** Builds recvmsg's control messages (put_cmsg, scm_detach_fds), installing received descriptions. */
 function buildControl(t: Task, r: Received, s: Socket, room: number, cloexec: boolean): { bytes: Uint8Array; flags: number } {
-  const out = new Uint8Array(Math.max(room, 0));
+  const out = new Uint8Array(Math.min(Math.max(room, 0), CONTROL_OUT_MAX));
   let used = 0, flags = 0;
   const put = (type: number, data: Uint8Array) => {
     const left = room - used;
