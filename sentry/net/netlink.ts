@@ -12,7 +12,6 @@ import {
   AF_INET, AF_INET6, AF_NETLINK, AF_UNSPEC, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MSG_TRUNC, NETLINK_ROUTE, SOL_NETLINK,
 } from '../../src/abi/linux';
 import type { Task } from '../kernel/task';
-import type { ReadResult } from '../vfs/file';
 import { O_NONBLOCK, O_RDWR, POLLERR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM } from '../vfs/linuxconst';
 import { int32Bytes, LO, optInt, Socket, type Control, type Received } from './socket';
 import type { NetStack } from './stack';
@@ -283,16 +282,6 @@ export class NetlinkSocket extends Socket {
     if (ready()) return take();
     if ((this.flags & O_NONBLOCK) !== 0 || (flags & MSG_DONTWAIT) !== 0) return -EAGAIN;
     return t.waitFor(ready, [this.queue]).then((r) => (r < 0 ? r : take()));
-  }
-
-  override read(t: Task, len: number, offset: number): ReadResult | Promise<ReadResult> {
-    const r = this.recvmsg(t, len, 0);
-    const data = (x: Received | number): ReadResult => (typeof x === 'number' ? x : x.data);
-    return r instanceof Promise ? r.then(data) : data(r);
-  }
-
-  override write(t: Task, data: Uint8Array, offset: number): number {
-    return this.sendmsg(t, data, null, { rights: null, creds: null }, 0);
   }
 
   override shutdown(how: number): number { return -EOPNOTSUPP; }

@@ -8,7 +8,7 @@ import {
   SO_RCVBUF, SO_RCVBUFFORCE, SO_REUSEADDR, SO_REUSEPORT, SO_SNDBUF, SO_SNDBUFFORCE, SO_TYPE, SOL_SOCKET,
 } from '../../src/abi/linux';
 import type { Task } from '../kernel/task';
-import { anonStat, FileDescription, type Stat } from '../vfs/file';
+import { anonStat, FileDescription, type ReadResult, type Stat } from '../vfs/file';
 import { POLLOUT, S_IFSOCK } from '../vfs/linuxconst';
 
 /** net.core.wmem_default / rmem_default and the *_max ceilings setsockopt clamps to. */
@@ -77,6 +77,22 @@ export abstract class Socket extends FileDescription {
 
   /** Takes the pending error, or 0. */
   takeErr(): number { const e = this.err; this.err = 0; return e; }
+
+  /** read(2) is recv with no flags; it has no room for control messages, so passed descriptions are closed. */
+  override read(t: Task, len: number, offset: number): ReadResult | Promise<ReadResult> {
+    const data = (r: Received | number): ReadResult => {
+      if (typeof r === 'number') return r;
+      for (const f of r.rights ?? []) f.decRef();
+      return r.data;
+    };
+    const r = this.recvmsg(t, len, 0);
+    return r instanceof Promise ? r.then(data) : data(r);
+  }
+
+  /** write(2) is send with no flags, address or control messages. */
+  override write(t: Task, data: Uint8Array, offset: number): number | Promise<number> {
+    return this.sendmsg(t, data, null, { rights: null, creds: null }, 0);
+  }
 
   abstract bind(t: Task, addr: Uint8Array): number;
   abstract connect(t: Task, addr: Uint8Array): number | Promise<number>;

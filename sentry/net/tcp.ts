@@ -17,7 +17,6 @@ import {
   TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_MAXSEG, TCP_NODELAY, TCP_QUICKACK, TCP_USER_TIMEOUT, POLLRDHUP,
 } from '../../src/abi/linux';
 import type { Task } from '../kernel/task';
-import type { ReadResult } from '../vfs/file';
 import { O_NONBLOCK, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, SIGPIPE } from '../vfs/linuxconst';
 import { newSocketPair, SOMAXCONN, type UnixSocket } from '../vfs/unix';
 import { destination, InetSocket, isLoopback, type Endpoint } from './inet';
@@ -198,16 +197,6 @@ export class TcpSocket extends InetSocket {
     const fromless = (r: Received | number): Received | number => (typeof r === 'number' ? r : { ...r, from: null, creds: null });
     const r = this.conn.recv(t, len, this.withNonblock(flags));
     return r instanceof Promise ? r.then(fromless) : fromless(r);
-  }
-
-  override read(t: Task, len: number, offset: number): ReadResult | Promise<ReadResult> {
-    const r = this.recvmsg(t, len, 0);
-    const data = (x: Received | number): ReadResult => (typeof x === 'number' ? x : x.data);
-    return r instanceof Promise ? r.then(data) : data(r);
-  }
-
-  override write(t: Task, data: Uint8Array, offset: number): number | Promise<number> {
-    return this.sendmsg(t, data, null, { rights: null, creds: null }, 0);
   }
 
   override shutdown(how: number): number {

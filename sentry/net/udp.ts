@@ -9,7 +9,6 @@ import {
 } from '../../src/abi/errno';
 import { AF_UNSPEC, IPPROTO_UDP, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MSG_TRUNC, POLLRDHUP, POLLWRBAND, SOCK_DGRAM } from '../../src/abi/linux';
 import type { Task } from '../kernel/task';
-import type { ReadResult } from '../vfs/file';
 import { FIONREAD, O_NONBLOCK, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM } from '../vfs/linuxconst';
 import { RCV_SHUTDOWN, SEND_SHUTDOWN } from '../vfs/unix';
 import { destination, encodeSockaddr, InetSocket, isAny, isLoopback, isV4, sourceFor, type Endpoint } from './inet';
@@ -123,16 +122,6 @@ export class UdpSocket extends InetSocket {
     if (ready()) return take();
     if ((this.flags & O_NONBLOCK) !== 0 || (flags & MSG_DONTWAIT) !== 0) return -EAGAIN;
     return t.waitFor(ready, [this.queue]).then((r) => (r < 0 ? r : take()));
-  }
-
-  override read(t: Task, len: number, offset: number): ReadResult | Promise<ReadResult> {
-    const r = this.recvmsg(t, len, 0);
-    const data = (x: Received | number): ReadResult => (typeof x === 'number' ? x : x.data);
-    return r instanceof Promise ? r.then(data) : data(r);
-  }
-
-  override write(t: Task, data: Uint8Array, offset: number): number {
-    return this.sendmsg(t, data, null, { rights: null, creds: null }, 0);
   }
 
   override shutdown(how: number): number {

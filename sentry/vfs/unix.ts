@@ -515,19 +515,7 @@ export class UnixSocket extends Socket {
   // ---- FileDescription ----
 
   override read(t: Task, len: number, offset: number): ReadResult | Promise<ReadResult> {
-    if (len === 0) return new Uint8Array(0);
-    const done = (r: Received | number): ReadResult => {
-      if (typeof r === 'number') return r;
-      // read(2) has no room for control messages: passed descriptions are closed.
-      this.dropRights(r.rights);
-      return r.data;
-    };
-    const r = this.recv(t, len, 0);
-    return r instanceof Promise ? r.then(done) : done(r);
-  }
-
-  override write(t: Task, data: Uint8Array, offset: number): number | Promise<number> {
-    return this.send(t, data, null, credsOf(t), 0);
+    return len === 0 ? new Uint8Array(0) : super.read(t, len, offset);
   }
 
   override shutdown(how: number): number {
