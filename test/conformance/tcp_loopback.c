@@ -261,12 +261,15 @@ int main(void) {
   T(epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev));
   struct epoll_event got_ev[4];
   TL("nothing ready", epoll_wait(ep, got_ev, 4, 0));
+  int go[2];
+  if (pipe(go) != 0) return 1;
   pid_t kid = fork();
   if (kid == 0) {
     int k = socket(AF_INET, SOCK_STREAM, 0);
     usleep(20000);
     if (connect(k, (struct sockaddr *)&to, sizeof to) != 0) _exit(1);
-    usleep(20000);
+    char g;
+    if (read(go[0], &g, 1) != 1) _exit(5); /* the parent has seen the connection's first edge */
     if (write(k, "ping", 4) != 4) _exit(2);
     char rb[8];
     if (read(k, rb, sizeof rb) != 4) _exit(3);
@@ -279,6 +282,7 @@ int main(void) {
   T(epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev2));
   nev = epoll_wait(ep, got_ev, 4, 5000);
   printf("connection first edge: %d events %x data %u\n", nev, got_ev[0].events, got_ev[0].data.u32);
+  T(write(go[1], "g", 1));
   nev = epoll_wait(ep, got_ev, 4, 5000);
   printf("connection data edge: %d events %x\n", nev, got_ev[0].events & (EPOLLIN | EPOLLRDHUP));
   T(read(s, buf, sizeof buf));
@@ -321,14 +325,16 @@ int main(void) {
   TL("v4 wildcard bind over dual-stack", bind(b4, (struct sockaddr *)&anyp, sizeof anyp));
   close(b4);
   close(l6);
+  /* The v4 wildcard first (its ephemeral port is then ours on the host too), a v6-only wildcard beside it. */
+  b4 = socket(AF_INET, SOCK_STREAM, 0);
+  anyp = v4("0.0.0.0", 0);
+  T(bind(b4, (struct sockaddr *)&anyp, sizeof anyp));
+  port = port_of(b4);
   int o6 = socket(AF_INET6, SOCK_STREAM, 0);
   T(setsockopt(o6, IPPROTO_IPV6, IPV6_V6ONLY, &(int){1}, sizeof(int)));
-  T(bind(o6, (struct sockaddr *)&any6, sizeof any6));
+  struct sockaddr_in6 any6p = v6("::", port);
+  TL("v6only wildcard bind beside v4 wildcard", bind(o6, (struct sockaddr *)&any6p, sizeof any6p));
   T(listen(o6, 4));
-  port = port_of(o6);
-  b4 = socket(AF_INET, SOCK_STREAM, 0);
-  anyp = v4("0.0.0.0", port);
-  TL("v4 wildcard bind beside v6only", bind(b4, (struct sockaddr *)&anyp, sizeof anyp));
   c4 = socket(AF_INET, SOCK_STREAM, 0);
   to = v4("127.0.0.1", port);
   TL("v4 client to v6only listener", connect(c4, (struct sockaddr *)&to, sizeof to));
