@@ -281,7 +281,7 @@ export class NetlinkSocket extends Socket {
     const ready = () => this.recvQ.length > 0 || this.err !== 0;
     if (ready()) return take();
     if ((this.flags & O_NONBLOCK) !== 0 || (flags & MSG_DONTWAIT) !== 0) return -EAGAIN;
-    return t.waitFor(ready, [this.queue]).then((r) => (r < 0 ? r : take()));
+    return this.block(t, ready, [this.queue], this.deadline(t, 'rcv')).then((r) => (r < 0 ? r : take()));
   }
 
   override shutdown(how: number): number { return -EOPNOTSUPP; }

@@ -149,6 +149,7 @@ export class TcpSocket extends InetSocket {
       end.queue = s.queue;
       end.tcp = true;
       end.sndbuf = s.sndbuf;
+      end.timeouts = s.timeouts;
     }
     theirs.resetPeerOnClose = true;
     listener.acceptQ.push(embryo);
@@ -166,7 +167,7 @@ export class TcpSocket extends InetSocket {
     };
     if (this.acceptQ.length > 0) return take();
     if (this.nonblocking()) return -EAGAIN;
-    return t.waitFor(() => this.acceptQ.length > 0 || !this.listening, [this.queue])
+    return this.block(t, () => this.acceptQ.length > 0 || !this.listening, [this.queue], this.deadline(t, 'rcv'))
       .then((r) => (r < 0 ? r : this.listening ? take() : -EINVAL));
   }
 

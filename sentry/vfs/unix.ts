@@ -248,7 +248,7 @@ export class UnixSocket extends Socket {
     if (!listener.listening) return -ECONNREFUSED;
     if (!full()) return finish();
     if (this.nonblocking(0)) return -EAGAIN;
-    return t.waitFor(() => !full() || !listener.listening || listener.released, [listener.queue])
+    return this.block(t, () => !full() || !listener.listening || listener.released, [listener.queue], this.deadline(t, 'snd'))
       .then((r) => (r < 0 ? r : finish()));
   }
 
@@ -275,7 +275,7 @@ export class UnixSocket extends Socket {
     };
     if (this.acceptQ.length > 0) return take();
     if (this.nonblocking(0)) return -EAGAIN;
-    return t.waitFor(() => this.acceptQ.length > 0, [this.queue]).then((r) => (r < 0 ? r : take()));
+    return this.block(t, () => this.acceptQ.length > 0, [this.queue], this.deadline(t, 'rcv')).then((r) => (r < 0 ? r : take()));
   }
 
   // ---- sending ----
@@ -339,7 +339,7 @@ export class UnixSocket extends Socket {
     const deliver = () => this.enqueue(target ?? this.peer!, data, rights, creds);
     if (this.wmem < this.sndbuf) return deliver();
     if (this.nonblocking(flags)) return fail(-EAGAIN);
-    return t.waitFor(() => check() < 0 || this.wmem < this.sndbuf, [this.queue]).then((r) => {
+    return this.block(t, () => check() < 0 || this.wmem < this.sndbuf, [this.queue], this.deadline(t, 'snd')).then((r) => {
       if (r < 0) return fail(r);
       const e2 = check();
       if (e2 < 0) return fail(e2);
@@ -390,9 +390,10 @@ export class UnixSocket extends Socket {
       this.dropRights(pendingRights);
       return sent > 0 ? sent : -EAGAIN;
     }
+    const deadline = this.deadline(t, 'snd');
     return (async () => {
       for (;;) {
-        const w = await t.waitFor(() => this.streamBlocked() < 0 || this.wmem < this.sndbuf, [this.queue]);
+        const w = await this.block(t, () => this.streamBlocked() < 0 || this.wmem < this.sndbuf, [this.queue], deadline);
         if (w < 0) { this.dropRights(pendingRights); return sent > 0 ? sent : w; }
         const r2 = pump();
         if (r2 !== null) { this.dropRights(pendingRights); return r2; }
@@ -453,7 +454,7 @@ export class UnixSocket extends Socket {
     };
     if (this.canRecv()) return take();
     if (this.nonblocking(flags)) return -EAGAIN;
-    return t.waitFor(() => this.canRecv(), [this.queue]).then((r) => (r < 0 ? r : take()));
+    return this.block(t, () => this.canRecv(), [this.queue], this.deadline(t, 'rcv')).then((r) => (r < 0 ? r : take()));
   }
 
   private recvStream(t: Task, len: number, flags: number): Received | number | Promise<Received | number> {
@@ -501,9 +502,10 @@ export class UnixSocket extends Socket {
     if (f !== null) return f;
     if (this.nonblocking(flags)) return copied > 0 ? result() : -EAGAIN;
     if (copied > 0 && target === 1) return result();
+    const deadline = this.deadline(t, 'rcv');
     return (async () => {
       for (;;) {
-        const w = await t.waitFor(() => this.canRecv(), [this.queue]);
+        const w = await this.block(t, () => this.canRecv(), [this.queue], deadline);
         if (w < 0) return copied > 0 ? result() : w;
         if (pull()) return result();
         const f2 = finished();
