@@ -350,6 +350,7 @@ export class UnixSocket extends Socket {
   private enqueue(other: UnixSocket, data: Uint8Array, rights: FileDescription[] | null, creds: Creds): number {
     const charge = data.length + PACKET_OVERHEAD;
     this.wmem += charge;
+    // The one copy on the way: queued bytes belong to the socket (receives hand out views of them).
     other.recvQ.push({ data: data.slice(), rights, creds, sender: this, from: this.addr, charge });
     other.queue.notify(POLLIN);
     return data.length;
@@ -446,7 +447,7 @@ export class UnixSocket extends Socket {
       const peek = (flags & MSG_PEEK) !== 0;
       const n = Math.min(len, p.data.length);
       const out: Received = {
-        data: p.data.slice(0, n), rights: this.takeRights(p, peek), creds: p.creds,
+        data: p.data.subarray(0, n), rights: this.takeRights(p, peek), creds: p.creds,
         msgFlags: n < p.data.length ? MSG_TRUNC : 0, fullLength: p.data.length, from: p.from,
       };
       if (!peek) this.consume(p, p.data.length);
@@ -474,7 +475,7 @@ export class UnixSocket extends Socket {
         if (creds && this.passcred && (creds.pid !== p.creds.pid || creds.uid !== p.creds.uid || creds.gid !== p.creds.gid)) break;
         creds ??= p.creds;
         const n = Math.min(len - copied, p.data.length);
-        chunks.push(p.data.slice(0, n));
+        chunks.push(p.data.subarray(0, n));
         copied += n;
         const r = this.takeRights(p, peek);
         if (r) { rights = r; stop = true; }
@@ -484,9 +485,12 @@ export class UnixSocket extends Socket {
       return copied >= target || stop;
     };
     const result = (): Received => {
-      const data = new Uint8Array(copied);
-      let o = 0;
-      for (const c of chunks) { data.set(c, o); o += c.length; }
+      let data = chunks[0] ?? new Uint8Array(0);
+      if (chunks.length > 1) {
+        data = new Uint8Array(copied);
+        let o = 0;
+        for (const c of chunks) { data.set(c, o); o += c.length; }
+      }
       return { data, rights, creds, msgFlags: 0, fullLength: copied, from: this.peer?.addr ?? null };
     };
     // Nothing more will come: EOF, a pending error, or copied data to return.
