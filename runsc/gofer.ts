@@ -94,7 +94,8 @@ export function startGofer(root: string, readOnly: boolean, log: Logger, stderr:
     args.unshift(process.execPath);
     cmd = launcher();
   }
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', stderr, sv[1]!] });
+  // A session of its own: signals typed at runsc's terminal (^C) are the sandbox's, not the Gofer's.
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', stderr, sv[1]!], detached: true });
   child.on('error', (e) => log.error({ err: e.message }, 'gofer failed to start'));
   child.on('exit', (code) => {
     if (code) log.warn({ code }, 'gofer exited');

@@ -33,6 +33,7 @@ import { Kernel } from '../sentry/kernel/kernel';
 import type { Task } from '../sentry/kernel/task';
 import { controlAddress } from './container';
 import { startGofer } from './gofer';
+import { installStdio } from './stdio';
 
 export interface SandboxOptions {
   id: string;
@@ -198,7 +199,7 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   const kernel = new Kernel({ vfs, log, strace: o.strace, hostname: spec.hostname || os.hostname() });
   for (const pid of gofers.pids) kernel.platform.pin(pid);
   const fds = new FDTable();
-  for (const fd of [0, 1, 2]) fds.install(vfs.hostFile(fd), false);
+  installStdio(vfs, fds);
   try {
     vfs.newFSContext(proc.cwd);
   } catch {

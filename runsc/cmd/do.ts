@@ -13,6 +13,7 @@ import { GoferClient } from '../../sentry/fsgofer/client';
 import { VFS } from '../../sentry/vfs/vfs';
 import { FDTable } from '../../sentry/vfs/fdtable';
 import { Kernel } from '../../sentry/kernel/kernel';
+import { installStdio } from '../stdio';
 
 interface DoOptions {
   cwd: string;
@@ -73,7 +74,7 @@ export function doCommand(program: Command): void {
       const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname() });
       if (gofer.pid) kernel.platform.pin(gofer.pid);
       const fds = new FDTable();
-      for (const fd of [0, 1, 2]) fds.install(vfs.hostFile(fd), false);
+      installStdio(vfs, fds);
       let fs;
       try {
         fs = vfs.newFSContext(o.cwd);

@@ -11,7 +11,8 @@ import type { Logger } from '../../src/log';
 import { MemoryFile } from '../mm/memfile';
 import { PageCache } from '../mm/pagecache';
 import { AddressSpace } from '../mm/address-space';
-import { PtracePlatform, StubDied, PTRACE_EVENT_STOP, type Stop, type Waker, type StubThread } from '../platform/ptrace/ptrace';
+import { PtracePlatform, StubDied, PTRACE_EVENT_STOP, wakerEvents, type Stop, type Waker, type StubThread } from '../platform/ptrace/ptrace';
+import { hostPoller } from './hostpoll';
 import { R } from '../platform/ptrace/regs';
 import { BATCH_PAGE_SIZE } from '../platform/ptrace/stub';
 import { Task, type Credentials } from './task';
@@ -78,6 +79,8 @@ export class Kernel {
   private readonly altStacks = new WeakMap<Task, { sp: number; size: number }>();
   private nextPid = 1;
   private waker: Waker | null = null;
+  /** The page the waker's epoll_wait writes its events to. */
+  private wakerPage: DataView | null = null;
   /** Wakeups of blocked tasks not yet given a chance to run. */
   private wakeups = 0;
   /** Blocked syscalls (pending Promises). */
@@ -286,42 +289,35 @@ export class Kernel {
       }
       if (this.timers.fireDue(this.monotonicNs()) > 0) continue;
       const next = this.timers.next();
-      if (this.running.size === 0) {
-        if (next === null) {
-          if (this.blocked === 0) return;
-          // Everything waits on everything else: like Linux, wait (for a signal from outside).
-          this.onStop(this.platform.wait());
-          continue;
-        }
-        this.sleepUntil(next);
-        continue;
-      }
-      if (next !== null) this.armWaker(next);
+      // Nothing runs, nothing is due and nothing waits: done.
+      if (this.running.size === 0 && next === null && this.blocked === 0) return;
+      // Otherwise wait for the next stop: of a workload thread, or of the
+      // waker (a host fd, a timer, a host signal). With neither, everything
+      // waits on everything else: like Linux, wait (for a signal from outside).
+      this.armWaker(next);
       this.onStop(this.platform.wait());
     }
   }
 
-  private sleepUntil(deadline: bigint): void {
-    const ms = Number(deadline - this.monotonicNs()) / 1e6;
-    if (ms > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-  }
-
-  private armWaker(deadline: bigint): void {
+  private armWaker(deadline: bigint | null): void {
+    const poller = hostPoller();
+    poller.setDeadline(deadline);
+    if (!poller.needed) return;
     if (!this.waker) {
       const off = this.mf.allocate(4096);
-      this.waker = this.platform.newWaker(off, (ns) => {
-        const ts = new DataView(new ArrayBuffer(16));
-        ts.setBigInt64(0, ns / 1_000_000_000n, true);
-        ts.setBigInt64(8, ns % 1_000_000_000n, true);
-        this.mf.write(off, new Uint8Array(ts.buffer));
-      });
+      const page = this.mf.viewOf(off, 4096)!;
+      this.wakerPage = new DataView(page.buffer, page.byteOffset, page.byteLength);
+      this.waker = this.platform.newWaker(off, poller.epfd);
     }
-    this.waker.arm(deadline);
+    this.waker.arm();
   }
 
   private onStop(stop: Stop): void {
     if (this.waker && stop.tid === this.waker.thread.tid) {
-      this.waker.stopped();
+      if (stop.kind === 'exited' || stop.kind === 'killed') throw new StubDied(stop.tid, stop);
+      const n = this.waker.stopped(stop);
+      if (stop.kind === 'signal' && stop.value !== SIGTRAP) hostPoller().onSignal?.(stop.value);
+      else hostPoller().dispatch(wakerEvents(this.wakerPage!, n));
       return;
     }
     const t = this.byStub.get(stop.tid);

@@ -248,51 +248,72 @@ export class StubDied extends Error {
   }
 }
 
-const NR_CLOCK_NANOSLEEP = 230;
-const CLOCK_MONOTONIC = 1;
-const TIMER_ABSTIME = 1;
+const NR_EPOLL_WAIT = 232;
+const NR_SETPGID = 109;
 const PROT_READ = 1;
-/** Where the waker keeps its timespec. */
+const PROT_WRITE = 2;
+/** Where the waker keeps the events its epoll_wait returns. */
 const WAKER_PAGE = 0x10000;
+/** The fd number of the Sentry's host epoll instance inside the waker. */
+const WAKER_EPOLL_FD = 101;
+/** sizeof(struct epoll_event) on x86-64 (packed). */
+const EPOLL_EVENT_SIZE = 12;
+/** Events one wait of the waker returns at most. */
+export const WAKER_MAX_EVENTS = 64;
 
 /**
- * A stub that sleeps on the Sentry's behalf, so that waiting for the next
- * stop of any workload thread (waitpid) also ends at the next timer deadline:
- * the waker's sleep ends in a stop like any other.
+ * A stub that waits on the Sentry's behalf in epoll_wait on the Sentry's
+ * host epoll instance (host fds the sandbox uses, and a timerfd for the next
+ * timer deadline), so that waiting for the next stop of any workload thread
+ * (waitpid) also ends when a host fd becomes ready or a timer is due: the
+ * waker's wait ends in a stop like any other. It stays in the Sentry's host
+ * process group, so signals the host terminal generates reach it too (as a
+ * signal stop) while workload stubs live in a group of their own.
  */
 export class Waker {
-  /** The deadline the waker is sleeping until, or null when it is stopped. */
-  private armedUntil: bigint | null = null;
+  /** Whether the waker is inside epoll_wait (false while it is stopped). */
+  private armed = false;
 
-  constructor(readonly thread: StubThread, private readonly writeTimespec: (ns: bigint) => void) {}
+  constructor(readonly thread: StubThread) {}
 
-  /** Makes sure the waker stops no later than deadline (CLOCK_MONOTONIC ns). */
-  arm(deadline: bigint): void {
-    if (this.armedUntil !== null) {
-      if (this.armedUntil <= deadline) return;
-      // Cut the current sleep short to start a shorter one.
-      check(libc.ptrace(PTRACE_INTERRUPT, this.thread.tid, 0, 0), 'PTRACE_INTERRUPT');
-      const stop = waitStop(this.thread.tid);
-      if (stop.kind === 'exited' || stop.kind === 'killed') throw new StubDied(this.thread.tid, stop);
-    }
-    this.writeTimespec(deadline);
+  /** Starts a wait unless one is under way. */
+  arm(): void {
+    if (this.armed) return;
     const r = this.thread.regs;
     r.set(R.rip, TRAMPOLINE);
-    r.set(R.rax, NR_CLOCK_NANOSLEEP);
+    r.set(R.rax, NR_EPOLL_WAIT);
+    // Not a syscall being restarted: a signal stop resumed from here must not rewind.
     r.set(R.orig_rax, -1);
-    r.set(R.rdi, CLOCK_MONOTONIC);
-    r.set(R.rsi, TIMER_ABSTIME);
-    r.set(R.rdx, WAKER_PAGE);
-    r.set(R.r10, 0);
+    r.set(R.rdi, WAKER_EPOLL_FD);
+    r.set(R.rsi, WAKER_PAGE);
+    r.set(R.rdx, WAKER_MAX_EVENTS);
+    r.set(R.r10, -1);
     check(libc.ptraceBuf(PTRACE_SETREGS, this.thread.tid, 0, r.buf), 'PTRACE_SETREGS');
+    // Resuming with signal 0 also discards a signal the waker stopped for.
     check(libc.ptrace(PTRACE_CONT, this.thread.tid, 0, 0), 'PTRACE_CONT');
-    this.armedUntil = deadline;
+    this.armed = true;
   }
 
-  /** The loop saw the waker stop (its sleep ended or was interrupted). */
-  stopped(): void {
-    this.armedUntil = null;
+  /**
+   * The loop saw the waker stop. Returns how many events its wait wrote to
+   * its page (0 when a signal interrupted it).
+   */
+  stopped(stop: Stop): number {
+    this.armed = false;
+    if (stop.kind !== 'signal' || stop.value !== SIGTRAP) return 0;
+    this.thread.loadRegs();
+    const n = this.thread.regs.get(R.rax);
+    return n > 0 ? Math.min(n, WAKER_MAX_EVENTS) : 0;
   }
+}
+
+/** Reads the events a waker's wait returned from its page (a view of the memory file). */
+export function wakerEvents(page: DataView, n: number): { events: number; data: bigint }[] {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    out.push({ events: page.getUint32(i * EPOLL_EVENT_SIZE, true), data: page.getBigUint64(i * EPOLL_EVENT_SIZE + 4, true) });
+  }
+  return out;
 }
 
 /** Owns the stub processes of one sandbox. */
@@ -365,12 +386,15 @@ export class PtracePlatform {
     libc.schedSetaffinity(pid, this.cpuMask.length, this.cpuMask);
   }
 
-  /** A waker whose timespec lives in the page of the memory file at pageOff. */
-  newWaker(pageOff: number, writeTimespec: (ns: bigint) => void): Waker {
-    const t = this.newProcess();
-    const r = t.hostSyscall(NR_MMAP, WAKER_PAGE, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED, STUB_MEMORY_FD, pageOff);
+  /**
+   * A waker waiting on the host epoll instance epollFd, its events written
+   * to the page of the memory file at pageOff.
+   */
+  newWaker(pageOff: number, epollFd: number): Waker {
+    const t = this.spawnStub([[epollFd, WAKER_EPOLL_FD]]);
+    const r = t.hostSyscall(NR_MMAP, WAKER_PAGE, 0x1000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, STUB_MEMORY_FD, pageOff);
     if (r !== WAKER_PAGE) throw new Error(`mapping the waker's page failed: ${r}`);
-    return new Waker(t, writeTimespec);
+    return new Waker(t);
   }
 
   /**
@@ -424,6 +448,19 @@ export class PtracePlatform {
   }
 
   private spawnTemplate(): StubThread {
+    const t = this.spawnStub([]);
+    // Workload stubs keep out of the host terminal's foreground group: signals
+    // typed at the terminal go to the Sentry (through the waker), which
+    // forwards them to the sandbox's own foreground group.
+    t.hostSyscall(NR_SETPGID, 0, 0);
+    // Every stub forked from here shares the read-only batch page.
+    const r = t.hostSyscall(NR_MMAP, BATCH_PAGE, BATCH_PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, STUB_MEMORY_FD, this.batchOff);
+    if (r !== BATCH_PAGE) throw new Error(`mapping the batch page failed: ${r}`);
+    return t;
+  }
+
+  /** A new stub process holding the memory file and extra host fds ([fd, number in the stub]). */
+  private spawnStub(extraFds: [number, number][]): StubThread {
     const image = stubElf();
     const imageFd = check(libc.memfdCreate('runsc-stub', MFD_CLOEXEC), 'memfd_create');
     try {
@@ -431,6 +468,7 @@ export class PtracePlatform {
       const actions = new Uint8Array(libc.POSIX_SPAWN_FILE_ACTIONS_SIZE);
       libc.posixSpawnFileActionsInit(actions);
       libc.posixSpawnFileActionsAddDup2(actions, this.memoryFd, STUB_MEMORY_FD);
+      for (const [fd, to] of extraFds) libc.posixSpawnFileActionsAddDup2(actions, fd, to);
       const pid = new Int32Array(1);
       const path = `/proc/self/fd/${imageFd}`;
       const err = libc.posixSpawn(pid, path, actions, null, ['runsc-stub', null], [null]);
@@ -450,9 +488,6 @@ export class PtracePlatform {
       // Leave nothing of the host's making (stack, vdso) in the address space.
       t.hostSyscall(NR_MUNMAP, 0, STUB_BASE);
       t.hostSyscall(NR_MUNMAP, STUB_BASE + STUB_SIZE, TASK_SIZE - STUB_BASE - STUB_SIZE);
-      // Every stub forked from here shares the read-only batch page.
-      const r = t.hostSyscall(NR_MMAP, BATCH_PAGE, BATCH_PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, STUB_MEMORY_FD, this.batchOff);
-      if (r !== BATCH_PAGE) throw new Error(`mapping the batch page failed: ${r}`);
       return t;
     } finally {
       libc.close(imageFd);
