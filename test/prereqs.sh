@@ -9,6 +9,8 @@ command -v gcc >/dev/null || missing+=(gcc libc6-dev)
 [ -x /usr/bin/python3 ] || missing+=(python3)
 [ -x /bin/bash ] || missing+=(bash)
 [ -x /usr/bin/sha256sum ] || missing+=(coreutils)
+# script(1): test/tty.test.ts.
+[ -x /usr/bin/script ] || missing+=(bsdutils)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
   echo "tests need these Debian packages: ${missing[*]}" >&2
