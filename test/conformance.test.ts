@@ -19,7 +19,6 @@ afterAll(killAll);
 
 /** Programs whose sandboxed run is known to differ from Linux, each with why. Shrink this list. */
 const KNOWN_DIVERGENCES: Readonly<Record<string, string>> = {
-  'mmap_shared_file.c': 'writable MAP_SHARED file mappings return ENODEV until file data lives in the memory file (issue 5)',
 };
 
 // One native run per binary, shared by the native and the runsc test.

@@ -74,7 +74,8 @@ const scenarios: Scenario[] = [
   bb('busybox: sh pipeline status and subshell', 'false | true; echo "pipe $?"; (exit 3); echo "sub $?"; x=$( $B echo hi ); echo "$x"'),
 
   // GNU coreutils through dash.
-  sh('coreutils: ls -la without times', 'ls -la --time-style=+ . sub | sed "s/  */ /g"'),
+  // Not '..': its link count is the host's, which other programs change meanwhile.
+  sh('coreutils: ls -la without times', 'ls -la --time-style=+ . sub | sed "s/  */ /g" | grep -v " \\.\\.$"'),
   sh('coreutils: cat, sort, wc', 'cat a.txt b.txt | sort | wc; sort -u a.txt; wc -c b.txt'),
   sh('coreutils: md5sum, sha256sum', 'md5sum a.txt b.txt sub/c.txt; sha256sum a.txt'),
   sh('coreutils: mkdir -p, cp, mv, rm under /tmp',
@@ -193,11 +194,12 @@ describe('acceptance: runsc do', () => {
     ['KILL', 9],
     ['TERM', 15],
   ])('a program killed by SIG%s gives 128+N', async (sig, n) => {
-    const args = ['-c', `kill -${sig} $$; sleep 5`];
+    // A child shell kills itself: init, like a pid namespace's init, ignores such signals.
+    const args = ['-c', `sh -c 'kill -${sig} $$; sleep 5'; exit $?`];
     const native = await runNative('/bin/sh', args);
-    expect(native.signal, describeRun('native', native)).toBe(`SIG${sig}`);
+    assertExit('native', native, 128 + n);
     const r = await runSandboxed('/bin/sh', args);
-    assertExit(`runsc do sh -c 'kill -${sig} $$'`, r, 128 + n);
+    assertExit(`runsc do sh -c "sh -c 'kill -${sig} $$'"`, r, 128 + n);
   });
 
   it('writes inside the sandbox never reach the host', async () => {

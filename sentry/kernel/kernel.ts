@@ -8,13 +8,12 @@ import type { VFS } from '../vfs/vfs';
 import type { FDTable } from '../vfs/fdtable';
 import type { FSContext } from '../vfs/fscontext';
 import type { Logger } from '../../src/log';
-import { MemoryFile } from '../mm/memfile';
+import { sentryMemoryFile } from '../mm/filedata';
 import { PageCache } from '../mm/pagecache';
 import { AddressSpace } from '../mm/address-space';
-import { PtracePlatform, StubDied, PTRACE_EVENT_STOP, wakerEvents, type Stop, type Waker, type StubThread } from '../platform/ptrace/ptrace';
-import { hostPoller } from './hostpoll';
-import { R } from '../platform/ptrace/regs';
-import { BATCH_PAGE_SIZE } from '../platform/ptrace/stub';
+import { ContextDied, type Platform, type Stop, type Context } from '../platform/platform';
+import { createPlatform, type PlatformName } from '../platform/create';
+import { R } from '../platform/regs';
 import { Task, type Credentials } from './task';
 import { Process, SIG_IGN } from './process';
 import { Signals, sigbit } from './signals';
@@ -22,9 +21,10 @@ import { Timers } from './timers';
 import { Futexes } from './futex';
 import { addCpu, taskCpu } from './cputime';
 import { Dispatcher } from './dispatch';
+import { Vdso } from './vdso';
 import { procProvider } from './proc';
 import { EXITED, KEEP_REGS } from '../../syscalls/table';
-import { SIGCHLD, SIGKILL, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SA_NOCLDWAIT } from '../../src/abi/linux';
+import { SIGCHLD, SIGKILL, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SA_NOCLDWAIT, SI_USER } from '../../src/abi/linux';
 import { Siginfo } from '../../src/abi/layout';
 import { ENOENT, EACCES, ENOTDIR, errnoMessage } from '../../src/abi/errno';
 
@@ -44,6 +44,8 @@ export interface KernelOptions {
   log: Logger;
   strace: boolean;
   hostname: string;
+  /** ptrace unless given. */
+  platform?: PlatformName;
 }
 
 /** Default rlimits, by RLIMIT_* number. */
@@ -60,10 +62,9 @@ function defaultRlimits(): [number, number][] {
 }
 
 export class Kernel {
-  readonly mf = new MemoryFile();
+  readonly mf = sentryMemoryFile();
   readonly cache = new PageCache(this.mf);
-  private readonly batchOff = this.mf.allocate(BATCH_PAGE_SIZE);
-  readonly platform = new PtracePlatform(this.mf.fd, this.batchOff, this.mf.viewOf(this.batchOff, BATCH_PAGE_SIZE)!);
+  readonly platform: Platform;
   readonly signals = new Signals(this);
   readonly timers = new Timers();
   readonly futexes = new Futexes();
@@ -78,23 +79,26 @@ export class Kernel {
   private readonly running = new Set<Task>();
   private readonly altStacks = new WeakMap<Task, { sp: number; size: number }>();
   private nextPid = 1;
-  private waker: Waker | null = null;
-  /** The page the waker's epoll_wait writes its events to. */
-  private wakerPage: DataView | null = null;
   /** Wakeups of blocked tasks not yet given a chance to run. */
   private wakeups = 0;
   /** Blocked syscalls (pending Promises). */
   private blocked = 0;
   private readonly bootNs = process.hrtime.bigint();
   private readonly realtimeBaseNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+  readonly vdso = new Vdso(this.mf, this.realtimeBaseNs);
   init: Process | null = null;
   /** runsc's exit code once init has exited. */
   result: number | null = null;
+  /** Why the sandbox must end (a component it depends on died), or null. */
+  fatal: string | null = null;
+  /** Host children that are not stubs (the Gofer) whose exit ends the sandbox, should waitpid reap it. */
+  private readonly vital = new Map<number, string>();
 
   constructor(opts: KernelOptions) {
     this.vfs = opts.vfs;
     this.log = opts.log;
     this.hostname = opts.hostname;
+    this.platform = createPlatform(opts.platform ?? 'ptrace', this.mf);
     this.dispatcher = new Dispatcher(this, opts.strace);
     this.vfs.setProcProvider(procProvider(this));
   }
@@ -133,6 +137,11 @@ export class Kernel {
     return this.nextPid++;
   }
 
+  /** The pid handed out last (/proc/loadavg, /proc/stat's processes). */
+  lastPid(): number {
+    return this.nextPid - 1;
+  }
+
   /**
    * Creates init (pid 1) running the first of paths that can be executed, and
    * runs the sandbox until init exits. Returns runsc's exit code, or a message
@@ -167,7 +176,7 @@ export class Kernel {
 
   addTask(t: Task): void {
     this.tasks.set(t.tid, t);
-    this.byStub.set(t.stub.tid, t);
+    this.byStub.set(t.stub.id, t);
     t.proc.tasks.add(t);
     this.processes.set(t.proc.pid, t.proc);
   }
@@ -186,7 +195,7 @@ export class Kernel {
     t.exited = true;
     this.running.delete(t);
     this.platform.discard(t.stub);
-    this.byStub.delete(t.stub.tid);
+    this.byStub.delete(t.stub.id);
     this.tasks.delete(t.tid);
     p.tasks.delete(t);
     t.stub.exitThread();
@@ -201,7 +210,7 @@ export class Kernel {
       o.exited = true;
       this.running.delete(o);
       this.platform.discard(o.stub);
-      this.byStub.delete(o.stub.tid);
+      this.byStub.delete(o.stub.id);
       this.tasks.delete(o.tid);
       p.tasks.delete(o);
       o.interrupt();
@@ -214,17 +223,21 @@ export class Kernel {
   }
 
   /** Moves t to a new stub (exec out of a shared address space); the old host task dies. */
-  replaceStub(t: Task, stub: StubThread): void {
-    this.byStub.delete(t.stub.tid);
+  replaceStub(t: Task, stub: Context): void {
+    this.byStub.delete(t.stub.id);
     this.platform.discard(t.stub);
     t.stub.kill();
     t.stub = stub;
-    this.byStub.set(stub.tid, t);
+    this.byStub.set(stub.id, t);
   }
 
   /** Resumes a stopped task in its stub, delivering pending signals first. */
   resume(t: Task): void {
     if (t.exited) return;
+    if (t.proc.stopSignal) {
+      t.proc.parked.add(t);
+      return;
+    }
     if (this.signals.hasDeliverable(t) && !this.signals.deliver(t, false)) return;
     if (!this.flushMappings(t)) return;
     t.stub.resume();
@@ -243,6 +256,14 @@ export class Kernel {
   /** Resumes a task after a syscall with its result. */
   finishSyscall(t: Task, result: number, restartable: boolean): void {
     if (t.exited) return;
+    if (t.proc.stopSignal) {
+      // The process stopped while the call was blocked: its result waits for SIGCONT.
+      t.stub.regs.set(R.rax, result);
+      t.stub.touchRegs();
+      if (restartable) this.signals.restart(t);
+      t.proc.parked.add(t);
+      return;
+    }
     if (this.signals.hasDeliverable(t) || result === -4) {
       t.stub.regs.set(R.rax, result);
       t.stub.touchRegs();
@@ -278,8 +299,23 @@ export class Kernel {
     if (this.running.has(t)) t.stub.interrupt();
   }
 
+  /**
+   * Ends the sandbox: every process is killed the next time the scheduler
+   * looks (never in the middle of a syscall), and runsc exits. Safe to call
+   * from anywhere, more than once.
+   */
+  shutdown(why: string): void {
+    if (this.fatal !== null) return;
+    this.fatal = why;
+    this.log.error({ why }, 'shutting the sandbox down');
+  }
+
+  /** Declares a host child (not a stub) whose exit ends the sandbox: `what` names it in the reason. */
+  watchVital(pid: number, what: string): void { this.vital.set(pid, what); }
+
   private async loop(): Promise<void> {
     for (;;) {
+      if (this.fatal !== null && this.init && !this.init.zombie) this.exitProcess(this.init, signaledStatus(SIGKILL));
       if (this.result !== null) return;
       if (this.wakeups > 0 || this.blocked > 0 && this.running.size === 0 && this.timers.size === 0) {
         // Let woken syscalls (Promise continuations) finish before blocking.
@@ -287,40 +323,28 @@ export class Kernel {
         await new Promise<void>((r) => setImmediate(r));
         if (this.wakeups > 0 || this.running.size > 0) continue;
       }
-      if (this.timers.fireDue(this.monotonicNs()) > 0) continue;
+      const now = this.monotonicNs();
+      if (this.timers.fireDue(now) > 0) continue;
       const next = this.timers.next();
-      // Nothing runs, nothing is due and nothing waits: done.
-      if (this.running.size === 0 && next === null && this.blocked === 0) return;
-      // Otherwise wait for the next stop: of a workload thread, or of the
-      // waker (a host fd, a timer, a host signal). With neither, everything
-      // waits on everything else: like Linux, wait (for a signal from outside).
-      this.armWaker(next);
-      this.onStop(this.platform.wait());
+      if (this.running.size === 0) {
+        if (next === null && this.blocked === 0) return;
+        // Blocked tasks wait for a timer, a host fd or a signal from outside
+        // (with none, everything waits on everything else: like Linux, wait).
+        this.onStop(this.platform.wait(next));
+        continue;
+      }
+      // Running threads may read the vDSO's clock: keep its parameters fresh.
+      this.vdso.refreshIfDue(now);
+      this.onStop(this.platform.wait(this.vdso.wakeAt(next)));
     }
   }
 
-  private armWaker(deadline: bigint | null): void {
-    const poller = hostPoller();
-    poller.setDeadline(deadline);
-    if (!poller.needed) return;
-    if (!this.waker) {
-      const off = this.mf.allocate(4096);
-      const page = this.mf.viewOf(off, 4096)!;
-      this.wakerPage = new DataView(page.buffer, page.byteOffset, page.byteLength);
-      this.waker = this.platform.newWaker(off, poller.epfd);
-    }
-    this.waker.arm();
-  }
-
-  private onStop(stop: Stop): void {
-    if (this.waker && stop.tid === this.waker.thread.tid) {
-      if (stop.kind === 'exited' || stop.kind === 'killed') throw new StubDied(stop.tid, stop);
-      const n = this.waker.stopped(stop);
-      if (stop.kind === 'signal' && stop.value !== SIGTRAP) hostPoller().onSignal?.(stop.value);
-      else hostPoller().dispatch(wakerEvents(this.wakerPage!, n));
-      return;
-    }
-    const t = this.byStub.get(stop.tid);
+  /** Handles a context's stop; null when the wait ended otherwise (a timer deadline, a host fd, a host signal). */
+  private onStop(stop: Stop | null): void {
+    if (!stop) return;
+    const t = this.byStub.get(stop.id);
+    const vital = this.vital.get(stop.id);
+    if (vital !== undefined && !t) { this.shutdown(`${vital} (pid ${stop.id}) died: ${stop.kind} ${stop.value}`); return; }
     // Stops of stubs already torn down (their deaths) need nothing.
     if (!t || t.exited) return;
     this.running.delete(t);
@@ -335,9 +359,8 @@ export class Kernel {
           this.hostSignal(t, stop.value);
           this.resume(t);
           return;
-        case 'event':
+        case 'interrupted':
           t.stub.loadRegs();
-          if (stop.value !== PTRACE_EVENT_STOP) this.log.warn({ tid: t.tid, event: stop.value }, 'unexpected ptrace event');
           this.resume(t);
           return;
         case 'exited':
@@ -347,7 +370,7 @@ export class Kernel {
           return;
       }
     } catch (e) {
-      if (e instanceof StubDied) {
+      if (e instanceof ContextDied) {
         this.exitProcess(t.proc, signaledStatus(SIGKILL));
         return;
       }
@@ -371,9 +394,9 @@ export class Kernel {
         t.proc.actions[sig] = { handler: 0, flags: 0, restorer: 0, mask: 0n };
         t.sigmask &= ~sigbit(sig);
       }
-      this.signals.sendToTask(t, sig, { signo: sig, code: Siginfo.get(raw, 'si_code'), addr: Siginfo.get(raw, 'si_addr'), raw });
+      this.signals.sendToTask(t, sig, { signo: sig, code: Siginfo.get(raw, 'si_code'), addr: Siginfo.get(raw, 'si_addr'), raw, fault: true });
     } else {
-      this.signals.sendToProcess(t.proc, sig);
+      this.signals.sendToProcess(t.proc, sig, { signo: sig, code: SI_USER, forced: true });
     }
   }
 
@@ -384,7 +407,7 @@ export class Kernel {
       this.running.delete(t);
       this.platform.discard(t.stub);
       t.stub.kill();
-      this.byStub.delete(t.stub.tid);
+      this.byStub.delete(t.stub.id);
       this.tasks.delete(t.tid);
       t.interrupt();
       if (t.vforkParent) {

@@ -13,7 +13,7 @@ import { EAGAIN, EFAULT, EINTR, EPIPE } from '../../src/abi/errno';
 import { SIGHUP, SIGINT, SIGQUIT, SIGTSTP, SIGWINCH } from '../../src/abi/linux';
 import { Termios, Winsize } from '../../src/abi/layout';
 import * as libc from '../../src/ffi/libc';
-import { hostPoller } from '../kernel/hostpoll';
+import { hostPoller } from '../platform/hostpoll';
 import type { Task } from '../kernel/task';
 import { FileDescription, type ReadResult, type Stat } from './file';
 import {

@@ -61,6 +61,19 @@ export class Code {
     return this;
   }
 
+  /** A label at a position relative to the start of the code (possibly outside it, e.g. a data page before it). */
+  labelAt(name: string, pos: number): this {
+    this.labels.set(name, pos);
+    return this;
+  }
+
+  /** Where a label lies, relative to the start of the code (after it is defined). */
+  offsetOf(name: string): number {
+    const at = this.labels.get(name);
+    if (at === undefined) throw new Error(`undefined label ${name}`);
+    return at;
+  }
+
   /** A rel32 operand to label, measured from the end of the operand (which ends the instruction). */
   rel32(label: string): this {
     this.fixups.push({ at: this.bytes.length, label });

@@ -11,7 +11,7 @@
 // before it waits and the Sentry is single-threaded.
 import * as libc from '../../src/ffi/libc';
 import { EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLLET, EPOLLIN, EPOLLOUT, EPOLLRDHUP, TFD_CLOEXEC, TFD_TIMER_ABSTIME } from '../../src/abi/linux';
-import type { WaitQueue } from './waiter';
+import type { WaitQueue } from '../kernel/waiter';
 
 const CLOCK_MONOTONIC = 1;
 /** The timerfd's epoll data; host fds get 1, 2, ... */
