@@ -10,7 +10,7 @@
 // are the sandbox's (terminal.ts), so a shell's job control works on it.
 import * as fs from 'node:fs';
 import { EAGAIN, EFAULT, EINTR, EPIPE } from '../../src/abi/errno';
-import { SIGHUP, SIGINT, SIGQUIT, SIGTSTP, SIGWINCH } from '../../src/abi/linux';
+import { SIGHUP, SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGWINCH } from '../../src/abi/linux';
 import { Termios, Winsize } from '../../src/abi/layout';
 import * as libc from '../../src/ffi/libc';
 import { hostPoller } from '../platform/hostpoll';
@@ -163,6 +163,8 @@ export class HostFD extends FileDescription {
       const n = libc.pread(this.hostFd, buf, buf.length, offset);
       return n >= 0 ? buf.subarray(0, n) : -libc.errno();
     }
+    const bg = this.terminal?.backgroundCheck(t, SIGTTIN) ?? 0;
+    if (bg < 0) return bg;
     const r = this.tryRead(len);
     if (r !== null) return r;
     if (this.nonblocking) return -EAGAIN;
@@ -242,6 +244,10 @@ export class HostFD extends FileDescription {
     }
     const f = FORWARDED.get(cmd);
     if (!f) return super.ioctl(t, cmd, argAddr) as number;
+    if (term && f.dir === 'in' && cmd !== TIOCSWINSZ) {
+      const bg = term.backgroundCheck(t, SIGTTOU);
+      if (bg < 0) return bg;
+    }
     let buf: Uint8Array;
     if (f.dir === 'in') {
       const b = t.mm.read(argAddr, f.size);

@@ -226,8 +226,8 @@ export const rwRows: SyscallRow[] = [
     note: 'FIOCLEX, FIONCLEX, FIONBIO, FIONREAD; on ptys TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TCFLSH, TCXONC, TCSBRK, ' +
       'TIOCOUTQ, TIOCSTI, TIOCGETD/TIOCSETD, TIOCEXCL/TIOCNXCL/TIOCGEXCL, TIOCGPTN, TIOCSPTLCK/TIOCGPTLCK, TIOCGPTPEER and ' +
       'the job-control ioctls (TIOCSCTTY, TIOCNOTTY, TIOCGPGRP, TIOCSPGRP, TIOCGSID); on host terminals termios and window ' +
-      'size go to the host tty, job control is the Sentry\'s. TIOCPKT, termio (TCGETA...) and modem ioctls return ENOTTY; ' +
-      'background reads and writes do not raise SIGTTIN/SIGTTOU.',
+      'size go to the host tty, job control is the Sentry\'s. Background groups get SIGTTIN/SIGTTOU as on Linux; ' +
+      'TIOCPKT, termio (TCGETA...) and modem ioctls return ENOTTY.',
   },
   {
     nr: SYS.pipe, name: 'pipe', handler: (t, a) => doPipe(t, a.u64(0), 0), args: ['ptr'], support: 'full',
