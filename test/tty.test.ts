@@ -5,7 +5,8 @@
 //   pseudo-terminal by python's pty module, and by util-linux `script`, with
 //   line editing and ^C; each compared with the same run natively.
 // - Around the sandbox: `runsc do bash -i` on a host pseudo-terminal made by
-//   the test, as a user at a terminal runs it (isatty, job control, window
+//   the test, as a user at a terminal runs it (isatty, job control with ^C,
+//   ^Z, fg and SIGTTIN, window
 //   size and SIGWINCH, ^C to the foreground job, /dev/tty and /dev/console),
 //   compared with bash run natively on a host pseudo-terminal.
 import * as path from 'node:path';
@@ -35,7 +36,7 @@ describe('a pseudo-terminal inside the sandbox', () => {
 });
 
 describe('runsc do on a host terminal', () => {
-  it('gives an interactive bash: a tty, job control, window size, SIGWINCH, ^C, /dev/tty, /dev/console', async () => {
+  it('gives an interactive bash: a tty, job control (^C, ^Z, fg, a stopped background reader), window size, SIGWINCH, /dev/tty, /dev/console', async () => {
     const driver = path.join(DIR, 'host_pty.py');
     const [native, sandboxed] = await Promise.all([
       run(PYTHON, [driver, '--native'], { timeoutMs: 90_000 }),
