@@ -48,7 +48,7 @@ const program = new Command('runsc')
     .choices(['exclusive', 'shared']).default('exclusive'))
   .addOption(new Option('--overlay2 <medium>', 'overlay on the root filesystem: root:memory (writes kept in sandbox memory) or none (written through to the host); root:self is not supported yet')
     .choices(['root:memory', 'none']))
-  .option('--systemd-cgroup', 'accepted for runc compatibility (cgroups are not managed yet)', false);
+  .option('--systemd-cgroup', 'read linux.cgroupsPath as systemd\'s "slice:prefix:name" (runsc writes cgroupfs itself)', false);
 
 doCommand(program);
 syscallsCommand(program);

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BASE_ENV, assertExit, assertSameAsNative, describeRun, killAll, runNative, runSandboxed, type RunResult,
+  BASE_ENV, KVM_UNUSABLE, assertExit, assertSameAsNative, describeRun, killAll, runNative, runSandboxed, type RunResult,
 } from './harness';
 
 // Always Debian's interpreter, never a pyenv shim found on PATH.
@@ -145,14 +145,17 @@ describe('scenarios', () => {
       check(`native ${s.name}`, s, r);
       expect(r.stdout.length).toBeGreaterThan(0);
     });
-    it('runsc', async () => {
-      const sandboxed = await runSandboxed(s.cmd, s.args, { cwd: fixture });
-      if (s.compare !== false) {
-        const native = await runNative(s.cmd, s.args, { cwd: fixture });
-        assertSameAsNative(s.name, native, sandboxed);
-      }
-      check(`runsc ${s.name}`, s, sandboxed);
-    });
+    // Each scenario once on each platform (kvm where /dev/kvm is usable).
+    for (const platform of KVM_UNUSABLE ? ['ptrace'] as const : ['ptrace', 'kvm'] as const) {
+      it(platform === 'ptrace' ? 'runsc' : `runsc --platform=${platform}`, async () => {
+        const sandboxed = await runSandboxed(s.cmd, s.args, { cwd: fixture, platform });
+        if (s.compare !== false) {
+          const native = await runNative(s.cmd, s.args, { cwd: fixture });
+          assertSameAsNative(`${s.name} (${platform})`, native, sandboxed);
+        }
+        check(`runsc ${s.name} (${platform})`, s, sandboxed);
+      });
+    }
   });
 });
 

@@ -11,7 +11,7 @@ import type { Logger } from '../../src/log';
 import { sentryMemoryFile } from '../mm/filedata';
 import { PageCache } from '../mm/pagecache';
 import { AddressSpace } from '../mm/address-space';
-import { ContextDied, type Platform, type Stop, type Context } from '../platform/platform';
+import { ContextDied, type Doorbell, type Platform, type Stop, type Context } from '../platform/platform';
 import { createPlatform, type PlatformName } from '../platform/create';
 import { R } from '../platform/regs';
 import { Task, type Credentials } from './task';
@@ -49,7 +49,7 @@ export interface KernelOptions {
 }
 
 /** Default rlimits, by RLIMIT_* number. */
-function defaultRlimits(): [number, number][] {
+export function defaultRlimits(): [number, number][] {
   const l: [number, number][] = Array.from({ length: 16 }, () => [RLIM_INFINITY, RLIM_INFINITY]);
   l[3] = [8 << 20, RLIM_INFINITY]; // STACK
   l[4] = [0, RLIM_INFINITY]; // CORE
@@ -79,6 +79,10 @@ export class Kernel {
   private readonly running = new Set<Task>();
   private readonly altStacks = new WeakMap<Task, { sp: number; size: number }>();
   private nextPid = 1;
+  /** Set (and notified) by whoever rings the doorbell, so a timed sleep ends too. */
+  private doorbellCell: Int32Array = new Int32Array(new SharedArrayBuffer(4));
+  /** Processes started from outside (runsc exec), parentless, with who takes their wait status. */
+  private readonly external = new Map<Process, (status: number) => void>();
   /** Wakeups of blocked tasks not yet given a chance to run. */
   private wakeups = 0;
   /** Blocked syscalls (pending Promises). */
@@ -147,14 +151,54 @@ export class Kernel {
    * runs the sandbox until init exits. Returns runsc's exit code, or a message
    * saying why the program could not be started.
    */
-  async run(args: { paths: string[]; argv: string[]; envp: string[]; fds: FDTable; fs: FSContext; creds: Credentials }): Promise<number | string> {
+  async run(args: StartArgs): Promise<number | string> {
+    return this.startInit(args) ?? this.runLoop();
+  }
+
+  /** run's first half: creates init and lets it go; null, or why it could not start. */
+  startInit(args: StartArgs): string | null {
+    const t = this.startProcess(args, (p) => { this.init = p; });
+    if (typeof t === 'string') return t;
+    this.resume(t);
+    return null;
+  }
+
+  /** run's second half: runs the sandbox until init exits; returns runsc's exit code. */
+  async runLoop(): Promise<number> {
+    await this.loop();
+    return this.result ?? 0;
+  }
+
+  /**
+   * Starts a process with no parent in the sandbox (runsc exec) while the loop
+   * runs; exited gets its wait status. Returns its pid, or why it could not start.
+   */
+  startExternal(args: StartArgs, exited: (status: number) => void): number | string {
+    const t = this.startProcess(args, (p) => this.external.set(p, exited));
+    if (typeof t === 'string') return t;
+    this.resume(t);
+    this.wakeups++;
+    return t.proc.pid;
+  }
+
+  /**
+   * Lets a thread outside the loop wake it: that thread sets and notifies
+   * cell[0] (which ends a timed sleep) and rings the platform's doorbell
+   * (which ends a wait for the workload).
+   */
+  externalWakeup(cell: Int32Array): Doorbell {
+    this.doorbellCell = cell;
+    return this.platform.doorbell();
+  }
+
+  private startProcess(args: StartArgs, register: (p: Process) => void): Task | string {
     const stub = this.platform.newProcess();
     const mm = new AddressSpace(this.mf, this.cache, this.platform, stub);
     const pid = this.allocPid();
-    const proc = new Process(pid, null, defaultRlimits(), this.monotonicNs());
+    const proc = new Process(pid, null, args.rlimits ?? defaultRlimits(), this.monotonicNs());
     const t = new Task(pid, this, proc, stub, mm, args.fds, args.fs, args.creds);
     this.addTask(t);
-    this.init = proc;
+    register(proc);
     let r = -ENOENT;
     let denied = false;
     for (const path of args.paths) {
@@ -165,13 +209,13 @@ export class Kernel {
     if (r === EXITED) return `exec: ${JSON.stringify(args.argv[0])}: the program could not be loaded`;
     if (r !== KEEP_REGS) {
       this.removeProcessTasks(proc);
+      this.processes.delete(proc.pid);
+      this.external.delete(proc);
       const name = args.argv[0]!;
       if (r === -ENOENT && args.paths.length > 1 && !denied) return `exec: ${JSON.stringify(name)}: executable file not found in $PATH`;
       return `exec: ${JSON.stringify(name)}: ${errnoMessage(denied ? EACCES : -r)}`;
     }
-    this.resume(t);
-    await this.loop();
-    return this.result ?? 0;
+    return t;
   }
 
   addTask(t: Task): void {
@@ -320,27 +364,27 @@ export class Kernel {
       if (this.wakeups > 0 || this.blocked > 0 && this.running.size === 0 && this.timers.size === 0) {
         // Let woken syscalls (Promise continuations) finish before blocking.
         this.wakeups = 0;
+        Atomics.store(this.doorbellCell, 0, 0);
         await new Promise<void>((r) => setImmediate(r));
         if (this.wakeups > 0 || this.running.size > 0) continue;
       }
       const now = this.monotonicNs();
       if (this.timers.fireDue(now) > 0) continue;
       const next = this.timers.next();
-      if (this.running.size === 0) {
-        if (next === null && this.blocked === 0) return;
-        // Blocked tasks wait for a timer, a host fd or a signal from outside
-        // (with none, everything waits on everything else: like Linux, wait).
-        this.onStop(this.platform.wait(next));
-        continue;
-      }
+      if (this.running.size === 0 && next === null && this.blocked === 0) return;
+      // Even when nothing runs, wait on the platform (which ends the wait at
+      // the deadline, or at a host fd or a host signal through the waker): a stub
+      // killed from outside is noticed at once.
       // Running threads may read the vDSO's clock: keep its parameters fresh.
-      this.vdso.refreshIfDue(now);
-      this.onStop(this.platform.wait(this.vdso.wakeAt(next)));
+      if (this.running.size > 0) this.vdso.refreshIfDue(now);
+      this.onStop(this.platform.wait(this.running.size > 0 ? this.vdso.wakeAt(next) : next));
     }
   }
 
-  /** Handles a context's stop; null when the wait ended otherwise (a timer deadline, a host fd, a host signal). */
+  /** Handles a context's stop; null when the wait ended otherwise (a timer deadline, a host fd, a host signal, a doorbell). */
   private onStop(stop: Stop | null): void {
+    // A rung doorbell: let the event loop hear from whoever rang it.
+    if (Atomics.load(this.doorbellCell, 0) !== 0) this.wakeups++;
     if (!stop) return;
     const t = this.byStub.get(stop.id);
     const vital = this.vital.get(stop.id);
@@ -448,7 +492,15 @@ export class Kernel {
     }
     p.children.clear();
     const parent = p.parent;
-    if (!parent) return;
+    if (!parent) {
+      const exited = this.external.get(p);
+      if (exited) {
+        this.external.delete(p);
+        this.reap(p);
+        exited(status);
+      }
+      return;
+    }
     const act = parent.actions[SIGCHLD]!;
     if (act.handler === SIG_IGN || act.flags & SA_NOCLDWAIT) {
       this.reap(p);
@@ -470,3 +522,15 @@ export class Kernel {
 }
 
 export type { Credentials };
+
+export interface StartArgs {
+  /** Where to look for the program, in order (execvp's PATH search, done by the caller). */
+  paths: string[];
+  argv: string[];
+  envp: string[];
+  fds: FDTable;
+  fs: FSContext;
+  creds: Credentials;
+  /** By RLIMIT_* number; the defaults when absent. */
+  rlimits?: [number, number][];
+}

@@ -14,6 +14,7 @@ const FALLOC_PUNCH = 0x01 | 0x02; // FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE
 const FILE_SIZE = 2 ** 38;
 /** V8 refuses ArrayBuffer views over 4 GiB: the mapping is seen through 1 GiB windows. */
 const CHUNK = 2 ** 30;
+export const WINDOW_SIZE = CHUNK;
 
 export const pageDown = (x: number): number => x - (x % PAGE);
 export const pageUp = (x: number): number => Math.ceil(x / PAGE) * PAGE;
@@ -82,6 +83,11 @@ export class MemoryFile {
       this.chunks[i] = c;
     }
     return c;
+  }
+
+  /** Where window i (file offsets [i*WINDOW_SIZE, (i+1)*WINDOW_SIZE)) is mapped in the Sentry. */
+  windowAddress(i: number): bigint {
+    return this.window(i).addr;
   }
 
   private chunk(i: number): Uint8Array {

@@ -81,6 +81,29 @@ export class HostPoller {
     }
   }
 
+  private lastCheck = 0n;
+
+  /**
+   * For a platform without a waker stub (kvm): waits in this thread up to
+   * timeoutNs for host fds or the timerfd, and delivers what came.
+   */
+  waitHere(timeoutNs: bigint): void {
+    this.lastCheck = process.hrtime.bigint();
+    const buf = new Uint8Array(MAX_EVENTS * EPOLL_EVENT_SIZE);
+    const ms = timeoutNs <= 0n ? 0 : Number((timeoutNs + 999_999n) / 1_000_000n);
+    const n = libc.epollWait(this.epfd, buf, MAX_EVENTS, ms);
+    if (n <= 0) return;
+    const dv = new DataView(buf.buffer);
+    const events = [];
+    for (let i = 0; i < n; i++) events.push({ events: dv.getUint32(i * EPOLL_EVENT_SIZE, true), data: dv.getBigUint64(i * EPOLL_EVENT_SIZE + 4, true) });
+    this.dispatch(events);
+  }
+
+  /** waitHere(0) at most every BUSY_CHECK_NS: host fds stay live while workload threads keep the platform busy. */
+  checkIfDue(now: bigint): void {
+    if (this.queues.size > 0 && now - this.lastCheck >= BUSY_CHECK_NS) this.waitHere(0n);
+  }
+
   /** Delivers the events the waker's epoll_wait returned. */
   dispatch(events: { events: number; data: bigint }[]): void {
     for (const e of events) {
@@ -93,6 +116,11 @@ export class HostPoller {
     }
   }
 }
+
+/** How often a platform without a waker checks host fds while workload threads keep it busy. */
+const BUSY_CHECK_NS = 1_000_000n;
+const MAX_EVENTS = 64;
+const EPOLL_EVENT_SIZE = 12;
 
 let poller: HostPoller | null = null;
 

@@ -26,6 +26,8 @@ export interface Stop {
   kind: StopKind;
   /** Signal for 'signal' and 'killed'; exit code for 'exited'. */
   value: number;
+  /** Why the platform killed the context, when it did. */
+  detail?: string;
 }
 
 export interface CpuTimes {
@@ -61,6 +63,12 @@ export interface Context {
   cpuTime(): CpuTimes;
 }
 
+/** Where to send what, to wake the Sentry's loop from another thread. */
+export interface Doorbell {
+  tid: number;
+  signal: number;
+}
+
 export interface Platform {
   /** 'ptrace' or 'kvm'. */
   readonly name: string;
@@ -90,6 +98,11 @@ export interface Platform {
   wait(deadline: bigint | null): Stop | null;
   /** Keeps a helper process the Sentry waits on synchronously (the Gofer) near the Sentry. */
   pin(pid: number): void;
+  /**
+   * A host thread that a thread outside the Sentry's loop signals (tgkill
+   * with the signal given) to end the loop's current or next wait() early.
+   */
+  doorbell(): Doorbell;
   /** Acquires every host resource the platform will need, before the Sentry's seccomp filter forbids it. */
   prepare(): void;
 }

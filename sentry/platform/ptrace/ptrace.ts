@@ -42,6 +42,7 @@ const PTRACE_EVENT_STOP = 128;
 const TICK_NS = 10_000_000n;
 const WALL = 0x40000000;
 const SIGKILL = 9;
+const SIGURG = 23;
 const SIGTRAP = 5;
 const SIGCHLD = 17;
 const EINTR = 4;
@@ -341,12 +342,35 @@ class Waker {
   }
 }
 
+const NR_PAUSE = 34;
+
+/**
+ * A stub that waits in pause() so that a thread outside the loop (the
+ * sandbox's control-socket watcher) can end the loop's waitpid by signalling
+ * it: the signal arrives as a stop of this stub, which the kernel then re-arms.
+ */
+class Doorbell {
+  constructor(readonly thread: StubThread) {}
+
+  /** (Re)starts the wait; a signal that arrived meanwhile stops it again at once. */
+  arm(): void {
+    const r = this.thread.regs;
+    r.set(R.rip, TRAMPOLINE);
+    r.set(R.rax, NR_PAUSE);
+    r.set(R.orig_rax, -1);
+    check(libc.ptraceBuf(PTRACE_SETREGS, this.thread.tid, 0, r.buf), 'PTRACE_SETREGS');
+    // Resuming with signal 0 discards the signal that rang.
+    check(libc.ptrace(PTRACE_CONT, this.thread.tid, 0, 0), 'PTRACE_CONT');
+  }
+}
+
 /** Owns the stub processes of one sandbox. */
 export class PtracePlatform implements Platform {
   readonly name = 'ptrace';
   private template: StubThread | null = null;
   private readonly cpuMask: Uint8Array;
   private waker: Waker | null = null;
+  private bell: Doorbell | null = null;
 
   /** BATCH_PAGE_SIZE bytes of the memory file that every stub sees read-only at BATCH_PAGE. */
   private readonly batchOff: number;
@@ -419,6 +443,14 @@ export class PtracePlatform implements Platform {
     libc.schedSetaffinity(pid, this.cpuMask.length, this.cpuMask);
   }
 
+  doorbell(): { tid: number; signal: number } {
+    if (!this.bell) {
+      this.bell = new Doorbell(this.newProcess());
+      this.bell.arm();
+    }
+    return { tid: this.bell.thread.tid, signal: SIGURG };
+  }
+
   /**
    * Queues a mapping change for t's process. Changes reach the host in one
    * batch (one stop instead of one per syscall) when flush(t) runs, which the
@@ -472,6 +504,10 @@ export class PtracePlatform implements Platform {
     const stop = waitStop(-1);
     if (this.waker && stop.tid === this.waker.thread.tid) {
       this.waker.stopped(stop);
+      return null;
+    }
+    if (this.bell && stop.tid === this.bell.thread.tid) {
+      this.bell.arm();
       return null;
     }
     // Events other than the interruption arrive only while the Sentry injects syscalls.
