@@ -200,6 +200,7 @@ export const SENTRY_SYSCALLS: ReadonlyMap<number, string> = new Map([
   [281, 'epoll_pwait: libuv\'s loop'],
   [284, 'eventfd'],
   [285, 'fallocate: the memory file releases pages (PUNCH_HOLE)'],
+  [286, 'timerfd_settime: the host poller\'s timerfd at the next timer deadline (the waker waits on it)'],
   [290, 'eventfd2: libuv\'s async handles'],
   [291, 'epoll_create1: libuv'],
   [292, 'dup3'],

@@ -35,6 +35,7 @@ import { controlAddress } from './container';
 import { ControlServer, type Connection, type Request } from './control';
 import { Cgroup, type CgroupPaths } from './cgroup';
 import { startGofer } from './gofer';
+import { installStdio } from './stdio';
 
 export interface SandboxOptions {
   id: string;
@@ -211,7 +212,7 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   for (const pid of gofers.pids) { kernel.platform.pin(pid); kernel.watchVital(pid, 'a Gofer'); }
   gofers.onDead = (why) => kernel.shutdown(why);
   const fds = new FDTable();
-  for (const fd of [0, 1, 2]) fds.install(vfs.hostFile(fd), false);
+  installStdio(vfs, fds);
   try {
     vfs.newFSContext(proc.cwd);
   } catch {

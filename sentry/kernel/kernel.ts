@@ -373,14 +373,15 @@ export class Kernel {
       const next = this.timers.next();
       if (this.running.size === 0 && next === null && this.blocked === 0) return;
       // Even when nothing runs, wait on the platform (which ends the wait at
-      // the deadline): a stub killed from outside is noticed at once.
+      // the deadline, or at a host fd or a host signal through the waker): a stub
+      // killed from outside is noticed at once.
       // Running threads may read the vDSO's clock: keep its parameters fresh.
       if (this.running.size > 0) this.vdso.refreshIfDue(now);
       this.onStop(this.platform.wait(this.running.size > 0 ? this.vdso.wakeAt(next) : next));
     }
   }
 
-  /** Handles a context's stop; null when the wait ended at a timer deadline or a doorbell. */
+  /** Handles a context's stop; null when the wait ended otherwise (a timer deadline, a host fd, a host signal, a doorbell). */
   private onStop(stop: Stop | null): void {
     // A rung doorbell: let the event loop hear from whoever rang it.
     if (Atomics.load(this.doorbellCell, 0) !== 0) this.wakeups++;

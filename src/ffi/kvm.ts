@@ -131,10 +131,4 @@ export class ThreadTimer {
     mask[(this.sig - 1) >> 3]! &= ~(1 << ((this.sig - 1) & 7));
     return mask;
   }
-
-  /** Waits for the signal at most ns; true if it came. */
-  waitFor(ns: bigint): boolean {
-    const ts = new BigInt64Array([ns / 1_000_000_000n, ns % 1_000_000_000n]);
-    return sigtimedwait(this.set, null, ts) === this.sig;
-  }
 }

@@ -244,3 +244,16 @@ export function seccompSetFilter(flags: number, filter: Uint8Array): number {
     } finally { koffi.free(prog); }
   } finally { koffi.free(mem); }
 }
+
+// ---- readiness of host fds (the Sentry's loop waits on these through its waker stub) ----
+export const epollCreate1 = libc.func('int epoll_create1(int flags)') as (flags: number) => number;
+/** epoll_ctl; event is a 12-byte struct epoll_event (or null for EPOLL_CTL_DEL). */
+export const epollCtl = libc.func('int epoll_ctl(int epfd, int op, int fd, void *event)') as (
+  epfd: number, op: number, fd: number, event: Uint8Array | null) => number;
+export const timerfdCreate = libc.func('int timerfd_create(int clockid, int flags)') as (clockid: number, flags: number) => number;
+/** timerfd_settime; value is a 32-byte struct itimerspec. */
+export const timerfdSettime = libc.func('int timerfd_settime(int fd, int flags, const void *value, void *old)') as (
+  fd: number, flags: number, value: Uint8Array, old: null) => number;
+/** epoll_wait; events receives up to maxevents 12-byte struct epoll_event. */
+export const epollWait = libc.func('int epoll_wait(int epfd, void *events, int maxevents, int timeout)') as (
+  epfd: number, events: Uint8Array, maxevents: number, timeout: number) => number;

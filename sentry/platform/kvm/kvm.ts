@@ -27,6 +27,7 @@ import {
 } from './ring0';
 import { Siginfo } from '../../../src/abi/layout';
 import { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGKILL } from '../../../src/abi/linux';
+import { hostPoller } from '../hostpoll';
 
 const PAGE = 4096;
 /** How long a context runs before others get the vCPU. */
@@ -463,13 +464,14 @@ export class KvmPlatform implements Platform {
 
   // ---- running ----
   wait(deadline: bigint | null): Stop | null {
+    const now = process.hrtime.bigint();
     const c = this.queue.shift();
     if (!c) {
-      // Nothing to run: sleep to the deadline (or a while, for the kernel to look again).
-      const now = process.hrtime.bigint();
-      this.timer.waitFor(deadline === null ? 50_000_000n : deadline > now ? deadline - now : 0n);
+      // Nothing to run: wait for a host fd until the deadline (or a while, for the kernel to look again).
+      hostPoller().waitHere(deadline === null ? 50_000_000n : deadline > now ? deadline - now : 0n);
       return null;
     }
+    hostPoller().checkIfDue(now);
     c.queued = false;
     if (c.interruptRequested) {
       c.interruptRequested = false;
