@@ -2,7 +2,7 @@
 // Benchmark: native vs our runsc (bin/runsc do …) vs the real gVisor
 // (/usr/bin/runsc --platform=ptrace --network=none do …), side by side.
 //
-//   node bench/run.mjs [--only getppid,openread,forkexec,pipe,true] [--reps N]
+//   node bench/run.mjs [--only getppid,openread,forkexec,pipe,pipebw,epoll,true] [--reps N]
 //                      [--no-gvisor] [--json] [--target-ms MS] [--true-runs N]
 //                      [--timeout S] [--ours PATH]
 //
@@ -51,6 +51,14 @@ const CASES = [
   {
     id: 'pipe', title: 'pipe ping-pong, 1 byte', unit: 'µs/round trip', scale: 1e3,
     src: 'pipe.c', args: () => [], calib: 500,
+  },
+  {
+    id: 'pipebw', title: 'pipe throughput, 64 KiB writes', unit: 'MB/s', rate: 65536,
+    src: 'pipebw.c', args: () => [], calib: 100,
+  },
+  {
+    id: 'epoll', title: 'epoll_wait, 1000 idle fds + 1 active', unit: 'µs/iter', scale: 1e3,
+    src: 'epoll.c', args: () => [], calib: 200,
   },
   { id: 'true', title: 'wall time of `do /bin/true`', unit: 'ms', wall: true },
 ];
@@ -226,7 +234,8 @@ async function measureMicro(runner, c) {
   const reps = [];
   for (let i = 0; i < opts.reps; i++) {
     const x = await runMicro(runner, c, n);
-    reps.push(x.elapsed_ns / x.iters / c.scale);
+    // rate cases report bytes per µs (MB/s); the others time per operation.
+    reps.push(c.rate ? (c.rate * x.iters * 1e3) / x.elapsed_ns : x.elapsed_ns / x.iters / c.scale);
   }
   return { iters: n, reps };
 }
