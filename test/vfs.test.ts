@@ -75,7 +75,7 @@ function makeTask(vfs: VFS, uid = 0): FakeTask {
   const mem = new FakeMem();
   const signals: number[] = [];
   const t = {
-    tid: 100, pid: 100, kernel: { vfs }, mm: mem, mem, fds: new FDTable(), fs: vfs.newFSContext('/'),
+    tid: 100, pid: 100, kernel: { vfs }, proc: { pid: 100, sid: 100, pgid: 100 }, mm: mem, mem, fds: new FDTable(), fs: vfs.newFSContext('/'),
     creds: { uid, euid: uid, suid: uid, fsuid: uid, gid: uid, egid: uid, sgid: uid, fsgid: uid, groups: [] },
     signals,
     waitFor(ready: () => boolean, queues: WaitQueue[]): Promise<number> {

@@ -1,8 +1,8 @@
 // A workload process's address space: the Sentry's list of mappings (VMAs),
-// each backed by pages of the memory file, mirrored into the stub with
-// syscalls injected at the trampoline. The Sentry's list is the truth: every
-// user-memory access a syscall makes is checked against it (EFAULT otherwise),
-// and the stub's host mappings only follow it.
+// each backed by pages of the memory file, mirrored into the platform's
+// address space (the ptrace stub's host mappings, or KVM guest page tables).
+// The Sentry's list is the truth: every user-memory access a syscall makes is
+// checked against it (EFAULT otherwise), and the platform only follows it.
 //
 // Private file mappings that are never writable use the page cache's pages
 // directly; writable private mappings get their own copy. fork copies the
@@ -10,8 +10,7 @@
 import { MemoryFile, PAGE, pageUp, pageDown } from './memfile';
 import type { UserMemory } from './usermem';
 import type { PageCache, FilePages, PageRun } from './pagecache';
-import type { PtracePlatform, StubThread } from '../platform/ptrace/ptrace';
-import { STUB_BASE } from '../platform/ptrace/stub';
+import { USER_END, type Platform, type Context } from '../platform/platform';
 import {
   PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_FIXED_NOREPLACE,
   MAP_TYPE, MAP_SHARED_VALIDATE, MREMAP_MAYMOVE, MREMAP_FIXED, MADV_DONTNEED, MADV_FREE,
@@ -20,9 +19,9 @@ import { EINVAL, ENOMEM, EEXIST, EFAULT } from '../../src/abi/errno';
 
 /** Lowest address a mapping may have (vm.mmap_min_addr). */
 export const MMAP_MIN_ADDR = 0x10000;
-/** The workload's address space ends below the stub page. */
-export const USER_END = STUB_BASE;
+export { USER_END };
 const STACK_SIZE = 8 << 20;
+const MIN_STACK_SIZE = 128 << 10;
 /** Where mmap starts looking, top down: below the stack and a guard gap. */
 const MMAP_TOP = USER_END - STACK_SIZE - (128 << 20);
 
@@ -81,10 +80,10 @@ export class AddressSpace implements UserMemory {
   brk = 0;
   /** Processes using this address space (more than one after clone with CLONE_VM). */
   users = 1;
-  /** The thread through which mapping changes reach the host; the kernel points it at a stopped thread. */
-  stub: StubThread;
+  /** The context through which mapping changes reach the platform; the kernel points it at a stopped thread. */
+  stub: Context;
 
-  constructor(readonly mf: MemoryFile, private readonly cache: PageCache, private readonly host: PtracePlatform, stub: StubThread) {
+  constructor(readonly mf: MemoryFile, private readonly cache: PageCache, private readonly host: Platform, stub: Context) {
     this.stub = stub;
   }
 
@@ -159,6 +158,25 @@ export class AddressSpace implements UserMemory {
       done += n;
     }
     return true;
+  }
+
+  /**
+   * Views of the memory file holding [addr, addr+len), in order, for host I/O
+   * straight into (forWrite) or out of workload memory; null if any byte is
+   * not accessible so.
+   */
+  views(addr: number, len: number, forWrite: boolean): Uint8Array[] | null {
+    if (!inUserRange(addr, len)) return null;
+    const out: Uint8Array[] = [];
+    for (let a = addr; a < addr + len;) {
+      const v = this.find(a);
+      if (!v || v.pastEof) return null;
+      if (forWrite ? !(v.prot & PROT_WRITE) || (v.backing.cached && !v.shared) : !(v.prot & (PROT_READ | PROT_EXEC))) return null;
+      const n = Math.min(addr + len, v.end) - a;
+      this.mf.views(v.off + (a - v.start), n, out);
+      a += n;
+    }
+    return out;
   }
 
   readCString(addr: number, max: number): string | null | undefined {
@@ -469,18 +487,22 @@ export class AddressSpace implements UserMemory {
     return 0;
   }
 
-  /** The stack for a new image: [top - size, top), readable and writable. */
-  mapStack(): { top: number; bottom: number } {
+  /**
+   * The stack for a new image: [top - size, top), readable and writable.
+   * size (RLIMIT_STACK) is kept between 128 KiB and what fits above the mmap area.
+   */
+  mapStack(size = STACK_SIZE): { top: number; bottom: number } {
     const top = USER_END - PAGE;
-    const bottom = top - STACK_SIZE;
-    const v = this.makeVma(bottom, STACK_SIZE, PROT_READ | PROT_WRITE, false, '[stack]');
+    size = Math.min(Math.max(pageUp(size), MIN_STACK_SIZE), top - MMAP_TOP - PAGE);
+    const bottom = top - size;
+    const v = this.makeVma(bottom, size, PROT_READ | PROT_WRITE, false, '[stack]');
     this.insert(v);
     this.hostMap(v);
     return { top, bottom };
   }
 
   /** A copy for a forked child whose stub is child. */
-  fork(child: StubThread): AddressSpace {
+  fork(child: Context): AddressSpace {
     const as = new AddressSpace(this.mf, this.cache, this.host, child);
     as.brkStart = this.brkStart;
     as.brk = this.brk;
@@ -515,6 +537,6 @@ export class AddressSpace implements UserMemory {
   /** Unmaps everything from the stub too, for a new image. */
   reset(): void {
     this.clear();
-    this.host.queueUnmap(this.stub, 0, STUB_BASE);
+    this.host.queueUnmap(this.stub, 0, USER_END);
   }
 }

@@ -14,6 +14,7 @@ const FALLOC_PUNCH = 0x01 | 0x02; // FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE
 const FILE_SIZE = 2 ** 38;
 /** V8 refuses ArrayBuffer views over 4 GiB: the mapping is seen through 1 GiB windows. */
 const CHUNK = 2 ** 30;
+export const WINDOW_SIZE = CHUNK;
 
 export const pageDown = (x: number): number => x - (x % PAGE);
 export const pageUp = (x: number): number => Math.ceil(x / PAGE) * PAGE;
@@ -84,6 +85,11 @@ export class MemoryFile {
     return c;
   }
 
+  /** Where window i (file offsets [i*WINDOW_SIZE, (i+1)*WINDOW_SIZE)) is mapped in the Sentry. */
+  windowAddress(i: number): bigint {
+    return this.window(i).addr;
+  }
+
   private chunk(i: number): Uint8Array {
     return this.window(i).bytes;
   }
@@ -120,6 +126,19 @@ export class MemoryFile {
     const co = off - ci * CHUNK;
     if (co + len > CHUNK) return null;
     return this.chunk(ci).subarray(co, co + len);
+  }
+
+  /** Live views of [off, off+len), one per window it spans: for host I/O straight into or out of the file. */
+  views(off: number, len: number, out: Uint8Array[] = []): Uint8Array[] {
+    while (len > 0) {
+      const ci = Math.floor(off / CHUNK);
+      const co = off - ci * CHUNK;
+      const n = Math.min(len, CHUNK - co);
+      out.push(this.chunk(ci).subarray(co, co + n));
+      off += n;
+      len -= n;
+    }
+    return out;
   }
 
   /** Bytes of the whole file that hold data: the sandbox's memory use. */

@@ -22,6 +22,8 @@ export interface MappableSource {
   cacheKey: string;
   size(): number;
   readAt(off: number, len: number): Uint8Array | number;
+  /** Reads straight into `dst` (memory-file pages): bytes read, -errno, or null to use readAt. */
+  readInto?(off: number, dst: Uint8Array[]): number | null;
   /** Contents already kept in the memory file (tmpfs): mapped in place, shared with read/write, never cached. */
   pages?(): FilePages;
 }
@@ -58,13 +60,20 @@ export class PageCache {
     const backing = new Backing(this.mf, this.mf.allocate(len), len, true).ref();
     const step = 1 << 20;
     for (let off = 0; off < size; off += step) {
-      const data = src.readAt(off, Math.min(step, size - off));
+      const want = Math.min(step, size - off);
+      const direct = src.readInto?.(off, this.mf.views(backing.off + off, want)) ?? null;
+      if (direct !== null) {
+        if (direct < 0) { backing.unref(); return direct; }
+        if (direct < want) break;
+        continue;
+      }
+      const data = src.readAt(off, want);
       if (typeof data === 'number') {
         backing.unref();
         return data;
       }
       this.mf.write(backing.off + off, data);
-      if (data.length < Math.min(step, size - off)) break;
+      if (data.length < want) break;
     }
     const f = new CachedFile(src.cacheKey, size, backing);
     this.files.set(src.cacheKey, f);

@@ -1,7 +1,7 @@
 // The descriptions of inode-backed files: regular files (data through the
 // inode's readAt/writeAt) and directories (getdents over a snapshot taken
 // when reading starts at offset 0).
-import { EFBIG, EINVAL, EISDIR, ENXIO } from '../../src/abi/errno';
+import { EFAULT, EFBIG, EINVAL, EISDIR, ENXIO } from '../../src/abi/errno';
 import type { Task } from '../kernel/task';
 import type { Location } from './dentry';
 import { FileDescription, type MappableFile, type ReadResult, type Stat } from './file';
@@ -26,6 +26,28 @@ export class RegularFD extends FileDescription {
     const r = this.inode.readAt(pos, len);
     if (typeof r !== 'number' && offset < 0) this.offset = pos + r.length;
     if (typeof r !== 'number' && r.length > 0) fileEvent(this.loc?.d, IN_ACCESS);
+    return r;
+  }
+
+  override readToUser(t: Task, addr: number, len: number, offset: number): number | null {
+    if (len === 0 || !this.inode.hostData) return null;
+    const views = t.mm.views(addr, len, true);
+    const pos = offset < 0 ? this.offset : offset;
+    const r = views ? this.inode.readInto(pos, views) : null;
+    if (r === null) return views ? null : -EFAULT;
+    if (r > 0 && offset < 0) this.offset = pos + r;
+    return r;
+  }
+
+  override writeFromUser(t: Task, addr: number, len: number, offset: number): number | null {
+    if (len === 0 || !this.inode.hostData) return null;
+    const views = t.mm.views(addr, len, false);
+    if (!views) return -EFAULT;
+    // Linux appends even for pwrite on an O_APPEND file.
+    const pos = (this.flags & O_APPEND) !== 0 ? this.inode.size() : offset < 0 ? this.offset : offset;
+    if (pos + len > MAX_OFFSET) return -EFBIG;
+    const r = this.inode.writeFrom(pos, views);
+    if (r !== null && r > 0 && offset < 0) this.offset = pos + r;
     return r;
   }
 

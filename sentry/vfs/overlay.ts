@@ -287,6 +287,8 @@ export class OverlayInode extends Inode {
 
   override readlink(t: Task | null): string | number { return this.top.readlink(t); }
   override readAt(off: number, len: number): ReadResult { return this.top.readAt(off, len); }
+  override get hostData(): boolean { return this.top.hostData; }
+  override readInto(off: number, dst: Uint8Array[]): number | null { return this.top.readInto(off, dst); }
 
   override writeAt(off: number, data: Uint8Array): number {
     const r = this.copyUp();

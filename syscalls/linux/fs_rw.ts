@@ -22,13 +22,15 @@ function sysRead(t: Task, a: SyscallArgs): SysResult {
   const fd = a.int(0), addr = a.u64(1), len = clampCount(a.u64(2));
   const f = fileOf(t, fd);
   if (!f || !f.readable) return -EBADF;
-  return finishRead(t, f.read(t, len, -1), addr);
+  return f.readToUser(t, addr, len, -1) ?? finishRead(t, f.read(t, len, -1), addr);
 }
 
 function sysWrite(t: Task, a: SyscallArgs): SysResult {
   const fd = a.int(0), addr = a.u64(1), len = clampCount(a.u64(2));
   const f = fileOf(t, fd);
   if (!f || !f.writable) return -EBADF;
+  const direct = f.writeFromUser(t, addr, len, -1);
+  if (direct !== null) return direct;
   const data = len === 0 ? new Uint8Array(0) : t.mm.read(addr, len);
   if (!data) return -EFAULT;
   return f.write(t, data, -1);
@@ -40,7 +42,7 @@ function sysPread(t: Task, a: SyscallArgs): SysResult {
   if (!f || !f.readable) return -EBADF;
   if (off < 0) return -EINVAL;
   if (!f.positional) return -ESPIPE;
-  return finishRead(t, f.read(t, len, off), addr);
+  return f.readToUser(t, addr, len, off) ?? finishRead(t, f.read(t, len, off), addr);
 }
 
 function sysPwrite(t: Task, a: SyscallArgs): SysResult {
@@ -49,6 +51,8 @@ function sysPwrite(t: Task, a: SyscallArgs): SysResult {
   if (!f || !f.writable) return -EBADF;
   if (off < 0) return -EINVAL;
   if (!f.positional) return -ESPIPE;
+  const direct = f.writeFromUser(t, addr, len, off);
+  if (direct !== null) return direct;
   const data = len === 0 ? new Uint8Array(0) : t.mm.read(addr, len);
   if (!data) return -EFAULT;
   return f.write(t, data, off);

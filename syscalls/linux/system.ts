@@ -8,11 +8,12 @@ import {
   ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS, PR_SET_NAME, PR_GET_NAME, PR_SET_PDEATHSIG, PR_GET_PDEATHSIG,
   PR_GET_DUMPABLE, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER,
   PR_GET_CHILD_SUBREAPER, PR_CAPBSET_READ, GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE, RUSAGE_SELF, RUSAGE_CHILDREN,
-  RUSAGE_THREAD,
+  RUSAGE_THREAD, RLIMIT_CPU,
 } from '../../src/abi/linux';
 import { encodeUtsname, Rlimit, Rusage, Sysinfo, Tms } from '../../src/abi/layout';
-import { R } from '../../sentry/platform/ptrace/regs';
+import { R } from '../../sentry/platform/regs';
 import { processCpu, taskCpu, type CpuTime } from '../../sentry/kernel/cputime';
+import { watchCpuLimit } from '../../sentry/kernel/cputimers';
 import { randomFillSync } from 'node:crypto';
 import { CPUS, memory, RELEASE, VERSION } from '../../sentry/kernel/machine';
 
@@ -164,7 +165,8 @@ function prlimit(t: Task, pid: number, resource: number, newAddr: number, oldAdd
   }
   if (next) {
     p.rlimits[resource] = next;
-    if (resource === 7) t.fds.limit = Math.min(next[0], 1 << 20);
+    if (resource === 7) for (const o of p.tasks) o.fds.limit = Math.min(next[0], 1 << 20);
+    if (resource === RLIMIT_CPU) watchCpuLimit(t.kernel, p);
   }
   return 0;
 }
@@ -249,7 +251,7 @@ export const systemRows: SyscallRow[] = [
   { nr: SYS.setresgid, name: 'setresgid', handler: (t, a) => setresgid(t, a.int(0), a.int(1), a.int(2)), args: ['int', 'int', 'int'], support: 'partial', note: 'As setuid.' },
   { nr: SYS.arch_prctl, name: 'arch_prctl', handler: archPrctl, args: ['hex', 'ptr'], support: 'partial', note: 'ARCH_SET/GET_FS and _GS only.' },
   { nr: SYS.prctl, name: 'prctl', handler: prctl, args: ['int', 'hex', 'hex', 'hex', 'hex'], support: 'partial', note: 'PR_SET/GET_NAME, PDEATHSIG (sent when the parent process exits), CHILD_SUBREAPER, NO_NEW_PRIVS, DUMPABLE, CAPBSET_READ; other options return EINVAL.' },
-  { nr: SYS.prlimit64, name: 'prlimit64', handler: (t, a) => prlimit(t, a.int(0), a.int(1), a.u64(2), a.u64(3)), args: ['pid', 'int', 'ptr', 'ptr'], support: 'partial', note: 'Limits are stored and reported; only RLIMIT_NOFILE and RLIMIT_NPROC are enforced.' },
+  { nr: SYS.prlimit64, name: 'prlimit64', handler: (t, a) => prlimit(t, a.int(0), a.int(1), a.u64(2), a.u64(3)), args: ['pid', 'int', 'ptr', 'ptr'], support: 'partial', note: 'Enforced: RLIMIT_NOFILE, NPROC, AS, STACK (the stack of the next execve), CPU, SIGPENDING; others are stored and reported.' },
   { nr: SYS.getrlimit, name: 'getrlimit', handler: (t, a) => (a.u64(1) === 0 ? -EFAULT : prlimit(t, 0, a.int(0), 0, a.u64(1))), args: ['int', 'ptr'], support: 'full' },
   { nr: SYS.setrlimit, name: 'setrlimit', handler: (t, a) => (a.u64(1) === 0 ? -EFAULT : prlimit(t, 0, a.int(0), a.u64(1), 0)), args: ['int', 'ptr'], support: 'partial', note: 'As prlimit64.' },
   { nr: SYS.getrandom, name: 'getrandom', handler: getrandom, args: ['ptr', 'size', 'hex'], support: 'full' },
