@@ -272,28 +272,6 @@ export class VFS {
     return 0;
   }
 
-  /** mount(2): puts root over the directory at loc (stacking on a mount already there). 0 or -errno. */
-  mountOnto(loc: Location, root: Inode, fsType: string, options: string): number {
-    if (!loc.d.inode.isDir) return -ENOTDIR;
-    if (!loc.d.inode.fs.cacheDentries && loc.d !== loc.mnt.root) return -EINVAL;
-    const m = new Mount(new Dentry('', null, root), loc.mnt, loc.d, fsType, options);
-    loc.d.mounted = m;
-    this.mounts.push(m);
-    return 0;
-  }
-
-  /** umount2(2) of the mount whose root loc is: EINVAL if it is none (or the root), EBUSY with mounts on it unless detach. */
-  unmount(loc: Location, detach: boolean): number {
-    const m = loc.mnt;
-    if (loc.d !== m.root || !m.parent || !m.mountpoint) return -EINVAL;
-    const above = this.mounts.filter((c) => c.parent === m);
-    if (above.length > 0 && !detach) return -EBUSY;
-    for (const c of above) this.unmount({ mnt: c, d: c.root }, true);
-    m.mountpoint.mounted = null;
-    this.mounts.splice(this.mounts.indexOf(m), 1);
-    return 0;
-  }
-
   // ---------------------------------------------------------------------
   // API for the kernel core
   // ---------------------------------------------------------------------

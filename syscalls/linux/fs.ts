@@ -8,6 +8,5 @@ import { memfdRows } from './fs_memfd';
 import { xattrRows } from './fs_xattr';
 import { inotifyRows } from './fs_inotify';
 import { spliceRows } from './fs_splice';
-import { mountRows } from './fs_mount';
 
-export const fsRows: SyscallRow[] = [...rwRows, ...statRows, ...pathRows, ...extraRows, ...xattrRows, ...memfdRows, ...inotifyRows, ...spliceRows, ...mountRows];
+export const fsRows: SyscallRow[] = [...rwRows, ...statRows, ...pathRows, ...extraRows, ...xattrRows, ...memfdRows, ...inotifyRows, ...spliceRows];
