@@ -92,6 +92,14 @@ const CASES = [
     id: 'cpu', title: 'CPU-bound loop, 10M rounds', unit: 'ms/iter', scale: 1e6,
     src: 'cpu.c', args: () => [], calib: 3,
   },
+  {
+    id: 'pipebw', title: 'pipe throughput, 64 KiB writes', unit: 'µs/64 KiB', scale: 1e3,
+    src: 'pipebw.c', args: () => [], calib: 100,
+  },
+  {
+    id: 'epoll', title: 'epoll_wait, 1000 idle fds + 1 active', unit: 'µs/iter', scale: 1e3,
+    src: 'epoll.c', args: () => [], calib: 200,
+  },
   { id: 'true', title: 'wall time of `do /bin/true`', unit: 'ms', wall: true },
   {
     id: 'futex', title: 'futex ping-pong, 2 threads', unit: 'µs/round trip', scale: 1e3,

@@ -184,8 +184,14 @@ function fdinfoDir(k: Kernel, target: () => Task | null): ProcDir {
   };
 }
 
-/** oom_score_adj by process (fork does not copy it here; Linux's children inherit it). */
+/** oom_score_adj by process (absent: 0). */
 const oomScoreAdj = new WeakMap<Process, number>();
+
+/** fork: the child starts with its parent's oom_score_adj, as on Linux. */
+export function inheritOomScoreAdj(parent: Process, child: Process): void {
+  const v = oomScoreAdj.get(parent);
+  if (v !== undefined) oomScoreAdj.set(child, v);
+}
 
 function oomFile(p: Process): ProcFile {
   return {

@@ -1,5 +1,6 @@
 // Processes: identity, creation (fork, vfork, clone of processes), execve,
 // exit, wait, and sending signals.
+import { inheritOomScoreAdj } from '../../sentry/kernel/proc';
 import type { SyscallRow, SyscallArgs } from '../types';
 import type { Task } from '../../sentry/kernel/task';
 import { Task as TaskClass } from '../../sentry/kernel/task';
@@ -128,6 +129,7 @@ function cloneProcess(t: Task, flags: number, stack: number, parentTid: number, 
   proc.comm = t.proc.comm;
   // The child runs the same image: /proc/[pid]/exe and cmdline stay until it execs.
   proc.exe = t.proc.exe?.incRef() ?? null;
+  inheritOomScoreAdj(t.proc, proc);
   proc.argv = t.proc.argv;
   proc.envp = t.proc.envp;
   proc.actions = t.proc.forkActions();
