@@ -327,7 +327,7 @@ export class GoferClient {
     return typeof r === 'number' ? r : 0;
   }
 
-  /** `mode` holds the file type bits (S_IFREG...); the Gofer makes only regular files (others: -EPERM). */
+  /** `mode` holds the file type bits: our Gofer makes regular files, FIFOs and sockets (device nodes: -EPERM). */
   mknod(dirFid: number, name: string, mode: number, major: number, minor: number, gid: number = NONUNAME): Qid | number {
     const r = this.rpc({ type: 'Tmknod', tag: 0, dfid: dirFid, name, mode, major, minor, gid }, 'Rmknod');
     return typeof r === 'number' ? r : r.qid;
@@ -375,6 +375,39 @@ export class GoferClient {
   fsync(fid: number, datasync = false): number {
     const r = this.rpc({ type: 'Tfsync', tag: 0, fid, datasync: datasync ? 1 : 0 }, 'Rfsync');
     return typeof r === 'number' ? r : 0;
+  }
+
+  // ---- extended attributes ----
+
+  /**
+   * The value of attribute `name` of `fid`'s file ("" lists the names, each
+   * NUL-terminated), or -errno (-ENODATA: no such attribute).
+   */
+  xattrGet(fid: number, name: string): Uint8Array | number {
+    const newfid = this.allocFid();
+    const r = this.rpc({ type: 'Txattrwalk', tag: 0, fid, newfid, name }, 'Rxattrwalk');
+    if (typeof r === 'number') { this.freeFid(newfid); return r; }
+    const size = Number(r.size);
+    const data = size === 0 ? new Uint8Array(0) : this.read(newfid, 0, size);
+    this.clunk(newfid);
+    if (typeof data === 'number') return data;
+    return data.length === size ? data : -EIO; // the attribute changed under us
+  }
+
+  /** Sets attribute `name` (XATTR_CREATE/XATTR_REPLACE in `flags`); an empty value removes it. 0 or -errno. */
+  xattrSet(fid: number, name: string, value: Uint8Array, flags: number): number {
+    const w = this.walk(fid, []);
+    if (typeof w === 'number') return w;
+    const r = this.rpc({ type: 'Txattrcreate', tag: 0, fid: w.fid, name, attrSize: BigInt(value.length), flags }, 'Rxattrcreate');
+    if (typeof r === 'number') { this.clunk(w.fid); return r; }
+    if (value.length > 0) {
+      const n = this.write(w.fid, 0, value);
+      if (n !== value.length) { this.clunk(w.fid); return n < 0 ? n : -EIO; }
+    }
+    // The server sets the attribute when the fid is clunked: its answer is the result.
+    const c = this.rpc({ type: 'Tclunk', tag: 0, fid: w.fid }, 'Rclunk');
+    this.freeFid(w.fid);
+    return typeof c === 'number' ? c : 0;
   }
 
   /** Removes the file of `fid` and clunks `fid`, even on failure. 0 or -errno. */

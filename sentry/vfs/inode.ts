@@ -6,7 +6,7 @@
 // Every method has a default that answers as Linux does for an inode that
 // lacks the ability (ENOTDIR for directory operations on non-directories,
 // EPERM for mutations a filesystem does not support, ...).
-import { EINVAL, ENOENT, ENOTDIR, ENXIO, EPERM, EROFS } from '../../src/abi/errno';
+import { EINVAL, ENOENT, ENOTDIR, ENXIO, EOPNOTSUPP, EPERM, EROFS } from '../../src/abi/errno';
 import type { Task } from '../kernel/task';
 import type { Location } from './dentry';
 import type { FileDescription, MappableFile, ReadResult, Stat } from './file';
@@ -128,6 +128,15 @@ export abstract class Inode {
   setattr(t: Task | null, a: SetAttr): number { return this.fs.readonly ? -EROFS : -EPERM; }
   fsync(): number { return 0; }
   mappable(): MappableFile | null { return null; }
+  // ---- extended attributes (the VFS checks names, sizes and permissions) ----
+  /** The value of attribute `name`, or -errno (-ENODATA: none). */
+  getxattr(name: string): Uint8Array | number { return -EOPNOTSUPP; }
+  /** Sets `name`; flags are XATTR_CREATE/XATTR_REPLACE. */
+  setxattr(name: string, value: Uint8Array, flags: number): number { return this.fs.readonly ? -EROFS : -EOPNOTSUPP; }
+  /** The attribute names. */
+  listxattr(): string[] | number { return []; }
+  removexattr(name: string): number { return this.fs.readonly ? -EROFS : -EOPNOTSUPP; }
+
   /** Called by open(2) with O_TRUNC or for writing, before open(); lets a layered filesystem copy up. */
   prepareWrite(): number { return this.fs.readonly ? -EROFS : 0; }
 
