@@ -13,6 +13,7 @@ import { GoferClient } from '../../sentry/fsgofer/client';
 import { VFS } from '../../sentry/vfs/vfs';
 import { FDTable } from '../../sentry/vfs/fdtable';
 import { Kernel } from '../../sentry/kernel/kernel';
+import { confineSentry, reexecConfined } from '../confine';
 
 interface DoOptions {
   cwd: string;
@@ -58,6 +59,7 @@ export function doCommand(program: Command): void {
     .passThroughOptions()
     .action(async (cmd: string, args: string[], o: DoOptions, self: Command) => {
       const g = self.parent!.opts<GlobalOptions>();
+      if (!g.sentryConfined) reexecConfined(g);
       const log = makeLogger({
         name: 'runsc',
         level: g.strace ? (g.debug ? 'debug' : 'info') : g.debug ? 'debug' : 'warn',
@@ -74,7 +76,7 @@ export function doCommand(program: Command): void {
       const gofer = startGofer(path.resolve(o.root), overlay, log);
       const client = new GoferClient(gofer.fd, true);
       const vfs = new VFS({ gofer: client, overlay, fileAccess: g.fileAccess });
-      const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname() });
+      const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname(), platform: g.platform });
       if (gofer.pid) {
         kernel.platform.pin(gofer.pid);
         kernel.watchVital(gofer.pid, 'the Gofer');
@@ -90,6 +92,9 @@ export function doCommand(program: Command): void {
       } catch (e) {
         fail(`cannot change to ${o.cwd}: ${(e as Error).message}`, 128);
       }
+      // Everything the Sentry needs from the host is open now: confine it.
+      kernel.platform.prepare();
+      confineSentry();
       const uid = process.getuid!();
       const gid = process.getgid!();
       const envp = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);

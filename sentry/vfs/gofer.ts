@@ -22,7 +22,7 @@
 //    attributes, every cached dentry is revalidated by a walk before use, and
 //    listings and link targets are read each time.
 // The Gofer never follows symlinks: the VFS resolves them.
-import { EINVAL, EIO, ENOENT, EOPNOTSUPP, EPERM, EROFS } from '../../src/abi/errno';
+import { EINVAL, EIO, ENODATA, ENOENT, EPERM, EROFS } from '../../src/abi/errno';
 import { Stat as StatLayout } from '../../src/abi/layout';
 import * as libc from '../../src/ffi/libc';
 import type { Attr, DirEntry, GoferClient, Opened } from '../fsgofer/client';
@@ -509,26 +509,36 @@ export class GoferInode extends Inode {
 
   override prepareWrite(): number { return this.fs.readonly ? -EROFS : 0; }
 
-  // ---- extended attributes: user.* through to the host (the Gofer refuses others) ----
+  // ---- extended attributes: user.* through to the host (the Gofer refuses other namespaces) ----
 
-  override getxattr(name: string): Uint8Array | number { return this.client.xattrGet(this.fid, name); }
+  /** user.* attributes live on regular files and directories only (Linux's xattr_permission). */
+  private noUserXattrs(name: string): boolean {
+    return name.startsWith('user.') && !this.isRegular && !this.isDir;
+  }
+
+  override getxattr(name: string): Uint8Array | number {
+    if (this.noUserXattrs(name)) return -ENODATA;
+    return this.client.xattrGet(this.fid, name);
+  }
 
   override setxattr(name: string, value: Uint8Array, flags: number): number {
     if (this.fs.readonly) return -EROFS;
+    if (this.noUserXattrs(name)) return -EPERM;
     // An empty value on the wire means "remove": an empty attribute is not representable.
     if (value.length === 0) return -EINVAL;
     this.stale = true; // ctime
     return this.client.xattrSet(this.fid, name, value, flags);
   }
 
-  override listxattr(): string[] | number {
+  override listxattr(): string[] {
     const r = this.client.xattrGet(this.fid, '');
-    if (typeof r === 'number') return r === -EOPNOTSUPP ? [] : r;
+    if (typeof r === 'number') return [];
     return Buffer.from(r).toString('utf8').split('\0').filter((n) => n !== '');
   }
 
   override removexattr(name: string): number {
     if (this.fs.readonly) return -EROFS;
+    if (this.noUserXattrs(name)) return -EPERM;
     this.stale = true;
     return this.client.xattrSet(this.fid, name, new Uint8Array(0), 0);
   }

@@ -128,14 +128,11 @@ export abstract class Inode {
   setattr(t: Task | null, a: SetAttr): number { return this.fs.readonly ? -EROFS : -EPERM; }
   fsync(): number { return 0; }
   mappable(): MappableFile | null { return null; }
-  // ---- extended attributes (the VFS checks names, sizes and permissions) ----
-  /** The value of attribute `name`, or -errno (-ENODATA: none). */
+  // ---- extended attributes (the syscall layer checked the caller may use the namespace) ----
   getxattr(name: string): Uint8Array | number { return -EOPNOTSUPP; }
-  /** Sets `name`; flags are XATTR_CREATE/XATTR_REPLACE. */
-  setxattr(name: string, value: Uint8Array, flags: number): number { return this.fs.readonly ? -EROFS : -EOPNOTSUPP; }
-  /** The attribute names. */
-  listxattr(): string[] | number { return []; }
-  removexattr(name: string): number { return this.fs.readonly ? -EROFS : -EOPNOTSUPP; }
+  setxattr(name: string, value: Uint8Array, flags: number): number { return -EOPNOTSUPP; }
+  listxattr(): string[] { return []; }
+  removexattr(name: string): number { return -EOPNOTSUPP; }
 
   /** Called by open(2) with O_TRUNC or for writing, before open(); lets a layered filesystem copy up. */
   prepareWrite(): number { return this.fs.readonly ? -EROFS : 0; }

@@ -216,7 +216,7 @@ export const dup2 = libc.func('int dup2(int oldfd, int newfd)') as (oldfd: numbe
 // ---- namespaces, mounts, credentials (the Gofer's confinement at start-up) ----
 export const unshare = libc.func('int unshare(int flags)') as (flags: number) => number;
 export const mount = libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)') as (
-  source: string | null, target: string, fstype: string | null, flags: number, data: null) => number;
+  source: string | null, target: string, fstype: string | null, flags: number, data: string | null) => number;
 export const umount2 = libc.func('int umount2(const char *target, int flags)') as (target: string, flags: number) => number;
 const syscallPivotRoot = libc.func('syscall', 'long', ['long', 'str', 'str']) as (nr: number, a: string, b: string) => number;
 /** pivot_root(2) (syscall 155; glibc has no wrapper). */

@@ -1,6 +1,6 @@
 // File syscalls beyond the core set: mknod*, vectored positional I/O,
-// the old getdents, close_range, flock, fadvise64, fallocate, readahead,
-// copy_file_range and chroot (the xattr family is in xattr.ts).
+// the old getdents, close_range, flock (fs_locks.ts), fadvise64, fallocate, readahead,
+// copy_file_range and chroot.
 import {
   EBADF, EFAULT, EINVAL, EISDIR, ENODEV, ENOTDIR, EOPNOTSUPP, EPERM, ESPIPE,
 } from '../../src/abi/errno';
@@ -13,8 +13,8 @@ import {
 } from '../../sentry/vfs/linuxconst';
 import type { SyscallArgs, SyscallRow, SysResult } from '../types';
 import { readPathArg } from './fs_pathutil';
+import { sysFlock } from './fs_locks';
 import { andThen, clampCount, fileOf, gather, readIovecs, scatter, totalLen } from './fs_util';
-import { xattrRows } from './xattr';
 
 // ---- mknod ----
 
@@ -118,17 +118,6 @@ function sysCloseRange(t: Task, a: SyscallArgs): SysResult {
   return 0;
 }
 
-const LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
-
-function sysFlock(t: Task, a: SyscallArgs): SysResult {
-  const fd = a.int(0), op = a.int(1);
-  const f = fileOf(t, fd);
-  if (!f || f.isPath) return -EBADF;
-  const kind = op & ~LOCK_NB;
-  if (kind !== LOCK_SH && kind !== LOCK_EX && kind !== LOCK_UN) return -EINVAL;
-  return 0;
-}
-
 function sysFadvise(t: Task, a: SyscallArgs): SysResult {
   const fd = a.int(0), advice = a.int(3);
   const f = fileOf(t, fd);
@@ -208,7 +197,6 @@ function sysChroot(t: Task, a: SyscallArgs): SysResult {
 }
 
 export const extraRows: SyscallRow[] = [
-  ...xattrRows,
   {
     nr: SYS.mknod, name: 'mknod', handler: (t, a) => doMknod(t, AT_FDCWD, a.u64(0), a.uint(1), a.uint(2)),
     args: ['path', 'mode', 'hex'], support: 'partial',
@@ -235,8 +223,7 @@ export const extraRows: SyscallRow[] = [
     note: 'CLOSE_RANGE_UNSHARE does not unshare a table shared by CLONE_FILES.',
   },
   {
-    nr: SYS.flock, name: 'flock', handler: sysFlock, args: ['fd', 'int'], support: 'partial',
-    note: 'Locks are granted at once and not recorded (no contention between processes).',
+    nr: SYS.flock, name: 'flock', handler: sysFlock, args: ['fd', 'int'], support: 'full',
   },
   { nr: SYS.fadvise64, name: 'fadvise64', handler: sysFadvise, args: ['fd', 'off', 'size', 'int'], support: 'full' },
   { nr: SYS.readahead, name: 'readahead', handler: sysReadahead, args: ['fd', 'off', 'size'], support: 'full' },
