@@ -75,7 +75,7 @@ class Gofers {
     if (have) return have;
     const g = startGofer(dir, readOnly, this.log, this.errFd);
     if (g.pid) this.pids.push(g.pid);
-    const c = new GoferClient(g.fd);
+    const c = new GoferClient(g.fd, true);
     c.onDead = (why) => this.onDead?.(`lost the Gofer of ${dir}: ${why}`);
     this.byKey.set(key, c);
     return c;
