@@ -28,6 +28,8 @@ export class Task {
   savedMask: bigint | null = null;
   /** set_tid_address: cleared and futex-woken when the task exits. */
   clearChildTid = 0;
+  /** set_robust_list: the head of the robust futex list walked when the task exits (0: none). */
+  robustList = 0;
   /** Wakes the task out of waitFor when a signal arrives. */
   private interruptWait: (() => void) | null = null;
   /** PR_SET_PDEATHSIG: sent to this task when its parent process exits (0: none). */
