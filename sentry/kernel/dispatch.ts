@@ -16,6 +16,7 @@ import { ENOEXEC, ELOOP, EACCES, ENOENT } from '../../src/abi/errno';
 import { SIGSYS, SIGKILL, RLIMIT_STACK } from '../../src/abi/linux';
 import { getHwcaps } from './hwcap';
 import { exitRobustList } from './futex_pi';
+import { execCaps } from './caps';
 
 /** Syscalls that SA_RESTART does not restart (signal(7)): they return EINTR. */
 const NOT_RESTARTABLE = new Set([
@@ -179,6 +180,8 @@ export class Dispatcher {
     t.stub.touchRegs();
     t.fds.closeOnExec();
     t.proc.resetActionsForExec();
+    t.proc.dumpable = 1;
+    execCaps(t.creds);
     // POSIX timers do not survive execve (setitimer's do).
     for (const timer of t.proc.posixTimers.values()) timer.disarm();
     t.proc.posixTimers.clear();

@@ -2,6 +2,7 @@
 // processes, tasks and address spaces (never from the host), plus the
 // system-wide files programs commonly read.
 import type { Kernel } from './kernel';
+import { capsStatus } from './caps';
 import type { Task } from './task';
 import type { Process } from './process';
 import type { ProcDir, ProcFile, ProcNode, ProcProvider } from '../vfs/procfs';
@@ -52,6 +53,7 @@ function status(p: Process, t: Task): string {
     `FDSize:\t${t.fds.limit}`, `Groups:\t${c.groups.join(' ')}`, `VmSize:\t${vm} kB`, `Threads:\t${p.tasks.size}`,
     `SigPnd:\t${t.pending.toString(16).padStart(16, '0')}`, `ShdPnd:\t${p.pending.toString(16).padStart(16, '0')}`,
     `SigBlk:\t${t.sigmask.toString(16).padStart(16, '0')}`,
+    ...capsStatus(c),
   ].join('\n') + '\n';
 }
 

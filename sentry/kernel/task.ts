@@ -8,12 +8,20 @@ import type { Kernel } from './kernel';
 import type { Process } from './process';
 import type { StubThread } from '../platform/ptrace/ptrace';
 import type { AddressSpace } from '../mm/address-space';
+import type { CapSets } from './caps';
 import { EFAULT, ENAMETOOLONG, ENOENT, EINTR, ETIMEDOUT } from '../../src/abi/errno';
 
 export interface Credentials {
   uid: number; euid: number; suid: number; fsuid: number;
   gid: number; egid: number; sgid: number; fsgid: number;
   groups: number[];
+  /** Capability sets; created from the ids on first use (sentry/kernel/caps.ts). */
+  caps?: CapSets;
+}
+
+/** A copy for a new task: clone gives the child its own credentials. */
+export function copyCredentials(c: Credentials): Credentials {
+  return { ...c, groups: [...c.groups], caps: c.caps && { ...c.caps } };
 }
 
 /** Outcome of Task.waitFor when what it waited for is ready. */
