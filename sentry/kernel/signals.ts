@@ -9,7 +9,7 @@ import { WaitQueue } from './waiter';
 import { EAGAIN } from '../../src/abi/errno';
 import { SIG_DFL, SIG_IGN, defaultAction } from './process';
 import { STOP_SIGNALS, groupContinue, groupStop, orphanedGroup } from './jobctl';
-import { R } from '../platform/ptrace/regs';
+import { R } from '../platform/regs';
 import {
   SIGKILL, SIGSTOP, SIGCHLD, SIGSEGV, SIGBUS, SIGURG, SIGWINCH, SIGCONT, SIGRTMIN, RLIMIT_SIGPENDING,
   SA_SIGINFO, SA_ONSTACK, SA_RESTART, SA_NODEFER, SA_RESETHAND, SA_RESTORER, POLLIN,

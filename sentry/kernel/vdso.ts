@@ -64,7 +64,7 @@ export class Vdso {
   constructor(mf: MemoryFile, realtimeOffsetNs: bigint) {
     const off = mf.allocate(2 * VDSO_PAGE);
     const backing = new Backing(mf, off, 2 * VDSO_PAGE, true).ref();
-    this.file = new CachedFile('vdso', 2 * VDSO_PAGE, backing, true);
+    this.file = new CachedFile('vdso', 2 * VDSO_PAGE, backing);
     mf.write(off + VDSO_PAGE, vdsoImage().image);
     const page = mf.viewOf(off, VDSO_PAGE)!;
     this.data = new DataView(page.buffer, page.byteOffset, VDSO_PAGE);

@@ -2,7 +2,7 @@
 // dynamic, whose PT_INTERP loader it maps too) into a fresh address space and
 // builds the initial stack (argc, argv, envp, auxv) that glibc and musl expect.
 import type { AddressSpace } from '../mm/address-space';
-import type { PageCache, MappableSource, CachedFile } from '../mm/pagecache';
+import type { PageCache, MappableSource, FilePages } from '../mm/pagecache';
 import { PAGE, pageDown, pageUp } from '../mm/memfile';
 import { PROT_READ, PROT_WRITE, PROT_EXEC, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS } from '../../src/abi/linux';
 import { ENOEXEC, ENOMEM, EINVAL, ELIBBAD } from '../../src/abi/errno';
@@ -55,7 +55,7 @@ export interface ExecRequest {
   mapVdso(): number;
 }
 
-function readHeaders(cached: CachedFile, src: MappableSource): { type: number; entry: number; phoff: number; phdrs: Phdr[] } | number {
+function readHeaders(cached: FilePages, src: MappableSource): { type: number; entry: number; phoff: number; phdrs: Phdr[] } | number {
   const head = src.readAt(0, 64);
   if (typeof head === 'number') return head;
   if (head.length < 64 || head[0] !== 0x7f || head[1] !== 0x45 || head[2] !== 0x4c || head[3] !== 0x46) return -ENOEXEC;

@@ -5,8 +5,8 @@ import type { Task } from '../../sentry/kernel/task';
 import { Task as TaskClass, copyCredentials } from '../../sentry/kernel/task';
 import { Process } from '../../sentry/kernel/process';
 import { exitedStatus } from '../../sentry/kernel/kernel';
-import { R } from '../../sentry/platform/ptrace/regs';
-import type { StubThread } from '../../sentry/platform/ptrace/ptrace';
+import { R } from '../../sentry/platform/regs';
+import type { Context } from '../../sentry/platform/platform';
 import type { AddressSpace } from '../../sentry/mm/address-space';
 import { EXITED, KEEP_REGS } from '../table';
 import { SYS } from '../../src/abi/sysno';
@@ -67,7 +67,7 @@ interface CloneArgs { flags: number; stack: number; parentTid: number; childTid:
  * parent's registers (rax 0, the new stack and TLS), the tid words, and its
  * first run.
  */
-function startChild(t: Task, c: CloneArgs, tid: number, proc: Process, stub: StubThread, mm: AddressSpace): Task {
+function startChild(t: Task, c: CloneArgs, tid: number, proc: Process, stub: Context, mm: AddressSpace): Task {
   const k = t.kernel;
   const child = new TaskClass(tid, k, proc, stub, mm, c.flags & CLONE_FILES ? t.fds : t.fds.fork(),
     c.flags & CLONE_FS ? t.fs : t.fs.clone(), copyCredentials(t.creds));

@@ -9,9 +9,8 @@ import { SYS } from '../../src/abi/sysno';
 import { EINVAL, EFAULT, EPERM, ESRCH, E2BIG, EACCES } from '../../src/abi/errno';
 import { SCHED_NORMAL, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE, SCHED_RESET_ON_FORK } from '../../src/abi/linux';
 import { CAP_SYS_NICE, capable } from '../../sentry/kernel/caps';
+import { CPUS } from '../../sentry/kernel/machine';
 
-/** The sandbox's CPUs, as sched_getaffinity and /proc report them. */
-export const CPUS = 1;
 const PRIO_PROCESS = 0;
 const PRIO_PGRP = 1;
 const PRIO_USER = 2;

@@ -11,14 +11,14 @@ import {
   RUSAGE_THREAD, RLIMIT_CPU,
 } from '../../src/abi/linux';
 import { encodeUtsname, Rlimit, Rusage, Sysinfo, Tms } from '../../src/abi/layout';
-import { R } from '../../sentry/platform/ptrace/regs';
+import { R } from '../../sentry/platform/regs';
 import { processCpu, taskCpu, type CpuTime } from '../../sentry/kernel/cputime';
 import { watchCpuLimit } from '../../sentry/kernel/cputimers';
 import { CAP_SETPCAP, CAP_SYS_RESOURCE, CAP_LAST_CAP, capable, capsOf } from '../../sentry/kernel/caps';
 import { credsRows } from './creds';
 import { schedRows } from './sched';
 import { randomFillSync } from 'node:crypto';
-import { totalmem, freemem } from 'node:os';
+import { memory, RELEASE, VERSION } from '../../sentry/kernel/machine';
 
 const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
 const NS = 1_000_000_000n;
@@ -27,7 +27,7 @@ const TASK_COMM_LEN = 16;
 
 function uname(t: Task, a: SyscallArgs): number {
   return t.mm.write(a.u64(0), encodeUtsname({
-    sysname: 'Linux', nodename: t.kernel.hostname, release: '6.1.0', version: '#1 SMP runsc-ts',
+    sysname: 'Linux', nodename: t.kernel.hostname, release: RELEASE, version: VERSION,
     machine: 'x86_64', domainname: '(none)',
   })) ? 0 : -EFAULT;
 }
@@ -104,7 +104,10 @@ function prctl(t: Task, a: SyscallArgs): number {
     case PR_SET_NAME: {
       const s = t.mm.readCString(a.u64(1), TASK_COMM_LEN - 1);
       if (s === null) return -EFAULT;
-      t.proc.comm = s ?? '';
+      // A longer name is cut to its first TASK_COMM_LEN - 1 bytes.
+      const cut = s ?? t.mm.read(a.u64(1), TASK_COMM_LEN - 1);
+      if (cut === null) return -EFAULT;
+      t.proc.comm = typeof cut === 'string' ? cut : Buffer.from(cut).toString('utf8');
       return 0;
     }
     case PR_GET_NAME: {
@@ -222,8 +225,9 @@ function times(t: Task, a: SyscallArgs): number {
 }
 
 function sysinfo(t: Task, a: SyscallArgs): number {
+  const mem = memory(t.kernel);
   return t.mm.write(a.u64(0), Sysinfo.encode({
-    uptime: t.kernel.uptimeNs() / 1_000_000_000n, totalram: totalmem(), freeram: freemem(),
+    uptime: t.kernel.uptimeNs() / 1_000_000_000n, totalram: mem.total, freeram: mem.free,
     procs: t.kernel.processes.size, mem_unit: 1,
   })) ? 0 : -EFAULT;
 }
@@ -250,7 +254,7 @@ export const systemRows: SyscallRow[] = [
   { nr: SYS.getrandom, name: 'getrandom', handler: getrandom, args: ['ptr', 'size', 'hex'], support: 'full' },
   { nr: SYS.getrusage, name: 'getrusage', handler: getrusage, args: ['int', 'ptr'], support: 'partial', note: 'User and system CPU time (the stub threads\' host accounting, 10 ms ticks); other fields read 0.' },
   { nr: SYS.times, name: 'times', handler: times, args: ['ptr'], support: 'partial', note: 'CPU times as getrusage.' },
-  { nr: SYS.sysinfo, name: 'sysinfo', handler: sysinfo, args: ['ptr'], support: 'partial', note: 'Memory figures are the host\'s.' },
+  { nr: SYS.sysinfo, name: 'sysinfo', handler: sysinfo, args: ['ptr'], support: 'partial', note: 'totalram is the host\'s RAM; freeram is what the sandbox has not used of it; no swap, no load averages.' },
   { nr: SYS.getcpu, name: 'getcpu', handler: getcpu, args: ['ptr', 'ptr', 'ptr'], support: 'full' },
   ...credsRows,
   ...schedRows,
