@@ -3,7 +3,7 @@
 // --platform=kvm) vs the real gVisor (/usr/bin/runsc --platform=ptrace
 // --network=none do …), side by side.
 //
-//   node bench/run.mjs [--only getppid,openread,forkexec,pipe,mmap,pagefault,cpu,true]
+//   node bench/run.mjs [--only CASE,…  (the ids in CASES below)]
 //                      [--reps N] [--no-gvisor] [--no-kvm] [--json] [--target-ms MS]
 //                      [--true-runs N] [--timeout S] [--ours PATH]
 //

@@ -30,6 +30,7 @@ import { VFS } from '../sentry/vfs/vfs';
 import { FDTable } from '../sentry/vfs/fdtable';
 import { Kernel, defaultRlimits, type StartArgs } from '../sentry/kernel/kernel';
 import * as unix from '../src/ffi/unix';
+import type { PlatformName } from '../sentry/platform/create';
 import { controlAddress } from './container';
 import { ControlServer, type Connection, type Request } from './control';
 import { Cgroup, type CgroupPaths } from './cgroup';
@@ -44,6 +45,7 @@ export interface SandboxOptions {
   debug: boolean;
   debugLog: string | undefined;
   logFormat: 'text' | 'json';
+  platform: PlatformName;
   /** --overlay2=root:memory: the root's writes go to an in-memory upper layer, the rootfs is served read-only. */
   overlay?: boolean;
   fileAccess?: 'exclusive' | 'shared';
@@ -205,7 +207,7 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
     const loc = vfs.resolve(null, vfs.root, vfs.root, p, true);
     if (typeof loc !== 'number' && loc.d.inode.isDir) vfs.mountTmpfs(p, 0o555, true);
   }
-  const kernel = new Kernel({ vfs, log, strace: o.strace, hostname: spec.hostname || os.hostname() });
+  const kernel = new Kernel({ vfs, log, strace: o.strace, hostname: spec.hostname || os.hostname(), platform: o.platform });
   for (const pid of gofers.pids) { kernel.platform.pin(pid); kernel.watchVital(pid, 'a Gofer'); }
   gofers.onDead = (why) => kernel.shutdown(why);
   const fds = new FDTable();
