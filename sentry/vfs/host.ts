@@ -1,13 +1,13 @@
 // A description wrapping a host fd the sandbox inherited (its stdin, stdout,
-// stderr). Reads and writes are synchronous host calls: a read that would
-// block blocks the whole Sentry until the host fd is ready, which is what
-// an interactive shell on the sandbox's terminal needs and nothing else does.
+// stderr). A read blocks only the reading task: the host fd is polled, and
+// read once it has data. Writes are synchronous host calls: a write to a full
+// pipe blocks the whole Sentry until the reader makes room.
 // Terminal ioctls are forwarded to the host fd.
 import * as fs from 'node:fs';
 import { EAGAIN, EFAULT, EINTR, EPIPE } from '../../src/abi/errno';
 import { Termios, Winsize } from '../../src/abi/layout';
 import * as libc from '../../src/ffi/libc';
-import type { Task } from '../kernel/task';
+import { WAIT_READY, type Task } from '../kernel/task';
 import { FileDescription, type ReadResult, type Stat } from './file';
 import {
   F_GETFL, FIONREAD, O_ACCMODE, O_APPEND, O_RDWR, O_NONBLOCK, POLLERR, POLLHUP, POLLIN, POLLOUT, SIGPIPE, TCGETS, TCSETS, TCSETSF, TCSETSW,
@@ -17,6 +17,8 @@ import {
 /** sizeof(struct termios) as TCGETS uses it (the kernel's, not glibc's). */
 const KERNEL_TERMIOS_SIZE = Termios.size;
 const WINSIZE_SIZE = Winsize.size;
+/** How often a task waiting to read a host fd looks at it again. */
+const HOST_RECHECK_NS = 10_000_000n;
 /** A single host read or write moves at most this much. */
 const HOST_CHUNK = 1 << 20;
 
@@ -53,7 +55,10 @@ export class HostFD extends FileDescription {
 
   private get nonblocking(): boolean { return (this.flags & O_NONBLOCK) !== 0; }
 
-  override read(t: Task, len: number, offset: number): ReadResult {
+  override read(t: Task, len: number, offset: number): ReadResult | Promise<ReadResult> {
+    // Read only what is there: a host read that blocked would stop the whole
+    // Sentry (a workload reading its own stdout socket would hang the sandbox).
+    if (hostPoll(this.hostFd, POLLIN, 0) === 0) return this.nonblocking ? -EAGAIN : this.readWhenReady(t, len, offset);
     const buf = new Uint8Array(Math.min(len, HOST_CHUNK));
     for (;;) {
       const n = offset < 0 ? libc.read(this.hostFd, buf, buf.length) : libc.pread(this.hostFd, buf, buf.length, offset);
@@ -61,8 +66,16 @@ export class HostFD extends FileDescription {
       const e = libc.errno();
       if (e === EINTR) continue;
       if (e !== EAGAIN) return -e;
-      if (this.nonblocking) return -EAGAIN;
-      hostPoll(this.hostFd, POLLIN, -1);
+      return this.nonblocking ? -EAGAIN : this.readWhenReady(t, len, offset);
+    }
+  }
+
+  /** Blocks the task, not the Sentry: re-checks the host fd every HOST_RECHECK_NS. */
+  private async readWhenReady(t: Task, len: number, offset: number): Promise<ReadResult> {
+    for (;;) {
+      const r = await t.waitFor(() => hostPoll(this.hostFd, POLLIN, 0) !== 0, [], t.kernel.monotonicNs() + HOST_RECHECK_NS);
+      if (r === -EINTR) return -EINTR;
+      if (r === WAIT_READY) return this.read(t, len, offset);
     }
   }
 
