@@ -21,6 +21,8 @@ await Promise.all([
   // still load it lazily, on its first log line.
   build({ ...common, entryPoints: ['runsc/main.ts'], outfile: 'dist/runsc.js' }),
   build({ ...common, entryPoints: ['gofer/main.ts'], outfile: 'dist/gofer.js' }),
+  // The sandbox's control-socket watcher thread (runsc/control.ts).
+  build({ ...common, entryPoints: ['runsc/control_worker.ts'], outfile: 'dist/control-worker.js' }),
 ]);
 
 // The launcher (runsc/launcher.ts) is machine code the project assembles

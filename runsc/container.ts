@@ -15,8 +15,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
+import { Cgroup, type CgroupPaths } from './cgroup';
 
-export type Status = 'created' | 'running' | 'stopped';
+export type Status = 'created' | 'running' | 'paused' | 'stopped';
 
 export interface ContainerState {
   ociVersion: string;
@@ -31,6 +32,8 @@ export interface ContainerState {
   started: boolean;
   owner: string;
   annotations: Record<string, string>;
+  /** The sandbox's cgroup (runsc/cgroup.ts), when runsc manages one. */
+  cgroup?: CgroupPaths;
 }
 
 /** A failure reported to the engine as one line. */
@@ -97,6 +100,7 @@ export function sandboxAlive(s: ContainerState): boolean {
 
 export function statusOf(s: ContainerState): Status {
   if (!sandboxAlive(s)) return 'stopped';
+  if (s.cgroup && new Cgroup(s.cgroup).frozen()) return 'paused';
   return s.started ? 'running' : 'created';
 }
 

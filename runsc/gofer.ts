@@ -20,11 +20,12 @@ export interface GoferHandle {
   pid: number;
   /** The Sentry's end of the 9P socket. */
   fd: number;
+  /** Called if the Gofer exits while runsc still runs (with how it ended). */
+  onExit: ((why: string) => void) | null;
 }
 
 /** Starts a Gofer serving root on one end of a socketpair; its stderr goes to stderr (inherited by default). */
-export function startGofer(root: string, readOnly: boolean, log: Logger, stderr: number | 'inherit' | 'ignore' = 'inherit',
-  onExit?: (how: string) => void): GoferHandle {
+export function startGofer(root: string, readOnly: boolean, log: Logger, stderr: number | 'inherit' | 'ignore' = 'inherit'): GoferHandle {
   const sv = new Int32Array(2);
   if (libc.socketpair(AF_UNIX, SOCK_STREAM_CLOEXEC, 0, sv) < 0) throw new Error(`socketpair: errno ${libc.errno()}`);
   const args = [path.join(__dirname, 'gofer.js'), '--root', root, '--fd', '3', ...(readOnly ? ['--read-only'] : [])];
@@ -38,12 +39,13 @@ export function startGofer(root: string, readOnly: boolean, log: Logger, stderr:
   }
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', stderr, sv[1]!] });
   child.on('error', (e) => log.error({ err: e.message }, 'gofer failed to start'));
+  const handle: GoferHandle = { pid: child.pid ?? 0, fd: sv[0]!, onExit: null };
   child.on('exit', (code, signal) => {
     if (code) log.warn({ code }, 'gofer exited');
-    onExit?.(signal ? `killed by ${signal}` : `exited with status ${code}`);
+    handle.onExit?.(signal ? `killed by ${signal}` : `exit status ${code}`);
   });
   // The Gofer outlives nothing: it exits when the Sentry's end of the socket closes.
   child.unref();
   libc.close(sv[1]!);
-  return { pid: child.pid ?? 0, fd: sv[0]! };
+  return handle;
 }

@@ -1,37 +1,38 @@
 // The sandbox process of an OCI container (`runsc sandbox`, hidden; started
 // by `create`). It brings up everything the container needs — one Gofer for
 // the root filesystem and one per bind-mount source, the VFS with the spec's
-// mounts, the Kernel — and then waits on its control socket:
+// mounts, the Kernel — and then serves its control socket (runsc/control.ts):
 //
 //   {"op":"start"}             runs process.args as init (pid 1)
 //   {"op":"kill","sig":N,"all":bool}
 //                              sends N to init (or to every process) in the Sentry
+//   {"op":"exec","process":P} + stdio fds
+//                              starts P (an OCI process object) in the sandbox;
+//                              the connection then carries {"op":"signal","sig":N}
+//                              to it and, last, {"exit":STATUS}
 //
-// Each request is one JSON line; each answer is {"ok":true} or
-// {"ok":false,"error":"…"}. Readiness (or a one-line reason it cannot be
-// created) goes to fd 3, a pipe `create` reads. fds 0-2 are the container's
-// stdio. The process exits with the container's exit status (128+N when
-// signal N killed init), which is how the engine's shim learns it, and writes
-// that code to STATE/exit first for `runsc wait`.
-//
-// While init runs, the Kernel's loop owns the thread: it blocks in waitpid
-// on the stubs and yields to Node's event loop only at wakeups. A kernel
-// timer that notes a wakeup every POLL_MS gives the control socket a turn,
-// so a kill reaches the Sentry within about that long whatever the workload
-// does (SIGKILL does not wait: `runsc kill` kills this process).
+// Readiness (or a one-line reason it cannot be created) goes to fd 3, a pipe
+// `create` reads. fds 0-2 are the container's stdio. The process exits with
+// the container's exit status (128+N when signal N killed init), which is how
+// the engine's shim learns it, and writes that code to STATE/exit first for
+// `runsc wait`. While init runs, the Kernel's loop owns the thread; the
+// control socket's watcher rings the Kernel's doorbell to get a turn
+// (SIGKILL does not ask: `runsc kill` kills this process).
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { makeLogger, type Logger } from '../src/log';
-import { parseSpec, isBind, isReadOnly, RLIMITS, SpecError, type Spec, type MountSpec } from '../src/oci/spec';
+import { parseSpec, isBind, isReadOnly, RLIMITS, SpecError, type Spec, type MountSpec, type ProcessSpec, parseProcessObject } from '../src/oci/spec';
 import { errnoMessage } from '../src/abi/errno';
+import { SI_USER } from '../src/abi/linux';
 import { GoferClient } from '../sentry/fsgofer/client';
 import { VFS } from '../sentry/vfs/vfs';
 import { FDTable } from '../sentry/vfs/fdtable';
-import { Kernel } from '../sentry/kernel/kernel';
-import type { Task } from '../sentry/kernel/task';
+import { Kernel, defaultRlimits, type StartArgs } from '../sentry/kernel/kernel';
+import * as unix from '../src/ffi/unix';
 import { controlAddress } from './container';
+import { ControlServer, type Connection, type Request } from './control';
+import { Cgroup, type CgroupPaths } from './cgroup';
 import { startGofer } from './gofer';
 
 export interface SandboxOptions {
@@ -43,10 +44,14 @@ export interface SandboxOptions {
   debug: boolean;
   debugLog: string | undefined;
   logFormat: 'text' | 'json';
+  /** --overlay2=root:memory: the root's writes go to an in-memory upper layer, the rootfs is served read-only. */
+  overlay?: boolean;
+  fileAccess?: 'exclusive' | 'shared';
+  /** The cgroup to enter before starting anything (create made it). */
+  cgroup?: CgroupPaths;
 }
 
 const READY_FD = 3;
-const POLL_MS = 100;
 /** The kernel's "no limit" (sentry/kernel/kernel.ts RLIM_INFINITY). */
 const RLIM_INFINITY = Number.MAX_SAFE_INTEGER;
 /** Signals whose default action is to do nothing: a container still in `created` ignores them. */
@@ -55,6 +60,8 @@ const IGNORED_BY_DEFAULT = new Set([17, 18, 23, 28]);
 class Gofers {
   readonly pids: number[] = [];
   private readonly byKey = new Map<string, GoferClient>();
+  /** Called when the connection to any Gofer fails. */
+  onDead: ((why: string) => void) | null = null;
 
   constructor(private readonly log: Logger, private readonly errFd: number | 'ignore') {}
 
@@ -66,6 +73,7 @@ class Gofers {
     const g = startGofer(dir, readOnly, this.log, this.errFd);
     if (g.pid) this.pids.push(g.pid);
     const c = new GoferClient(g.fd);
+    c.onDead = (why) => this.onDead?.(`lost the Gofer of ${dir}: ${why}`);
     this.byKey.set(key, c);
     return c;
   }
@@ -185,8 +193,10 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   if (!fs.existsSync(rootfs) || !fs.statSync(rootfs).isDirectory()) throw new SpecError('root.path', `${rootfs} is not a directory`);
   const gofers = new Gofers(log, errFd);
   // A read-only root is served --read-only (writes fail with EROFS); a
-  // writable one is written through, as with runc: no overlay in either case.
-  const vfs = new VFS({ gofer: gofers.serve(rootfs, spec.root.readonly), overlay: false });
+  // writable one is written through, as with runc, unless --overlay2=root:memory
+  // keeps the writes in memory over a read-only rootfs.
+  const overlay = o.overlay === true && !spec.root.readonly;
+  const vfs = new VFS({ gofer: gofers.serve(rootfs, spec.root.readonly || overlay), overlay, fileAccess: o.fileAccess });
   spec.mounts.forEach((m, i) => applyMount(vfs, gofers, o.bundle, m, `mounts[${i}]`, log));
   // maskedPaths: a directory in the container's tree is covered by an empty
   // read-only one. /proc and /sys paths are not served by the Sentry at all.
@@ -196,7 +206,8 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
     if (typeof loc !== 'number' && loc.d.inode.isDir) vfs.mountTmpfs(p, 0o555, true);
   }
   const kernel = new Kernel({ vfs, log, strace: o.strace, hostname: spec.hostname || os.hostname() });
-  for (const pid of gofers.pids) kernel.platform.pin(pid);
+  for (const pid of gofers.pids) { kernel.platform.pin(pid); kernel.watchVital(pid, 'a Gofer'); }
+  gofers.onDead = (why) => kernel.shutdown(why);
   const fds = new FDTable();
   for (const fd of [0, 1, 2]) fds.install(vfs.hostFile(fd), false);
   try {
@@ -209,21 +220,27 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   return { spec, kernel, vfs, fds, gofers };
 }
 
-/** Sets the spec's rlimits on init as it is created (before its program is loaded). */
-function applyRlimitsAtInit(kernel: Kernel, spec: Spec): void {
-  const limits = spec.process!.rlimits;
-  if (limits.length === 0) return;
-  const addTask = kernel.addTask.bind(kernel);
-  let done = false;
-  kernel.addTask = (t: Task): void => {
-    addTask(t);
-    if (done) return;
-    done = true;
-    for (const l of limits) {
-      t.proc.rlimits[RLIMITS[l.type]!] = [Math.min(l.soft, RLIM_INFINITY), Math.min(l.hard, RLIM_INFINITY)];
-    }
+/** What the Kernel needs to start proc (init's or an exec'd process's) with fds. */
+function startArgs(vfs: VFS, proc: ProcessSpec, fds: FDTable): StartArgs {
+  const rlimits = defaultRlimits();
+  for (const l of proc.rlimits) rlimits[RLIMITS[l.type]!] = [Math.min(l.soft, RLIM_INFINITY), Math.min(l.hard, RLIM_INFINITY)];
+  let fs0;
+  try {
+    fs0 = vfs.newFSContext(proc.cwd);
+  } catch {
+    throw new SpecError('process.cwd', `${proc.cwd} is not a directory in the container`);
+  }
+  if (proc.user.umask !== undefined) fs0.umask = proc.user.umask;
+  const { uid, gid, additionalGids } = proc.user;
+  return {
+    paths: candidates(proc.args[0]!, proc.env).map((c) => path.posix.resolve(proc.cwd, c)),
+    argv: proc.args, envp: proc.env, fds, fs: fs0, rlimits,
+    creds: { uid, euid: uid, suid: uid, fsuid: uid, gid, egid: gid, sgid: gid, fsgid: gid, groups: additionalGids },
   };
 }
+
+/** The exit code a wait status stands for (128+N for death by signal N). */
+const exitCode = (status: number): number => status & 0x7f ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
 
 export async function runSandbox(o: SandboxOptions): Promise<never> {
   const logFile = o.debugLog ?? path.join(o.stateDir, 'sandbox.log');
@@ -240,11 +257,14 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     } catch {
       // The state directory is gone (deleted): nobody waits.
     }
-    process.exit(code);
+    // Not process.exit: it would wait for the control socket's watcher, blocked in poll().
+    unix.exitNow(code);
   };
 
   let b: Built;
   try {
+    // First, so the Gofers and stubs started from here on are in it too.
+    if (o.cgroup) new Cgroup(o.cgroup).enter(process.pid);
     b = build(o, log, errFd);
   } catch (e) {
     tellCreate(e instanceof SpecError ? e.message : `cannot create the sandbox: ${(e as Error).message}`);
@@ -253,101 +273,107 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
   const { spec, kernel, vfs, fds } = b;
   const proc = spec.process!;
   let phase: 'created' | 'running' | 'exited' = 'created';
-  /** Answers being written: exiting waits for them (a program may end before start is answered). */
-  const replies = new Set<Promise<void>>();
-  const flushReplies = async (): Promise<void> => {
-    // Let a handler that is about to answer (start, as its program exits at once) do so.
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
-    await Promise.race([Promise.all(replies), new Promise((r) => setTimeout(r, 2000))]);
-  };
-
-  const start = async (): Promise<string | null> => {
+  /** Starts init; its loop begins once the answer is sent. */
+  const start = (): string | null => {
     if (phase !== 'created') return phase === 'running' ? 'cannot start an already running container' : 'cannot start a container that has stopped';
     phase = 'running';
-    applyRlimitsAtInit(kernel, spec);
-    const tick = (): void => {
-      kernel.noteWakeup();
-      kernel.timers.add(kernel.monotonicNs() + BigInt(POLL_MS) * 1_000_000n, tick);
-    };
-    kernel.timers.add(kernel.monotonicNs() + BigInt(POLL_MS) * 1_000_000n, tick);
-    const fs0 = vfs.newFSContext(proc.cwd);
-    if (proc.user.umask !== undefined) fs0.umask = proc.user.umask;
-    const { uid, gid, additionalGids } = proc.user;
-    const run = kernel.run({
-      paths: candidates(proc.args[0]!, proc.env).map((c) => path.posix.resolve(proc.cwd, c)),
-      argv: proc.args, envp: proc.env, fds, fs: fs0,
-      creds: { uid, euid: uid, suid: uid, fsuid: uid, gid, egid: gid, sgid: gid, fsgid: gid, groups: additionalGids },
-    });
-    void run.then(async (code) => {
+    server.wakeKernel((cell) => kernel.externalWakeup(cell));
+    const failed = kernel.startInit(startArgs(vfs, proc, fds));
+    if (failed !== null) {
       phase = 'exited';
-      await flushReplies();
-      if (typeof code === 'string') {
-        fs.writeSync(2, `runsc: ${code}\n`);
-        exitWith(127);
-      } else {
+      fs.writeSync(2, `runsc: ${failed}\n`);
+      setImmediate(() => exitWith(127));
+      return failed;
+    }
+    setImmediate(() => {
+      kernel.runLoop().then((code) => {
+        phase = 'exited';
         exitWith(code);
-      }
-    }, async (e: unknown) => {
-      log.error({ err: (e as Error).stack }, 'the sandbox failed');
-      await flushReplies();
-      exitWith(128);
+      }, (e: unknown) => {
+        log.error({ err: (e as Error).stack }, 'the sandbox failed');
+        exitWith(128);
+      });
     });
-    // An exec failure settles run() at once; otherwise init is running.
-    const early = await Promise.race([run, new Promise<null>((r) => setImmediate(() => r(null)))]);
-    return typeof early === 'string' ? early : null;
+    return null;
   };
 
   const kill = (sig: number, all: boolean): string | null => {
     if (phase === 'exited') return 'container not running';
     if (phase === 'created') {
-      if (!IGNORED_BY_DEFAULT.has(sig)) void flushReplies().then(() => exitWith(128 + sig));
+      // After the answer (sent synchronously by the caller).
+      if (!IGNORED_BY_DEFAULT.has(sig)) setImmediate(() => exitWith(128 + sig));
       return null;
     }
     const init = kernel.init;
     if (!init || kernel.result !== null) return 'container not running';
-    if (all) for (const p of [...kernel.processes.values()]) kernel.signals.sendToProcess(p, sig);
-    else kernel.signals.sendToProcess(init, sig);
+    const info = { signo: sig, code: SI_USER, forced: true };
+    if (all) for (const p of [...kernel.processes.values()]) kernel.signals.sendToProcess(p, sig, info);
+    else kernel.signals.sendToProcess(init, sig, info);
     return null;
   };
 
-  const server = net.createServer((sock) => {
-    let buf = '';
-    sock.setEncoding('utf8');
-    sock.on('error', () => sock.destroy());
-    sock.on('data', (chunk: string) => {
-      buf += chunk;
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      void (async () => {
-        let err: string | null;
-        try {
-          const req = JSON.parse(line) as { op: string; sig?: number; all?: boolean };
-          if (req.op === 'start') err = await start();
-          else if (req.op === 'kill') err = kill(Number(req.sig), req.all === true);
-          else err = `unknown request ${JSON.stringify(req.op)}`;
-        } catch (e) {
-          err = `bad request: ${(e as Error).message}`;
-        }
-        const sent = new Promise<void>((r) => {
-          sock.once('close', () => r());
-          sock.end(`${JSON.stringify(err === null ? { ok: true } : { ok: false, error: err })}\n`);
-        });
-        replies.add(sent);
-        void sent.then(() => replies.delete(sent));
-      })();
-    });
+  /** Starts an exec'd process with the stdio fds the client sent (owning them); answers once it runs, and with its status when it ends. */
+  const exec = (req: Request, hostFds: number[], conn: Connection): void => {
+    let p: ProcessSpec;
+    try {
+      if (phase !== 'running' || kernel.result !== null) throw new Error('cannot exec in a container that is not running');
+      if (hostFds.length !== 3) throw new Error('exec needs 3 stdio fds');
+      p = parseProcessObject(req['process']);
+      const missing = findProgram(vfs, p.cwd, p.args[0]!, p.env);
+      if (missing) throw new Error(missing);
+    } catch (e) {
+      for (const fd of hostFds) unix.close(fd);
+      throw e;
+    }
+    const table = new FDTable();
+    for (const fd of hostFds) {
+      const f = vfs.hostFile(fd);
+      f.onRelease(() => unix.close(fd));
+      table.install(f, false);
+    }
+    let started: number | string;
+    try {
+      started = kernel.startExternal(startArgs(vfs, p, table), (status) => {
+        conn.send({ exit: exitCode(status) });
+        conn.close();
+      });
+    } catch (e) {
+      table.closeAll();
+      throw e;
+    }
+    if (typeof started === 'string') {
+      table.closeAll();
+      throw new Error(started);
+    }
+    const pid = started;
+    conn.send({ ok: true, pid });
+    // The client forwards the signals it gets; its hanging up kills the process.
+    const signal = (sig: number): void => {
+      const target = kernel.processes.get(pid);
+      if (target && !target.zombie) kernel.signals.sendToProcess(target, sig);
+    };
+    conn.keep((m) => { if (m.op === 'signal') signal(Number(m['sig'])); }, () => signal(9));
+  };
+
+  const server = new ControlServer(controlAddress(o.stateDir), (req, hostFds, conn) => {
+    if (req.op === 'exec') {
+      exec(req, hostFds, conn);
+      return;
+    }
+    for (const fd of hostFds) unix.close(fd);
+    const answer = (err: string | null): void => {
+      conn.send(err === null ? { ok: true } : { ok: false, error: err });
+      conn.close();
+    };
+    if (req.op === 'start') {
+      answer(start());
+    } else if (req.op === 'kill') {
+      answer(kill(Number(req['sig']), req['all'] === true));
+    } else {
+      answer(`unknown request ${JSON.stringify(req.op)}`);
+    }
   });
-  const addr = controlAddress(o.stateDir);
-  if (!addr.startsWith('\0')) fs.rmSync(addr, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(addr, () => resolve());
-  });
-  server.on('error', (e) => log.error({ err: e.message }, 'control socket'));
   tellCreate('ok');
-  // Wait: the control socket keeps the event loop alive until start and exit.
+  // Wait: the control socket's watcher keeps the event loop alive until start and exit.
   return new Promise<never>(() => undefined);
 }

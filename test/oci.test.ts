@@ -232,6 +232,90 @@ describe.skipIf(!canRun)('OCI runtime (runc command line)', () => {
     expect(runsc(b, ['delete', b.id]).status).toBe(0);
   });
 
+  it('exec: its own stdio and exit status, --user/--cwd/--env, --process, --detach with a pid that exits with the status, signals', async () => {
+    const b = bundle((c) => { c['process'].args = ['sleep', '1000']; c['process'].env = ['PATH=/bin', 'FROM_SPEC=1']; });
+    const pid = create(b);
+    expect(runsc(b, ['start', b.id]).status).toBe(0);
+    const r = runsc(b, ['exec', '--user', '5:6', '--cwd', '/tmp', '-e', 'X=y', b.id, 'sh', '-c', 'id; pwd; echo $X $FROM_SPEC; exit 7']);
+    expect(r.stdout).toBe('uid=5 gid=6\n/tmp\ny 1\n');
+    expect(r.status).toBe(7);
+    const procFile = path.join(b.dir, 'process.json');
+    fs.writeFileSync(procFile, JSON.stringify({ args: ['sh', '-c', 'echo from-file; echo to-stderr >&2'], cwd: '/', env: ['PATH=/bin'], user: { uid: 0, gid: 0 } }));
+    expect(runsc(b, ['exec', '--process', procFile, b.id])).toEqual({ status: 0, stdout: 'from-file\n' });
+    expect(fs.readFileSync(b.err, 'utf8')).toContain('to-stderr');
+    // Detached, as the shim runs it: the pid file's process exits with the exec'd process's status.
+    const pidFile = path.join(b.dir, 'exec.pid');
+    expect(runsc(b, ['exec', '--detach', '--pid-file', pidFile, b.id, 'sh', '-c', 'exit 9']).status, lastError(b)).toBe(0);
+    expect(await waitExit(Number(fs.readFileSync(pidFile, 'utf8')))).toBe(9);
+    // A signal to that process reaches the exec'd one.
+    expect(runsc(b, ['exec', '--detach', '--pid-file', pidFile, b.id, 'sleep', '1000']).status).toBe(0);
+    const execPid = Number(fs.readFileSync(pidFile, 'utf8'));
+    process.kill(execPid, 'SIGTERM');
+    expect(await waitExit(execPid)).toBe(143);
+    // Init was untouched by all this; a missing program fails exec with runc's words.
+    expect(runsc(b, ['exec', b.id, 'nonexistent']).status).toBe(1);
+    expect(lastError(b)).toContain('executable file not found in $PATH');
+    expect(state(b)).toMatchObject({ status: 'running' });
+    expect(runsc(b, ['kill', b.id, 'KILL']).status).toBe(0);
+    expect(await waitExit(pid)).toBe(137);
+    expect(runsc(b, ['exec', b.id, 'true']).status).toBe(1);
+    expect(lastError(b)).toContain('cannot exec in a stopped container');
+    expect(runsc(b, ['delete', b.id]).status).toBe(0);
+  });
+
+  it('cgroups: linux.resources on the sandbox\'s host processes, pause/resume (frozen), events --stats, update, removed on delete', async () => {
+    // Relative: under this test's own cgroup in each hierarchy, as runc reads it.
+    const cgroupsPath = `runsc-test-${process.pid}-${nextId}`;
+    const b = bundle((c) => {
+      // A busy loop: paused, it must use no CPU at all; running, exec must still get through.
+      c['process'].args = ['sh', '-c', 'while :; do :; done'];
+      c['linux'].cgroupsPath = cgroupsPath;
+      c['linux'].resources = { memory: { limit: 256 << 20 }, pids: { limit: 100 }, cpu: { quota: 50_000, period: 100_000 } };
+    });
+    const pid = create(b);
+    const cg = (JSON.parse(fs.readFileSync(path.join(STATE, b.id, 'state.json'), 'utf8')) as { cgroup: { version: number; dirs: Record<string, string> } }).cgroup;
+    const v2 = cg.version === 2;
+    const dir = (ctrl: string): string => cg.dirs[v2 ? '' : ctrl]!;
+    expect(dir('memory')).toContain(cgroupsPath);
+    const procs = (): number[] => fs.readFileSync(path.join(dir('pids'), 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    if (v2) {
+      expect(fs.readFileSync(path.join(dir('memory'), 'memory.max'), 'utf8').trim()).toBe(String(256 << 20));
+    } else {
+      expect(fs.readFileSync(path.join(dir('memory'), 'memory.limit_in_bytes'), 'utf8').trim()).toBe(String(256 << 20));
+      expect(fs.readFileSync(path.join(dir('cpu'), 'cpu.cfs_quota_us'), 'utf8').trim()).toBe('50000');
+    }
+    expect(runsc(b, ['start', b.id]).status).toBe(0);
+    // The sandbox process and every host process it started (Gofer, stubs) are in it.
+    const inCgroup = procs();
+    expect(inCgroup).toContain(pid);
+    expect(JSON.parse(runsc(b, ['ps', '--format', 'json', b.id]).stdout)).toEqual(expect.arrayContaining(inCgroup));
+    const stats = JSON.parse(runsc(b, ['events', '--stats', b.id]).stdout) as { type: string; data: any };
+    expect(stats.type).toBe('stats');
+    expect(stats.data.memory.usage.usage).toBeGreaterThan(1 << 20);
+    expect(stats.data.memory.usage.limit).toBe(256 << 20);
+    expect(stats.data.pids).toEqual({ current: expect.any(Number), limit: 100 });
+    expect(stats.data.pids.current).toBeGreaterThanOrEqual(inCgroup.length);
+    expect(stats.data.cpu.usage.total).toBeGreaterThan(0);
+    expect(runsc(b, ['pause', b.id]).status, lastError(b)).toBe(0);
+    expect(state(b)).toMatchObject({ status: 'paused' });
+    const cpu = (): number => (JSON.parse(runsc(b, ['events', '--stats', b.id]).stdout) as { data: any }).data.cpu.usage.total as number;
+    const before = cpu();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(cpu()).toBe(before);
+    expect(runsc(b, ['resume', b.id]).status, lastError(b)).toBe(0);
+    expect(state(b)).toMatchObject({ status: 'running' });
+    expect(runsc(b, ['exec', b.id, 'echo', 'still-serving'])).toEqual({ status: 0, stdout: 'still-serving\n' });
+    expect(runsc(b, ['update', '--memory', '128m', '--pids-limit', '50', b.id]).status, lastError(b)).toBe(0);
+    expect((JSON.parse(runsc(b, ['events', '--stats', b.id]).stdout) as { data: any }).data).toMatchObject({
+      memory: { usage: { limit: 128 << 20 } }, pids: { limit: 50 },
+    });
+    // A paused container can still be killed and deleted; its cgroup goes.
+    expect(runsc(b, ['pause', b.id]).status).toBe(0);
+    expect(runsc(b, ['delete', '--force', b.id]).status, lastError(b)).toBe(0);
+    expect(await waitExit(pid)).toBe(137);
+    for (const d of Object.values(cg.dirs)) expect(fs.existsSync(d)).toBe(false);
+  });
+
   it('a trapped signal runs the handler; kill --all; KILL by name', async () => {
     const b = bundle((c) => {
       c['process'].args = ['sh', '-c', 'trap "echo got USR1" USR1; echo ready; while :; do sleep 1; done'];

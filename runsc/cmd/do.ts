@@ -70,15 +70,20 @@ export function doCommand(program: Command): void {
         if (!o.quiet) process.stderr.write(`runsc: ${msg}\n`);
         process.exit(code);
       };
-      // Without its Gofer the sandbox has no files: end it, as gVisor does.
-      const goferDied = (how: string): never => fail(`the Gofer ${how}: the sandbox lost its file system`, 128);
-      const gofer = startGofer(path.resolve(o.root), o.forceOverlay, log, 'inherit', goferDied);
-      const vfs = new VFS({ gofer: new GoferClient(gofer.fd), overlay: o.forceOverlay });
-      const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname() });
-      if (gofer.pid) kernel.platform.pin(gofer.pid);
-      kernel.onHostChildExit = (stop) => {
-        if (stop.tid === gofer.pid) goferDied(stop.kind === 'killed' ? `killed by signal ${stop.value}` : `exited with status ${stop.value}`);
-      };
+      // gVisor's do: the host tree stays untouched under a memory overlay unless
+      // --force-overlay=false (or --overlay2=none) writes through the Gofer.
+      const overlay = o.forceOverlay && g.overlay2 !== 'none';
+      const gofer = startGofer(path.resolve(o.root), overlay, log);
+      const client = new GoferClient(gofer.fd);
+      const vfs = new VFS({ gofer: client, overlay, fileAccess: g.fileAccess });
+      const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname(), platform: g.platform });
+      if (gofer.pid) {
+        kernel.platform.pin(gofer.pid);
+        kernel.watchVital(gofer.pid, 'the Gofer');
+        gofer.onExit = (why) => kernel.shutdown(`the Gofer (pid ${gofer.pid}) died: ${why}`);
+      }
+      // Files in flight fail with EIO; then the sandbox ends, as gVisor's does without its gofer.
+      client.onDead = (why) => kernel.shutdown(`lost the Gofer: ${why}`);
       const fds = new FDTable();
       for (const fd of [0, 1, 2]) fds.install(vfs.hostFile(fd), false);
       let fs;
@@ -98,6 +103,7 @@ export function doCommand(program: Command): void {
         creds: { uid, euid: uid, suid: uid, fsuid: uid, gid, egid: gid, sgid: gid, fsgid: gid, groups: process.getgroups!() },
       });
       if (typeof code === 'string') fail(code, 127);
+      if (kernel.fatal !== null) fail(kernel.fatal, 128);
       process.exit(code as number);
     });
 }

@@ -14,17 +14,22 @@
 import type { Command } from 'commander';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import type { GlobalOptions } from '../main';
-import { parseSpec, defaultSpec, features, SpecError, OCI_VERSION } from '../../src/oci/spec';
+import { parseSpec, parseProcessObject, defaultSpec, features, SpecError, OCI_VERSION, type Spec } from '../../src/oci/spec';
 import {
   OciError, checkId, containerDir, controlAddress, descendants, listIds, logLine, parseSignal, readState,
   sandboxAlive, sleepMs, startTimeOf, stateJson, statusOf, withLock, withLockAsync, writeAtomic, writeState, type ContainerState,
 } from '../container';
 import { runSandbox } from '../sandbox';
+import { control } from '../control';
+import { runExec } from '../exec';
+import { consoleSlave } from '../console';
+import { Cgroup, cgroupPaths, parseResources, type CgroupPaths, type Usage } from '../cgroup';
 
 const SIGKILL = 9;
+/** How `exec --detach` hands the process to its exec-wait child. */
+const EXEC_PROCESS_ENV = 'RUNSC_EXEC_PROCESS';
 
 function globals(cmd: Command): GlobalOptions {
   let c: Command = cmd;
@@ -49,36 +54,6 @@ function oci<A extends unknown[]>(body: (g: GlobalOptions, ...a: A) => Promise<n
   };
 }
 
-/** Sends one request to a container's sandbox process and returns its answer. */
-function control(dir: string, req: Record<string, unknown>, timeoutMs = 30_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const sock = net.createConnection(controlAddress(dir));
-    let buf = '';
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new OciError('the sandbox did not answer'));
-    }, timeoutMs);
-    sock.setEncoding('utf8');
-    sock.on('connect', () => sock.write(`${JSON.stringify(req)}\n`));
-    sock.on('data', (d: string) => { buf += d; });
-    sock.on('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(e.code === 'ECONNREFUSED' || e.code === 'ENOENT' ? new OciError('container not running') : e);
-    });
-    sock.on('close', () => {
-      clearTimeout(timer);
-      const line = buf.split('\n')[0] ?? '';
-      if (!line) {
-        reject(new OciError('container not running'));
-        return;
-      }
-      const r = JSON.parse(line) as { ok: boolean; error?: string };
-      if (r.ok) resolve();
-      else reject(new OciError(r.error ?? 'the sandbox refused'));
-    });
-  });
-}
-
 /** Waits (up to ms) for the sandbox process to be gone; true if it is. */
 function waitGone(s: ContainerState, ms: number): boolean {
   const deadline = Date.now() + ms;
@@ -94,6 +69,8 @@ function globalFlags(g: GlobalOptions): string[] {
   if (g.debug) f.push('--debug');
   if (g.strace) f.push('--strace');
   if (g.debugLog) f.push('--debug-log', g.debugLog);
+  if (g.overlay2) f.push('--overlay2', g.overlay2);
+  f.push('--file-access', g.fileAccess);
   return f;
 }
 
@@ -114,7 +91,7 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
     throw new OciError(`open ${path.join(bundle, 'config.json')}: no such file or directory`);
   }
   const spec = parseSpec(text);
-  if (spec.process!.terminal) throw new SpecError('process.terminal', 'terminals are not supported yet (run without -t)');
+  if (spec.process!.terminal && !o.consoleSocket) throw new SpecError('process.terminal', 'a terminal needs --console-socket');
   fs.mkdirSync(g.root, { recursive: true, mode: 0o711 });
   const dir = containerDir(g.root, id);
   try {
@@ -124,9 +101,15 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
     throw e;
   }
   let child: ChildProcess | null = null;
+  let tty: number | null = null;
+  let cgroup: Cgroup | null = null;
   try {
-    child = spawn(process.execPath, [path.join(__dirname, 'runsc.js'), ...globalFlags(g), 'sandbox', '--bundle', bundle, '--state-dir', dir, id], {
-      stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
+    cgroup = sandboxCgroup(g, id, spec);
+    // With a terminal, the pty's slave is the container's stdio and the engine gets the master.
+    if (spec.process!.terminal) tty = consoleSlave(o.consoleSocket!, spec.process!.consoleSize);
+    const cgroupFlag = cgroup ? ['--cgroup', JSON.stringify(cgroup.paths)] : [];
+    child = spawn(process.execPath, [path.join(__dirname, 'runsc.js'), ...globalFlags(g), 'sandbox', '--bundle', bundle, '--state-dir', dir, ...cgroupFlag, id], {
+      stdio: tty === null ? ['inherit', 'inherit', 'inherit', 'pipe'] : [tty, tty, tty, 'pipe'],
       detached,
     });
     const c = child;
@@ -145,6 +128,7 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
       ociVersion: OCI_VERSION, id, pid, pidStart: startTimeOf(pid), bundle, rootfs: path.resolve(bundle, spec.root.path),
       created: new Date().toISOString(), started: false, owner: '', annotations: spec.annotations,
     };
+    if (cgroup) state.cgroup = cgroup.paths;
     writeState(g.root, state);
     if (o.pidFile) writeAtomic(path.resolve(o.pidFile), String(pid));
     return { child: c, state };
@@ -152,8 +136,95 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
     if (child?.pid) {
       try { process.kill(child.pid, 'SIGKILL'); } catch { /* gone */ }
     }
+    cgroup?.destroy();
     fs.rmSync(dir, { recursive: true, force: true });
     throw e;
+  } finally {
+    if (tty !== null) fs.closeSync(tty);
+  }
+}
+
+interface ExecOptions {
+  process?: string;
+  consoleSocket?: string;
+  cwd?: string;
+  env: string[];
+  tty: boolean;
+  user?: string;
+  additionalGids: string[];
+  detach: boolean;
+  pidFile?: string;
+}
+
+/** The process `exec` runs: --process FILE, or the container's own process with the command line's changes (as runc builds it). */
+function execProcess(s: ContainerState, o: ExecOptions, args: string[]): Record<string, unknown> {
+  if (o.process) {
+    let text: string;
+    try {
+      text = fs.readFileSync(o.process, 'utf8');
+    } catch {
+      throw new OciError(`open ${o.process}: no such file or directory`);
+    }
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch (e) {
+      throw new SpecError('process', `not valid JSON (${(e as Error).message})`);
+    }
+    return parseProcessObject(v) as unknown as Record<string, unknown>;
+  }
+  if (args.length === 0) throw new OciError('exec needs a command (or --process)');
+  const base = parseSpec(fs.readFileSync(path.join(s.bundle, 'config.json'), 'utf8')).process!;
+  const user = { ...base.user };
+  if (o.user) {
+    const m = /^(\d+)(?::(\d+))?$/.exec(o.user);
+    if (!m) throw new OciError(`invalid --user ${JSON.stringify(o.user)}: want UID[:GID]`);
+    user.uid = Number(m[1]);
+    if (m[2] !== undefined) user.gid = Number(m[2]);
+  }
+  if (o.additionalGids.length) user.additionalGids = o.additionalGids.map(Number);
+  return parseProcessObject({
+    ...base, terminal: o.tty, args, cwd: o.cwd ?? base.cwd, user, env: [...base.env, ...o.env],
+  }) as unknown as Record<string, unknown>;
+}
+
+async function execContainer(g: GlobalOptions, id: string, args: string[], o: ExecOptions): Promise<number> {
+  const s = readState(g.root, id);
+  const status = statusOf(s);
+  if (status !== 'running') throw new OciError(`cannot exec in a ${status} container`);
+  const proc = execProcess(s, o, args);
+  const address = controlAddress(containerDir(g.root, id));
+  let tty: number | null = null;
+  if (proc['terminal']) {
+    if (!o.consoleSocket) throw new SpecError('process.terminal', 'a terminal needs --console-socket');
+    tty = consoleSlave(o.consoleSocket, proc['consoleSize'] as { height: number; width: number } | undefined);
+  }
+  const stdio = tty === null ? [0, 1, 2] : [tty, tty, tty];
+  try {
+    if (!o.detach) {
+      return await runExec(address, proc, stdio, () => {
+        if (o.pidFile) writeAtomic(path.resolve(o.pidFile), String(process.pid));
+      });
+    }
+    // Detached: a child of ours waits for the process and exits with its status; its pid is the pid file's.
+    const child = spawn(process.execPath, [path.join(__dirname, 'runsc.js'), ...globalFlags(g), 'exec-wait', '--address', address], {
+      stdio: [stdio[0]!, stdio[1]!, stdio[2]!, 'pipe'], detached: true, env: { ...process.env, [EXEC_PROCESS_ENV]: JSON.stringify(proc) },
+    });
+    const pipe = child.stdio[3] as unknown as NodeJS.ReadableStream & { destroy(): void };
+    const answer = await new Promise<string>((resolve) => {
+      let buf = '';
+      pipe.setEncoding('utf8');
+      pipe.on('data', (d: string) => { buf += d; if (buf.includes('\n')) resolve(buf.split('\n')[0]!); });
+      pipe.on('end', () => resolve(buf.split('\n')[0] || 'the exec process exited before it started'));
+      child.on('error', (e) => resolve(e.message));
+    });
+    pipe.destroy();
+    if (answer !== 'ok') throw new OciError(answer);
+    if (o.pidFile) writeAtomic(path.resolve(o.pidFile), String(child.pid));
+    child.unref();
+    return 0;
+  } finally {
+    if (tty !== null) fs.closeSync(tty);
   }
 }
 
@@ -169,7 +240,7 @@ async function startContainer(g: GlobalOptions, id: string): Promise<void> {
     s.started = true;
     writeState(g.root, s);
     try {
-      await control(dir, { op: 'start' });
+      control(controlAddress(dir), { op: 'start' });
     } catch (e) {
       s.started = false;
       writeState(g.root, s);
@@ -178,19 +249,49 @@ async function startContainer(g: GlobalOptions, id: string): Promise<void> {
   });
 }
 
+/**
+ * The cgroup for a new container's host processes, made and limited as the
+ * spec says; null where runsc cannot manage one (not root, or no cgroupfs).
+ */
+function sandboxCgroup(g: GlobalOptions, id: string, spec: Spec): Cgroup | null {
+  const resources = parseResources(spec.linux.resources);
+  const paths = process.getuid?.() === 0 ? cgroupPaths(id, spec.linux.cgroupsPath, g.systemdCgroup) : null;
+  if (!paths || Object.keys(paths.dirs).length === 0) {
+    if (resources.memory || resources.pids || resources.cpu) throw new SpecError('linux.resources', 'runsc needs root and cgroupfs to apply resources');
+    return null;
+  }
+  const cg = new Cgroup(paths);
+  try {
+    cg.create();
+    cg.apply(resources);
+  } catch (e) {
+    cg.destroy(0);
+    throw e;
+  }
+  return cg;
+}
+
+/** Kills the sandbox process (and with it the stubs and Gofers); a paused one is thawed so it can die. */
+function killSandbox(s: ContainerState): void {
+  process.kill(s.pid, 'SIGKILL');
+  if (s.cgroup) new Cgroup(s.cgroup).freeze(false);
+}
+
 async function killContainer(g: GlobalOptions, id: string, sig: number, all: boolean): Promise<void> {
   const s = readState(g.root, id);
-  if (statusOf(s) === 'stopped') throw new OciError('container not running');
+  const status = statusOf(s);
+  if (status === 'stopped') throw new OciError('container not running');
   if (sig === SIGKILL) {
     // Init dies with the sandbox; the engine sees status 137 from its pid.
     try {
-      process.kill(s.pid, 'SIGKILL');
+      killSandbox(s);
     } catch {
       throw new OciError('container not running');
     }
     return;
   }
-  await control(containerDir(g.root, id), { op: 'kill', sig, all });
+  if (status === 'paused') throw new OciError('cannot signal a paused container (resume it first)');
+  control(controlAddress(containerDir(g.root, id)), { op: 'kill', sig, all });
 }
 
 function deleteContainer(g: GlobalOptions, id: string, force: boolean): void {
@@ -198,16 +299,55 @@ function deleteContainer(g: GlobalOptions, id: string, force: boolean): void {
   withLock(g.root, id, () => {
     const s = readState(g.root, id);
     const status = statusOf(s);
-    if (status === 'running' && !force) throw new OciError(`cannot delete container ${id} that is not stopped: running`);
+    if ((status === 'running' || status === 'paused') && !force) throw new OciError(`cannot delete container ${id} that is not stopped: running`);
     if (status !== 'stopped') {
-      try { process.kill(s.pid, 'SIGKILL'); } catch { /* gone */ }
+      try { killSandbox(s); } catch { /* gone */ }
       if (!waitGone(s, 10_000)) throw new OciError(`container ${id}: the sandbox process ${s.pid} did not die`);
     }
+    if (s.cgroup) new Cgroup(s.cgroup).destroy();
     const dir = containerDir(g.root, id);
     // Keep the lock file (removed by withLock) while the rest goes.
     for (const e of fs.readdirSync(dir)) if (e !== '.lock') fs.rmSync(path.join(dir, e), { recursive: true, force: true });
   });
   fs.rmSync(containerDir(g.root, id), { recursive: true, force: true });
+}
+
+function cgroupOf(s: ContainerState): Cgroup {
+  if (!s.cgroup) throw new OciError(`container ${s.id} has no cgroup (runsc manages one only as root with cgroupfs)`);
+  return new Cgroup(s.cgroup);
+}
+
+/** The fields of o that are set. */
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** "512m", "1g", "1048576", "-1" → bytes (binary multiples, as runc's units.RAMInBytes). */
+function parseBytes(s: string): number {
+  const m = /^(-?\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(s.trim());
+  if (!m) throw new OciError(`invalid size: ${JSON.stringify(s)}`);
+  const mult = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.round(Number(m[1]) * mult);
+}
+
+/** "5s", "500ms", "1m", "2" (seconds) → milliseconds. */
+function parseDuration(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
+  if (!m) throw new OciError(`invalid duration: ${JSON.stringify(s)}`);
+  const n = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  if (n <= 0) throw new OciError('duration must be positive');
+  return n;
+}
+
+/** runc's events stats document (types.Stats) for u. */
+function statsData(u: Usage): Record<string, unknown> {
+  return {
+    cpu: { usage: { total: u.cpu.total, kernel: u.cpu.kernel, user: u.cpu.user }, throttling: {} },
+    memory: { usage: { usage: u.memory.usage, limit: u.memory.limit, max: u.memory.maxUsage, failcnt: 0 }, cache: u.memory.cache, raw: u.memory.raw },
+    pids: { current: u.pids.current, limit: u.pids.limit },
+    blkio: {},
+    hugetlb: {},
+  };
 }
 
 /** The exit code the sandbox recorded, or 137 if it was killed before it could. */
@@ -365,7 +505,135 @@ export function ociCommands(program: Command): void {
       process.stdout.write(`${JSON.stringify(features(), null, '    ')}\n`);
     }));
 
-  for (const [name, what] of [['exec', 'exec'], ['pause', 'pause'], ['resume', 'resume'], ['update', 'update'], ['checkpoint', 'checkpoint'], ['events', 'events']] as const) {
+  const collect = (v: string, prev: string[]): string[] => [...prev, v];
+  program
+    .command('exec')
+    .description('run a new process in a running container')
+    .argument('<id>', 'container id')
+    .argument('[command...]', 'the program and its arguments (or --process)')
+    .passThroughOptions()
+    .option('-p, --process <file>', 'an OCI process object (JSON) to run')
+    .option('--console-socket <path>', 'with a terminal: where to send the pty master')
+    .option('--cwd <dir>', 'working directory in the container')
+    .option('-e, --env <NAME=value>', 'add an environment variable (repeatable)', collect, [])
+    .option('-t, --tty', 'give the process a terminal', false)
+    .option('-u, --user <uid[:gid]>', 'run as this user')
+    .option('-g, --additional-gids <gid>', 'an additional group (repeatable)', collect, [])
+    .option('-d, --detach', 'return once it runs; the --pid-file process exits with its status', false)
+    .option('--pid-file <file>', 'write the pid of the process that exits with the exec\'d process\'s status')
+    .option('--preserve-fds <n>', 'accepted for runc compatibility', '0')
+    .option('--pidfd-socket <path>', 'accepted for runc compatibility')
+    .option('--process-label <label>', 'accepted for runc compatibility')
+    .option('--apparmor <profile>', 'accepted for runc compatibility')
+    .option('--no-new-privs', 'accepted for runc compatibility')
+    .option('-c, --cap <cap>', 'accepted for runc compatibility', collect, [])
+    .option('--ignore-paused', 'accepted for runc compatibility')
+    .option('--cgroup <path>', 'accepted for runc compatibility')
+    .action(oci(async (g, id: string, args: string[], o: ExecOptions) => execContainer(g, id, args, o)));
+
+  program
+    .command('exec-wait', { hidden: true })
+    .description(`(internal) a detached exec: runs the process in $${EXEC_PROCESS_ENV}, tells fd 3, exits with its status`)
+    .requiredOption('--address <addr>', 'the control socket')
+    .action(async (o: { address: string }) => {
+      const tell = (msg: string): void => {
+        try { fs.writeSync(3, `${msg.replace(/\n/g, ' ')}\n`); fs.closeSync(3); } catch { /* the exec command went away */ }
+      };
+      let code: number;
+      try {
+        const proc = JSON.parse(process.env[EXEC_PROCESS_ENV] ?? '') as Record<string, unknown>;
+        delete process.env[EXEC_PROCESS_ENV];
+        code = await runExec(o.address, proc, [0, 1, 2], () => tell('ok'));
+      } catch (e) {
+        tell((e as Error).message);
+        process.exit(1);
+      }
+      process.exit(code);
+    });
+
+  program
+    .command('pause')
+    .description('freeze every host process of the sandbox (its cgroup\'s freezer)')
+    .argument('<id>', 'container id')
+    .action(oci((g, id: string) => {
+      readState(g.root, id);
+      withLock(g.root, id, () => {
+        const s = readState(g.root, id);
+        const status = statusOf(s);
+        if (status !== 'running') throw new OciError(status === 'paused' ? 'container already paused' : 'container not running');
+        cgroupOf(s).freeze(true);
+      });
+    }));
+
+  program
+    .command('resume')
+    .description('thaw a paused sandbox')
+    .argument('<id>', 'container id')
+    .action(oci((g, id: string) => {
+      readState(g.root, id);
+      withLock(g.root, id, () => {
+        const s = readState(g.root, id);
+        if (statusOf(s) !== 'paused') throw new OciError('container not paused');
+        cgroupOf(s).freeze(false);
+      });
+    }));
+
+  program
+    .command('events')
+    .description('print the sandbox\'s resource usage as JSON events, every --interval until it stops (or once with --stats)')
+    .argument('<id>', 'container id')
+    .option('--stats', 'print one stats event and exit', false)
+    .option('--interval <duration>', 'time between events (e.g. 5s, 500ms)', '5s')
+    .action(oci(async (g, id: string, o: { stats: boolean; interval: string }) => {
+      const s = readState(g.root, id);
+      const cg = cgroupOf(s);
+      const ms = parseDuration(o.interval);
+      for (;;) {
+        if (statusOf(s) === 'stopped') throw new OciError('container not running');
+        process.stdout.write(`${JSON.stringify({ type: 'stats', id, data: statsData(cg.usage()) })}\n`);
+        if (o.stats) return;
+        await new Promise((r) => setTimeout(r, ms));
+      }
+    }));
+
+  program
+    .command('update')
+    .description('change the sandbox\'s resource limits')
+    .argument('<id>', 'container id')
+    .option('-r, --resources <file>', 'a linux.resources JSON document ("-": stdin)')
+    .option('--memory <bytes>', 'memory limit (suffixes k, m, g)')
+    .option('--memory-reservation <bytes>', 'memory soft limit')
+    .option('--memory-swap <bytes>', 'memory plus swap limit')
+    .option('--pids-limit <n>', 'maximum number of host processes and threads')
+    .option('--cpu-shares <n>', 'relative CPU weight')
+    .option('--cpu-quota <us>', 'CPU time per period (-1: no limit)')
+    .option('--cpu-period <us>', 'CPU period')
+    .option('--cpuset-cpus <list>', 'CPUs allowed')
+    .option('--cpuset-mems <list>', 'memory nodes allowed')
+    .action(oci((g, id: string, o: Record<string, string | undefined>) => {
+      const s = readState(g.root, id);
+      if (statusOf(s) === 'stopped') throw new OciError('container not running');
+      let doc: Record<string, unknown> = {};
+      if (o['resources']) {
+        const text = fs.readFileSync(o['resources'] === '-' ? 0 : o['resources'], 'utf8');
+        try {
+          doc = JSON.parse(text) as Record<string, unknown>;
+        } catch (e) {
+          throw new SpecError('resources', `not valid JSON (${(e as Error).message})`);
+        }
+      }
+      const r = parseResources(doc, 'resources');
+      const bytes = (k: string): number | undefined => o[k] === undefined ? undefined : parseBytes(o[k]!);
+      const int = (k: string): number | undefined => o[k] === undefined ? undefined : Number.parseInt(o[k]!, 10);
+      const memory = { limit: bytes('memory'), reservation: bytes('memoryReservation'), swap: bytes('memorySwap') };
+      if (Object.values(memory).some((v) => v !== undefined)) r.memory = { ...r.memory, ...defined(memory) };
+      if (o['pidsLimit'] !== undefined) r.pids = { limit: int('pidsLimit') };
+      const cpu = { shares: int('cpuShares'), quota: int('cpuQuota'), period: int('cpuPeriod'), cpus: o['cpusetCpus'], mems: o['cpusetMems'] };
+      if (Object.values(cpu).some((v) => v !== undefined)) r.cpu = { ...r.cpu, ...defined(cpu) };
+      cgroupOf(s).apply(r);
+    }));
+
+  for (const [name, what] of [['checkpoint', 'checkpoint']] as const) {
     program
       .command(name)
       .description(`not supported yet (${what})`)
@@ -382,10 +650,13 @@ export function ociCommands(program: Command): void {
     .argument('<id>', 'container id')
     .requiredOption('--bundle <dir>', 'the bundle directory')
     .requiredOption('--state-dir <dir>', 'the container\'s state directory')
-    .action(async (id: string, o: { bundle: string; stateDir: string }, self: Command) => {
+    .option('--cgroup <json>', 'the cgroup to enter first (runsc/cgroup.ts CgroupPaths)')
+    .action(async (id: string, o: { bundle: string; stateDir: string; cgroup?: string }, self: Command) => {
       const g = globals(self);
       await runSandbox({
         id, bundle: o.bundle, stateDir: o.stateDir, strace: g.strace, debug: g.debug, debugLog: g.debugLog, logFormat: g.logFormat,
+        overlay: g.overlay2 === 'root:memory', fileAccess: g.fileAccess,
+        cgroup: o.cgroup ? JSON.parse(o.cgroup) as CgroupPaths : undefined,
       });
     });
 }

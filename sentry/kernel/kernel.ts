@@ -8,12 +8,12 @@ import type { VFS } from '../vfs/vfs';
 import type { FDTable } from '../vfs/fdtable';
 import type { FSContext } from '../vfs/fscontext';
 import type { Logger } from '../../src/log';
-import { MemoryFile } from '../mm/memfile';
+import { sentryMemoryFile } from '../mm/filedata';
 import { PageCache } from '../mm/pagecache';
 import { AddressSpace } from '../mm/address-space';
-import { PtracePlatform, StubDied, PTRACE_EVENT_STOP, type Stop, type Waker, type StubThread } from '../platform/ptrace/ptrace';
-import { R } from '../platform/ptrace/regs';
-import { BATCH_PAGE_SIZE } from '../platform/ptrace/stub';
+import { ContextDied, type Doorbell, type Platform, type Stop, type Context } from '../platform/platform';
+import { createPlatform, type PlatformName } from '../platform/create';
+import { R } from '../platform/regs';
 import { Task, type Credentials } from './task';
 import { Process, SIG_IGN } from './process';
 import { Signals, sigbit } from './signals';
@@ -21,9 +21,10 @@ import { Timers } from './timers';
 import { Futexes } from './futex';
 import { addCpu, taskCpu } from './cputime';
 import { Dispatcher } from './dispatch';
+import { Vdso } from './vdso';
 import { procProvider } from './proc';
 import { EXITED, KEEP_REGS } from '../../syscalls/table';
-import { SIGCHLD, SIGKILL, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SA_NOCLDWAIT } from '../../src/abi/linux';
+import { SIGCHLD, SIGKILL, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SA_NOCLDWAIT, SI_USER } from '../../src/abi/linux';
 import { Siginfo } from '../../src/abi/layout';
 import { ENOENT, EACCES, ENOTDIR, errnoMessage } from '../../src/abi/errno';
 
@@ -43,10 +44,12 @@ export interface KernelOptions {
   log: Logger;
   strace: boolean;
   hostname: string;
+  /** ptrace unless given. */
+  platform?: PlatformName;
 }
 
 /** Default rlimits, by RLIMIT_* number. */
-function defaultRlimits(): [number, number][] {
+export function defaultRlimits(): [number, number][] {
   const l: [number, number][] = Array.from({ length: 16 }, () => [RLIM_INFINITY, RLIM_INFINITY]);
   l[3] = [8 << 20, RLIM_INFINITY]; // STACK
   l[4] = [0, RLIM_INFINITY]; // CORE
@@ -59,10 +62,9 @@ function defaultRlimits(): [number, number][] {
 }
 
 export class Kernel {
-  readonly mf = new MemoryFile();
+  readonly mf = sentryMemoryFile();
   readonly cache = new PageCache(this.mf);
-  private readonly batchOff = this.mf.allocate(BATCH_PAGE_SIZE);
-  readonly platform = new PtracePlatform(this.mf.fd, this.batchOff, this.mf.viewOf(this.batchOff, BATCH_PAGE_SIZE)!);
+  readonly platform: Platform;
   readonly signals = new Signals(this);
   readonly timers = new Timers();
   readonly futexes = new Futexes();
@@ -77,21 +79,30 @@ export class Kernel {
   private readonly running = new Set<Task>();
   private readonly altStacks = new WeakMap<Task, { sp: number; size: number }>();
   private nextPid = 1;
-  private waker: Waker | null = null;
+  /** Set (and notified) by whoever rings the doorbell, so a timed sleep ends too. */
+  private doorbellCell: Int32Array = new Int32Array(new SharedArrayBuffer(4));
+  /** Processes started from outside (runsc exec), parentless, with who takes their wait status. */
+  private readonly external = new Map<Process, (status: number) => void>();
   /** Wakeups of blocked tasks not yet given a chance to run. */
   private wakeups = 0;
   /** Blocked syscalls (pending Promises). */
   private blocked = 0;
   private readonly bootNs = process.hrtime.bigint();
   private readonly realtimeBaseNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+  readonly vdso = new Vdso(this.mf, this.realtimeBaseNs);
   init: Process | null = null;
   /** runsc's exit code once init has exited. */
   result: number | null = null;
+  /** Why the sandbox must end (a component it depends on died), or null. */
+  fatal: string | null = null;
+  /** Host children that are not stubs (the Gofer) whose exit ends the sandbox, should waitpid reap it. */
+  private readonly vital = new Map<number, string>();
 
   constructor(opts: KernelOptions) {
     this.vfs = opts.vfs;
     this.log = opts.log;
     this.hostname = opts.hostname;
+    this.platform = createPlatform(opts.platform ?? 'ptrace', this.mf);
     this.dispatcher = new Dispatcher(this, opts.strace);
     this.vfs.setProcProvider(procProvider(this));
   }
@@ -130,19 +141,64 @@ export class Kernel {
     return this.nextPid++;
   }
 
+  /** The pid handed out last (/proc/loadavg, /proc/stat's processes). */
+  lastPid(): number {
+    return this.nextPid - 1;
+  }
+
   /**
    * Creates init (pid 1) running the first of paths that can be executed, and
    * runs the sandbox until init exits. Returns runsc's exit code, or a message
    * saying why the program could not be started.
    */
-  async run(args: { paths: string[]; argv: string[]; envp: string[]; fds: FDTable; fs: FSContext; creds: Credentials }): Promise<number | string> {
+  async run(args: StartArgs): Promise<number | string> {
+    return this.startInit(args) ?? this.runLoop();
+  }
+
+  /** run's first half: creates init and lets it go; null, or why it could not start. */
+  startInit(args: StartArgs): string | null {
+    const t = this.startProcess(args, (p) => { this.init = p; });
+    if (typeof t === 'string') return t;
+    this.resume(t);
+    return null;
+  }
+
+  /** run's second half: runs the sandbox until init exits; returns runsc's exit code. */
+  async runLoop(): Promise<number> {
+    await this.loop();
+    return this.result ?? 0;
+  }
+
+  /**
+   * Starts a process with no parent in the sandbox (runsc exec) while the loop
+   * runs; exited gets its wait status. Returns its pid, or why it could not start.
+   */
+  startExternal(args: StartArgs, exited: (status: number) => void): number | string {
+    const t = this.startProcess(args, (p) => this.external.set(p, exited));
+    if (typeof t === 'string') return t;
+    this.resume(t);
+    this.wakeups++;
+    return t.proc.pid;
+  }
+
+  /**
+   * Lets a thread outside the loop wake it: that thread sets and notifies
+   * cell[0] (which ends a timed sleep) and rings the platform's doorbell
+   * (which ends a wait for the workload).
+   */
+  externalWakeup(cell: Int32Array): Doorbell {
+    this.doorbellCell = cell;
+    return this.platform.doorbell();
+  }
+
+  private startProcess(args: StartArgs, register: (p: Process) => void): Task | string {
     const stub = this.platform.newProcess();
     const mm = new AddressSpace(this.mf, this.cache, this.platform, stub);
     const pid = this.allocPid();
-    const proc = new Process(pid, null, defaultRlimits(), this.monotonicNs());
+    const proc = new Process(pid, null, args.rlimits ?? defaultRlimits(), this.monotonicNs());
     const t = new Task(pid, this, proc, stub, mm, args.fds, args.fs, args.creds);
     this.addTask(t);
-    this.init = proc;
+    register(proc);
     let r = -ENOENT;
     let denied = false;
     for (const path of args.paths) {
@@ -153,18 +209,18 @@ export class Kernel {
     if (r === EXITED) return `exec: ${JSON.stringify(args.argv[0])}: the program could not be loaded`;
     if (r !== KEEP_REGS) {
       this.removeProcessTasks(proc);
+      this.processes.delete(proc.pid);
+      this.external.delete(proc);
       const name = args.argv[0]!;
       if (r === -ENOENT && args.paths.length > 1 && !denied) return `exec: ${JSON.stringify(name)}: executable file not found in $PATH`;
       return `exec: ${JSON.stringify(name)}: ${errnoMessage(denied ? EACCES : -r)}`;
     }
-    this.resume(t);
-    await this.loop();
-    return this.result ?? 0;
+    return t;
   }
 
   addTask(t: Task): void {
     this.tasks.set(t.tid, t);
-    this.byStub.set(t.stub.tid, t);
+    this.byStub.set(t.stub.id, t);
     t.proc.tasks.add(t);
     this.processes.set(t.proc.pid, t.proc);
   }
@@ -183,7 +239,7 @@ export class Kernel {
     t.exited = true;
     this.running.delete(t);
     this.platform.discard(t.stub);
-    this.byStub.delete(t.stub.tid);
+    this.byStub.delete(t.stub.id);
     this.tasks.delete(t.tid);
     p.tasks.delete(t);
     t.stub.exitThread();
@@ -198,7 +254,7 @@ export class Kernel {
       o.exited = true;
       this.running.delete(o);
       this.platform.discard(o.stub);
-      this.byStub.delete(o.stub.tid);
+      this.byStub.delete(o.stub.id);
       this.tasks.delete(o.tid);
       p.tasks.delete(o);
       o.interrupt();
@@ -211,17 +267,21 @@ export class Kernel {
   }
 
   /** Moves t to a new stub (exec out of a shared address space); the old host task dies. */
-  replaceStub(t: Task, stub: StubThread): void {
-    this.byStub.delete(t.stub.tid);
+  replaceStub(t: Task, stub: Context): void {
+    this.byStub.delete(t.stub.id);
     this.platform.discard(t.stub);
     t.stub.kill();
     t.stub = stub;
-    this.byStub.set(stub.tid, t);
+    this.byStub.set(stub.id, t);
   }
 
   /** Resumes a stopped task in its stub, delivering pending signals first. */
   resume(t: Task): void {
     if (t.exited) return;
+    if (t.proc.stopSignal) {
+      t.proc.parked.add(t);
+      return;
+    }
     if (this.signals.hasDeliverable(t) && !this.signals.deliver(t, false)) return;
     if (!this.flushMappings(t)) return;
     t.stub.resume();
@@ -240,6 +300,14 @@ export class Kernel {
   /** Resumes a task after a syscall with its result. */
   finishSyscall(t: Task, result: number, restartable: boolean): void {
     if (t.exited) return;
+    if (t.proc.stopSignal) {
+      // The process stopped while the call was blocked: its result waits for SIGCONT.
+      t.stub.regs.set(R.rax, result);
+      t.stub.touchRegs();
+      if (restartable) this.signals.restart(t);
+      t.proc.parked.add(t);
+      return;
+    }
     if (this.signals.hasDeliverable(t) || result === -4) {
       t.stub.regs.set(R.rax, result);
       t.stub.touchRegs();
@@ -275,52 +343,51 @@ export class Kernel {
     if (this.running.has(t)) t.stub.interrupt();
   }
 
+  /**
+   * Ends the sandbox: every process is killed the next time the scheduler
+   * looks (never in the middle of a syscall), and runsc exits. Safe to call
+   * from anywhere, more than once.
+   */
+  shutdown(why: string): void {
+    if (this.fatal !== null) return;
+    this.fatal = why;
+    this.log.error({ why }, 'shutting the sandbox down');
+  }
+
+  /** Declares a host child (not a stub) whose exit ends the sandbox: `what` names it in the reason. */
+  watchVital(pid: number, what: string): void { this.vital.set(pid, what); }
+
   private async loop(): Promise<void> {
     for (;;) {
+      if (this.fatal !== null && this.init && !this.init.zombie) this.exitProcess(this.init, signaledStatus(SIGKILL));
       if (this.result !== null) return;
       if (this.wakeups > 0 || this.blocked > 0 && this.running.size === 0 && this.timers.size === 0) {
         // Let woken syscalls (Promise continuations) finish before blocking.
         this.wakeups = 0;
+        Atomics.store(this.doorbellCell, 0, 0);
         await new Promise<void>((r) => setImmediate(r));
         if (this.wakeups > 0 || this.running.size > 0) continue;
       }
-      if (this.timers.fireDue(this.monotonicNs()) > 0) continue;
+      const now = this.monotonicNs();
+      if (this.timers.fireDue(now) > 0) continue;
       const next = this.timers.next();
-      // Everything waits on everything else: like Linux, wait (for a signal from outside).
       if (this.running.size === 0 && next === null && this.blocked === 0) return;
-      // Even when nothing runs, wait on the stubs (the waker ends the wait at
+      // Even when nothing runs, wait on the platform (which ends the wait at
       // the deadline): a stub killed from outside is noticed at once.
-      if (next !== null) this.armWaker(next);
-      this.onStop(this.platform.wait());
+      // Running threads may read the vDSO's clock: keep its parameters fresh.
+      if (this.running.size > 0) this.vdso.refreshIfDue(now);
+      this.onStop(this.platform.wait(this.running.size > 0 ? this.vdso.wakeAt(next) : next));
     }
   }
 
-  private armWaker(deadline: bigint): void {
-    if (!this.waker) {
-      const off = this.mf.allocate(4096);
-      this.waker = this.platform.newWaker(off, (ns) => {
-        const ts = new DataView(new ArrayBuffer(16));
-        ts.setBigInt64(0, ns / 1_000_000_000n, true);
-        ts.setBigInt64(8, ns % 1_000_000_000n, true);
-        this.mf.write(off, new Uint8Array(ts.buffer));
-      });
-    }
-    this.waker.arm(deadline);
-  }
-
-  /**
-   * Told of the death of a host child of the Sentry's that is not a stub (a
-   * Gofer): the scheduler's waitpid(-1) reaps those too.
-   */
-  onHostChildExit: ((stop: Stop) => void) | null = null;
-
-  private onStop(stop: Stop): void {
-    if (this.waker && stop.tid === this.waker.thread.tid) {
-      this.waker.stopped();
-      return;
-    }
-    const t = this.byStub.get(stop.tid);
-    if (!t && (stop.kind === 'exited' || stop.kind === 'killed')) this.onHostChildExit?.(stop);
+  /** Handles a context's stop; null when the wait ended at a timer deadline or a doorbell. */
+  private onStop(stop: Stop | null): void {
+    // A rung doorbell: let the event loop hear from whoever rang it.
+    if (Atomics.load(this.doorbellCell, 0) !== 0) this.wakeups++;
+    if (!stop) return;
+    const t = this.byStub.get(stop.id);
+    const vital = this.vital.get(stop.id);
+    if (vital !== undefined && !t) { this.shutdown(`${vital} (pid ${stop.id}) died: ${stop.kind} ${stop.value}`); return; }
     // Stops of stubs already torn down (their deaths) need nothing.
     if (!t || t.exited) return;
     this.running.delete(t);
@@ -335,9 +402,8 @@ export class Kernel {
           this.hostSignal(t, stop.value);
           this.resume(t);
           return;
-        case 'event':
+        case 'interrupted':
           t.stub.loadRegs();
-          if (stop.value !== PTRACE_EVENT_STOP) this.log.warn({ tid: t.tid, event: stop.value }, 'unexpected ptrace event');
           this.resume(t);
           return;
         case 'exited':
@@ -347,7 +413,7 @@ export class Kernel {
           return;
       }
     } catch (e) {
-      if (e instanceof StubDied) {
+      if (e instanceof ContextDied) {
         this.exitProcess(t.proc, signaledStatus(SIGKILL));
         return;
       }
@@ -371,9 +437,9 @@ export class Kernel {
         t.proc.actions[sig] = { handler: 0, flags: 0, restorer: 0, mask: 0n };
         t.sigmask &= ~sigbit(sig);
       }
-      this.signals.sendToTask(t, sig, { signo: sig, code: Siginfo.get(raw, 'si_code'), addr: Siginfo.get(raw, 'si_addr'), raw });
+      this.signals.sendToTask(t, sig, { signo: sig, code: Siginfo.get(raw, 'si_code'), addr: Siginfo.get(raw, 'si_addr'), raw, fault: true });
     } else {
-      this.signals.sendToProcess(t.proc, sig);
+      this.signals.sendToProcess(t.proc, sig, { signo: sig, code: SI_USER, forced: true });
     }
   }
 
@@ -384,7 +450,7 @@ export class Kernel {
       this.running.delete(t);
       this.platform.discard(t.stub);
       t.stub.kill();
-      this.byStub.delete(t.stub.tid);
+      this.byStub.delete(t.stub.id);
       this.tasks.delete(t.tid);
       t.interrupt();
       if (t.vforkParent) {
@@ -425,7 +491,15 @@ export class Kernel {
     }
     p.children.clear();
     const parent = p.parent;
-    if (!parent) return;
+    if (!parent) {
+      const exited = this.external.get(p);
+      if (exited) {
+        this.external.delete(p);
+        this.reap(p);
+        exited(status);
+      }
+      return;
+    }
     const act = parent.actions[SIGCHLD]!;
     if (act.handler === SIG_IGN || act.flags & SA_NOCLDWAIT) {
       this.reap(p);
@@ -447,3 +521,15 @@ export class Kernel {
 }
 
 export type { Credentials };
+
+export interface StartArgs {
+  /** Where to look for the program, in order (execvp's PATH search, done by the caller). */
+  paths: string[];
+  argv: string[];
+  envp: string[];
+  fds: FDTable;
+  fs: FSContext;
+  creds: Credentials;
+  /** By RLIMIT_* number; the defaults when absent. */
+  rlimits?: [number, number][];
+}

@@ -44,6 +44,8 @@ export interface MountSpec {
 
 export interface LinuxSpec {
   namespaces: { type: string; path?: string }[];
+  /** Where the sandbox's host processes' cgroup goes (relative to each hierarchy's root). */
+  cgroupsPath?: string;
   maskedPaths: string[];
   readonlyPaths: string[];
   resources?: Record<string, unknown>;
@@ -213,6 +215,8 @@ function parseLinux(v: Json, field: string): LinuxSpec {
     readonlyPaths: opt(o, 'readonlyPaths', field, (x, f) => arr(x, f, absPath), []),
   };
   if (o['resources'] !== undefined && o['resources'] !== null) l.resources = obj(o['resources'], `${field}.resources`);
+  const cg = opt(o, 'cgroupsPath', field, str, '');
+  if (cg) l.cgroupsPath = cg;
   return l;
 }
 
@@ -254,6 +258,11 @@ export function parseSpec(text: string, requireProcess = true): Spec {
     annotations,
     linux: opt(o, 'linux', '', (x, f) => parseLinux(x, f.replace(/^\./, '')), { namespaces: [], maskedPaths: [], readonlyPaths: [] }),
   };
+}
+
+/** Checks a process object on its own (`runsc exec --process FILE`); errors name its fields as process.*. */
+export function parseProcessObject(v: unknown): ProcessSpec {
+  return parseProcess(v, 'process');
 }
 
 /** The mount options that make a bind mount (OCI leaves "type" optional for binds). */

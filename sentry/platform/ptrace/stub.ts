@@ -6,9 +6,10 @@
 // syscalls. Everything else in the stub's address space belongs to the
 // workload and is mapped from the Sentry's memory file.
 import { tinyElf } from '../../../src/elf/tiny';
+import { USER_END } from '../platform';
 
-/** Where the stub's code page lives; the workload's address space ends below it. */
-export const STUB_BASE = 0x7fff_0000_0000;
+/** Where the stub's code page lives, just above the workload's address space. */
+export const STUB_BASE = USER_END;
 export const STUB_SIZE = 0x1000;
 const ENTRY_OFFSET = 0x80;
 const TRAMPOLINE_OFFSET = 0x100;
