@@ -324,7 +324,7 @@ export class Kernel {
   private async loop(): Promise<void> {
     for (;;) {
       if (this.result !== null) return;
-      if (this.wakeups > 0 || this.blocked > 0 && this.running.size === 0 && this.timers.size === 0) {
+      if (this.wakeups > 0 || this.blocked > 0 && this.running.size === 0) {
         // Let woken syscalls (Promise continuations) finish before blocking.
         this.wakeups = 0;
         Atomics.store(this.doorbellCell, 0, 0);
