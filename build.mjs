@@ -1,6 +1,8 @@
 // Bundles each process entry point into one CommonJS file: one module to load
 // makes start-up faster than resolving dozens of compiled files.
 import { build } from 'esbuild';
+import { createRequire } from 'node:module';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 
 const common = {
   bundle: true,
@@ -22,3 +24,13 @@ await Promise.all([
   // The sandbox's control-socket watcher thread (runsc/control.ts).
   build({ ...common, entryPoints: ['runsc/control_worker.ts'], outfile: 'dist/control-worker.js' }),
 ]);
+
+// The launcher (runsc/launcher.ts) is machine code the project assembles
+// itself: run its builder once and keep only the executable.
+// bin/runsc reads the Sentry's launcher arguments from dist/launcher.env.
+await build({ ...common, sourcemap: false, entryPoints: ['runsc/launcher-build.ts'], outfile: 'dist/launcher-build.cjs' });
+const { launcherElf, launcherEnv } = createRequire(import.meta.url)('./dist/launcher-build.cjs');
+rmSync('dist/launcher-build.cjs');
+writeFileSync('dist/launcher', launcherElf());
+chmodSync('dist/launcher', 0o755);
+writeFileSync('dist/launcher.env', launcherEnv());

@@ -1,15 +1,20 @@
 #!/usr/bin/env node
-// Benchmark: native vs our runsc (bin/runsc do …) vs the real gVisor
-// (/usr/bin/runsc --platform=ptrace --network=none do …), side by side.
+// Benchmark: native vs our runsc (bin/runsc do …, ptrace and
+// --platform=kvm) vs the real gVisor (/usr/bin/runsc --platform=ptrace
+// --network=none do …), side by side.
 //
-//   node bench/run.mjs [--only getppid,openread,forkexec,pipe,true] [--reps N]
-//                      [--no-gvisor] [--json] [--target-ms MS] [--true-runs N]
-//                      [--timeout S] [--ours PATH]
+//   node bench/run.mjs [--only getppid,openread,forkexec,pipe,mmap,pagefault,cpu,true]
+//                      [--reps N] [--no-gvisor] [--no-kvm] [--json] [--target-ms MS]
+//                      [--true-runs N] [--timeout S] [--ours PATH]
 //
-// Cases 1-4 are small static C programs (bench/*.c) built into bench/.build/
+// Every case but `true` is a small static C program (bench/*.c) built into bench/.build/
 // with gcc at run time. Each times its own loop with CLOCK_MONOTONIC and
 // prints one JSON line, so process and sandbox start-up are not counted.
-// Case 5 is the wall time of `… /bin/true`, measured from here, spawn to exit.
+// The `true` case is the wall time of `… /bin/true`, measured from here, spawn to exit.
+// The cases seqread to lsR are file-system workloads (the Gofer's): sequential read and
+// write of 256 MiB, 10,000 small files, untarring a source tree, and
+// `ls -lR /usr`; the writing ones run with --force-overlay=false in both
+// sandboxes so that their writes reach the host.
 //
 // Iteration counts are calibrated per case and per runner: a short first run
 // (also a warm-up) measures the per-operation cost, then each repetition runs
@@ -19,7 +24,9 @@
 // nothing here ever invents a number.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
@@ -32,6 +39,15 @@ const GVISOR_RUNSC = '/usr/bin/runsc';
 const GVISOR_FLAGS = ['--platform=ptrace', '--network=none'];
 const SMALL_FILE = join(BUILD, 'small.txt');
 const TINY_TRUE = join(BUILD, 'true');
+// File-system cases: a 256 MiB file to read, a source tree to untar, and a
+// scratch directory on the host, emptied before every run, to write in.
+const BIG_FILE = join(BUILD, 'big-256m.bin');
+const SRC_TAR = join(BUILD, 'src.tar');
+const SRC_TREE = ['/usr/include', 'linux', 'c++'];
+const SCRATCH = join(BUILD, 'scratch');
+// Writes must reach the host, through the Gofer (ours) or gVisor's gofer:
+// both `do`s otherwise keep them in an in-memory overlay.
+const TO_HOST = ['--force-overlay=false'];
 
 // ---------------------------------------------------------------- cases ----
 
@@ -52,7 +68,73 @@ const CASES = [
     id: 'pipe', title: 'pipe ping-pong, 1 byte', unit: 'µs/round trip', scale: 1e3,
     src: 'pipe.c', args: () => [], calib: 500,
   },
+  {
+    id: 'unixpp', title: 'Unix stream socket ping-pong, 1 byte', unit: 'µs/round trip', scale: 1e3,
+    src: 'unixpp.c', args: () => [], calib: 500,
+  },
+  {
+    id: 'tcpstream', title: 'loopback TCP throughput, 64 KiB writes', unit: 'µs/64 KiB', scale: 1e3,
+    src: 'tcpstream.c', args: () => [], calib: 200,
+  },
+  {
+    id: 'tcpconn', title: 'loopback TCP connect+accept+close', unit: 'µs/connection', scale: 1e3,
+    src: 'tcpconn.c', args: () => [], calib: 200,
+  },
+  {
+    id: 'mmap', title: 'mmap+touch+munmap, 64 KiB', unit: 'µs/iter', scale: 1e3,
+    src: 'mmap.c', args: () => [], calib: 200,
+  },
+  {
+    id: 'pagefault', title: 'map 8 MiB, touch every page, unmap', unit: 'ms/iter', scale: 1e6,
+    src: 'pagefault.c', args: () => [], calib: 3,
+  },
+  {
+    id: 'cpu', title: 'CPU-bound loop, 10M rounds', unit: 'ms/iter', scale: 1e6,
+    src: 'cpu.c', args: () => [], calib: 3,
+  },
   { id: 'true', title: 'wall time of `do /bin/true`', unit: 'ms', wall: true },
+  {
+    id: 'futex', title: 'futex ping-pong, 2 threads', unit: 'µs/round trip', scale: 1e3,
+    src: 'futex.c', args: () => [], calib: 500,
+  },
+  {
+    id: 'thread', title: 'pthread_create + join', unit: 'µs/thread', scale: 1e3,
+    src: 'thread.c', args: () => [], calib: 200,
+  },
+  {
+    id: 'signal', title: 'raise(SIGUSR1) to a handler and back', unit: 'µs/signal', scale: 1e3,
+    src: 'signal.c', args: () => [], calib: 500,
+  },
+  {
+    id: 'compute', title: 'CPU-bound, 4 threads, no syscalls', unit: 'ms/unit', scale: 1e6,
+    src: 'compute.c', args: () => [], calib: 8,
+  },
+  {
+    id: 'clock', title: 'clock_gettime(CLOCK_MONOTONIC)', unit: 'ns/call', scale: 1,
+    src: 'clock.c', args: () => [], calib: 20000,
+  },
+  {
+    id: 'seqread', title: 'sequential read of 256 MiB, 1 MiB reads', unit: 'ms', scale: 1e6,
+    src: 'seqio.c', args: () => ['read', BIG_FILE], calib: 1,
+  },
+  {
+    id: 'seqwrite', title: 'sequential write of 256 MiB + fsync, to the host', unit: 'ms', scale: 1e6,
+    src: 'seqio.c', args: () => ['write', join(SCRATCH, 'w.bin'), '256'], calib: 1, doFlags: TO_HOST, scratch: true,
+  },
+  {
+    id: 'smallfiles', title: 'create+stat+unlink 10,000 small files, on the host', unit: 'ms', scale: 1e6,
+    src: 'smallfiles.c', args: () => [SCRATCH, '10000'], calib: 1, minIters: 1, doFlags: TO_HOST, scratch: true,
+  },
+  {
+    id: 'untar', title: 'tar -xf a source tree, to the host', unit: 'ms', scale: 1e6,
+    src: 'spawn.c', args: () => ['untar', SCRATCH, '/usr/bin/tar', '-xf', SRC_TAR, '-C', '{}'], calib: 1,
+    minIters: 1, doFlags: TO_HOST, scratch: true,
+  },
+  {
+    // busybox's ls: coreutils' ls uses statx, which Debian's gVisor fails with EINVAL here.
+    id: 'lsR', title: '`busybox ls -lR /usr`', unit: 's', scale: 1e9,
+    src: 'spawn.c', args: () => ['lsR', '-', '/usr/bin/busybox', 'ls', '-lR', '/usr'], calib: 1, minIters: 1,
+  },
 ];
 
 // -------------------------------------------------------------- options ----
@@ -61,14 +143,14 @@ function usage(msg) {
   if (msg) process.stderr.write(`bench: ${msg}\n`);
   process.stderr.write(
     'usage: node bench/run.mjs [--only ' + CASES.map((c) => c.id).join(',') + ']\n' +
-    '                          [--reps N] [--no-gvisor] [--json]\n' +
+    '                          [--reps N] [--no-gvisor] [--no-kvm] [--json]\n' +
     '                          [--target-ms MS] [--true-runs N] [--timeout S]\n' +
     '                          [--ours PATH]   (another runsc to use as "ours"; default bin/runsc)\n');
   process.exit(msg ? 2 : 0);
 }
 
 function parseArgs(argv) {
-  const o = { only: CASES.map((c) => c.id), reps: 3, gvisor: true, json: false,
+  const o = { only: CASES.map((c) => c.id), reps: 3, gvisor: true, kvm: true, json: false,
     targetMs: 1500, trueRuns: 20, timeoutS: 120, ours: null };
   const num = (name, v, min) => {
     const n = Number(v);
@@ -91,6 +173,7 @@ function parseArgs(argv) {
       }
       case '--reps': o.reps = Math.floor(num('--reps', next(), 1)); break;
       case '--no-gvisor': o.gvisor = false; break;
+      case '--no-kvm': o.kvm = false; break;
       case '--json': o.json = true; break;
       case '--target-ms': o.targetMs = num('--target-ms', next(), 1); break;
       case '--true-runs': o.trueRuns = Math.floor(num('--true-runs', next(), 1)); break;
@@ -112,12 +195,17 @@ const log = (s) => process.stderr.write(s + '\n');
 const RUNNERS = [
   { id: 'native', title: 'native', prefix: [] },
   { id: 'ours', title: 'our runsc', prefix: [OUR_RUNSC, 'do'] },
+  { id: 'kvm', title: 'our runsc kvm', prefix: [OUR_RUNSC, '--platform=kvm', 'do'] },
   { id: 'gvisor', title: 'gVisor', prefix: [GVISOR_RUNSC, ...GVISOR_FLAGS, 'do'] },
 ];
 
 // Why a runner can't run at all (checked once), or null.
 function runnerUnavailable(r) {
   if (r.id === 'gvisor' && !opts.gvisor) return 'skipped (--no-gvisor)';
+  if (r.id === 'kvm' && !opts.kvm) return 'skipped (--no-kvm)';
+  if (r.id === 'kvm') {
+    try { closeSync(openSync('/dev/kvm', 'r+')); } catch (e) { return `failed: /dev/kvm unusable (${e.code})`; }
+  }
   if (r.id === 'gvisor' && !existsSync(GVISOR_RUNSC))
     return `failed: ${GVISOR_RUNSC} not installed (apt-get install -y runsc)`;
   return null;
@@ -127,6 +215,19 @@ function runnerUnavailable(r) {
 
 function build() {
   mkdirSync(BUILD, { recursive: true });
+  if (!existsSync(BIG_FILE)) {
+    const mib = Buffer.alloc(1 << 20);
+    for (let i = 0; i < mib.length; i++) mib[i] = (i * 131 + (i >> 11)) & 0xff;
+    const fd = openSync(BIG_FILE + '.tmp', 'w');
+    for (let i = 0; i < 256; i++) writeSync(fd, mib);
+    closeSync(fd);
+    renameSync(BIG_FILE + '.tmp', BIG_FILE);
+  }
+  if (!existsSync(SRC_TAR)) {
+    const r = spawnSync('tar', ['-cf', SRC_TAR + '.tmp', '-C', ...SRC_TREE], { encoding: 'utf8' });
+    if (r.status !== 0) { log(`bench: cannot make ${SRC_TAR}: ${r.stderr}`); process.exit(1); }
+    renameSync(SRC_TAR + '.tmp', SRC_TAR);
+  }
   if (!existsSync(SMALL_FILE)) {
     // 100 bytes of text: the "small file" of the open/read/close case.
     writeFileSync(SMALL_FILE, 'the quick brown fox jumps over the lazy dog. '.repeat(3).slice(0, 99) + '\n');
@@ -137,7 +238,7 @@ function build() {
       flags: ['-static', '-nostdlib', '-O2', '-fno-stack-protector', '-fcf-protection=none'] },
     ...CASES.filter((c) => c.src).map((c) => ({
       out: join(BUILD, c.id), src: join(BENCH_DIR, c.src), deps: [header],
-      flags: ['-static', '-O2', '-Wall'] })),
+      flags: ['-static', '-O2', '-Wall', '-pthread'] })),
   ];
   for (const j of jobs) {
     const mtime = (p) => statSync(p).mtimeMs;
@@ -202,7 +303,12 @@ class Failed extends Error {}
 
 // One run of a C micro-benchmark; returns its parsed JSON line.
 async function runMicro(runner, c, iters) {
-  const argv = [...runner.prefix, join(BUILD, c.id), String(iters), ...c.args()];
+  if (c.scratch) {
+    rmSync(SCRATCH, { recursive: true, force: true });
+    mkdirSync(SCRATCH, { recursive: true });
+  }
+  const flags = runner.id === 'native' ? [] : c.doFlags ?? [];
+  const argv = [...runner.prefix, ...flags, join(BUILD, c.id), String(iters), ...c.args()];
   const res = await run(argv, opts.timeoutS * 1000);
   if (!res.ok) throw new Failed(describeFailure(res));
   const line = res.stdout.split('\n').reverse().find((l) => l.startsWith('{"bench":'));
@@ -222,7 +328,7 @@ async function measureMicro(runner, c) {
     iters *= 10;
   }
   const perOp = r.elapsed_ns / r.iters;
-  const n = Math.max(5, Math.min(2e9, Math.round((opts.targetMs * 1e6) / perOp)));
+  const n = Math.max(c.minIters ?? 5, Math.min(2e9, Math.round((opts.targetMs * 1e6) / perOp)));
   const reps = [];
   for (let i = 0; i < opts.reps; i++) {
     const x = await runMicro(runner, c, n);
@@ -302,8 +408,9 @@ async function main() {
     const x = results[c.id];
     return {
       case: c.id, title: c.title, unit: c.unit,
-      native: x.native, ours: x.ours, gvisor: x.gvisor,
+      native: x.native, ours: x.ours, kvm: x.kvm, gvisor: x.gvisor,
       oursOverNative: ratio(x.ours, x.native),
+      kvmOverOurs: ratio(x.kvm, x.ours),
       oursOverGvisor: ratio(x.ours, x.gvisor),
       gvisorOverNative: ratio(x.gvisor, x.native),
     };
@@ -316,6 +423,7 @@ async function main() {
       commands: {
         native: 'bench/.build/CASE ITERS [ARG]',
         ours: `${OUR_RUNSC} do bench/.build/CASE ITERS [ARG]`,
+        kvm: `${OUR_RUNSC} --platform=kvm do bench/.build/CASE ITERS [ARG]`,
         gvisor: `${GVISOR_RUNSC} ${GVISOR_FLAGS.join(' ')} do bench/.build/CASE ITERS [ARG]`,
       },
       results: rows,
@@ -323,6 +431,7 @@ async function main() {
   } else {
     printTable(info, rows);
   }
+  rmSync(SCRATCH, { recursive: true, force: true });
 }
 
 function fmt(v) {
@@ -341,11 +450,11 @@ function printTable(info, rows) {
   out.push('');
   out.push(`machine: ${info.cpus} CPU (${info.cpuModel}), kernel ${info.kernel}, node ${info.node}` +
     (info.gvisor ? `, gVisor ${info.gvisor}` : ''));
-  out.push(`medians of ${opts.reps} repetitions (cases 1-4, ~${opts.targetMs} ms each) and of ${opts.trueRuns} runs (/bin/true wall time)`);
+  out.push(`medians of ${opts.reps} repetitions (micro-benchmarks, ~${opts.targetMs} ms each) and of ${opts.trueRuns} runs (/bin/true wall time)`);
   out.push('');
-  const head = ['case', 'unit', 'native', 'our runsc', 'gVisor', 'ours/native', 'ours/gVisor', 'gVisor/native'];
-  const body = rows.map((r) => [r.case, r.unit, cell(r.native), cell(r.ours), cell(r.gvisor),
-    fmtRatio(r.oursOverNative), fmtRatio(r.oursOverGvisor), fmtRatio(r.gvisorOverNative)]);
+  const head = ['case', 'unit', 'native', 'our runsc', 'ours kvm', 'gVisor', 'ours/native', 'kvm/ours', 'ours/gVisor', 'gVisor/native'];
+  const body = rows.map((r) => [r.case, r.unit, cell(r.native), cell(r.ours), cell(r.kvm), cell(r.gvisor),
+    fmtRatio(r.oursOverNative), fmtRatio(r.kvmOverOurs), fmtRatio(r.oursOverGvisor), fmtRatio(r.gvisorOverNative)]);
   // Long failure messages: clip in the table, print whole below.
   const MAXW = 48;
   const clip = (s) => (s.length > MAXW ? s.slice(0, MAXW - 1) + '…' : s);
@@ -359,12 +468,12 @@ function printTable(info, rows) {
   out.push('');
   out.push('repetitions:');
   for (const r of rows) {
-    for (const k of ['native', 'ours', 'gvisor']) {
+    for (const k of ['native', 'ours', 'kvm', 'gvisor']) {
       const m = r[k];
       if (!m) continue;
       const name = RUNNERS.find((x) => x.id === k).title;
-      if (m.error) out.push(`  ${r.case.padEnd(9)} ${name.padEnd(10)} ${m.error}`);
-      else out.push(`  ${r.case.padEnd(9)} ${name.padEnd(10)} ${m.reps.map(fmt).join(' ')} ${r.unit}` +
+      if (m.error) out.push(`  ${r.case.padEnd(9)} ${name.padEnd(13)} ${m.error}`);
+      else out.push(`  ${r.case.padEnd(9)} ${name.padEnd(13)} ${m.reps.map(fmt).join(' ')} ${r.unit}` +
         (m.iters ? `  (${m.iters} iterations each)` : `  (${m.runs} runs)`));
     }
   }

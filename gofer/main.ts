@@ -18,11 +18,12 @@
 //
 // The Gofer imports only src/ and Node builtins.
 import * as fs from 'node:fs';
+import { EINTR } from '../src/abi/errno';
 import { GoferServer, MAX_MSIZE } from './server';
 import { FrameReader, writeAll } from '../src/p9';
 import { configureLog, log } from './log';
 import { ConfineError, confineStage1, confineStage2 } from './confine';
-import { dup2, close } from '../src/ffi/libc';
+import { dup2, close, sendWithFds } from '../src/ffi/libc';
 
 interface Args {
   root: string; fd: number; readOnly: boolean; noConfine: boolean; stage2: bigint | undefined;
@@ -84,6 +85,15 @@ function parseArgs(argv: string[]): Args {
   return { root, fd, readOnly, noConfine, stage2, logFile, logFormat, debug };
 }
 
+/** Writes a reply, with `donated` (if not -1) attached to its first byte. 0 or -errno. */
+function send(sock: number, reply: Uint8Array, donated: number): number {
+  if (donated < 0) return writeAll(sock, reply);
+  let n: number;
+  do n = sendWithFds(sock, reply, [donated]); while (n === -EINTR);
+  if (n < 0) return n;
+  return n < reply.length ? writeAll(sock, reply.subarray(n)) : 0;
+}
+
 function main(): number {
   const args = parseArgs(process.argv.slice(2));
   try {
@@ -143,7 +153,7 @@ function main(): number {
       return 1;
     }
     const reply = server.handleFrame(frame);
-    const err = writeAll(args.fd, reply);
+    const err = send(args.fd, reply, server.takeDonation());
     if (err < 0) {
       log.error({ errno: -err }, 'cannot write a 9P reply');
       server.closeAll();

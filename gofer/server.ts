@@ -59,6 +59,14 @@ import {
   type Msg, type Qid,
 } from '../src/p9';
 
+/**
+ * Node fds kept open at once (the root's excepted). The Sentry keeps a fid
+ * for every file it has seen, so a walk over a large tree would otherwise
+ * hold an fd per file; past this, the least recently used are closed and
+ * reopened on demand.
+ */
+const NODE_FDS = 4096;
+
 /** Largest msize we accept: 1 MiB of payload plus headers. */
 export const MAX_MSIZE = (1 << 20) + 4096;
 /** Smallest msize we accept (room for a useful Rreaddir or Rgetattr). */
@@ -70,6 +78,8 @@ export interface ServerOptions {
   /** Host directory to serve (after confinement, "/"). */
   root: string;
   readOnly: boolean;
+  /** Node fds kept open at once (default NODE_FDS); tests lower it. */
+  nodeFds?: number;
   /** Called with an unexpected (non-errno) failure; the client sees EIO. */
   onBug?: (what: string, err: unknown) => void;
 }
@@ -78,7 +88,10 @@ interface DirEnt { name: string; type: number }
 
 /** One inode the server holds an fd on. */
 interface Node {
-  /** O_PATH fd (or, for a file made by Tlcreate, a dup of its open fd). */
+  /**
+   * O_PATH fd (or, for a file made by Tlcreate, a dup of its open fd), or -1
+   * while closed to stay under the fd limit: reached only through fdOf().
+   */
   fd: number;
   /** The directory this was walked from; null for the served root. */
   parent: Node | null;
@@ -149,6 +162,8 @@ export class GoferServer {
   private readonly rootNode: Node;
   /** Every live Node but the root, for renames. */
   private readonly live = new Set<Node>();
+  /** Nodes (the root excepted) whose fd is open, least recently used first. */
+  private readonly openNodes = new Set<Node>();
   private readonly enc = new Encoder(64 * 1024);
   private readonly dirEnc = new Encoder(64 * 1024);
   private readBuf = Buffer.allocUnsafe(0);
@@ -160,6 +175,8 @@ export class GoferServer {
   private haveFchmodat2 = true;
   /** Negotiated message size; 0 before Tversion. */
   msize = 0;
+  /** The open fd of a regular file the last Tlopen/Tlcreate opened, to hand to the client with the reply; -1 if none. */
+  private donation = -1;
 
   constructor(private readonly opts: ServerOptions) {
     const fd = libc.openat(AT_FDCWD, opts.root, O_PATH | O_CLOEXEC, 0);
@@ -174,6 +191,7 @@ export class GoferServer {
 
   /** Handles one whole message and returns the encoded reply (a view, valid until the next call). */
   handleFrame(frame: Uint8Array): Uint8Array {
+    this.donation = -1;
     const m = decode(frame);
     let reply: Reply;
     let tag: number;
@@ -207,6 +225,18 @@ export class GoferServer {
       this.opts.onBug?.(`${m.type} failed`, e);
       return EIO;
     }
+  }
+
+  /**
+   * The fd to send with the reply handleFrame just returned (SCM_RIGHTS), or
+   * -1: after a successful Tlopen/Tlcreate of a regular file, its open host
+   * fd, so the client reads and writes the data without a 9P round trip (as
+   * gVisor's lisafs donates fds). The server keeps its own fd: sending dups it.
+   */
+  takeDonation(): number {
+    const fd = this.donation;
+    this.donation = -1;
+    return fd;
   }
 
   /** Closes every open fd (Tversion, or the connection's end). */
@@ -255,12 +285,51 @@ export class GoferServer {
 
   private unref(n: Node): void {
     for (let cur: Node | null = n; cur !== null && --cur.refs === 0;) {
-      libc.close(cur.fd);
+      this.closeNodeFd(cur);
       this.live.delete(cur);
       const p: Node | null = cur.parent;
       if (p !== null && p.children.get(cur.name) === cur) p.children.delete(cur.name);
       cur = p;
     }
+  }
+
+  /**
+   * The Node's fd, reopened if it was closed: one component from the
+   * parent's fd, exactly as a walk, and refused (ESTALE) unless it is still
+   * the same inode.
+   */
+  private fdOf(n: Node): number {
+    if (n.parent === null) return n.fd;
+    if (n.fd >= 0) {
+      this.openNodes.delete(n);
+      this.openNodes.add(n);
+      return n.fd;
+    }
+    const fd = this.openComponent(this.fdOf(n.parent), n.name);
+    let st: fs.BigIntStats;
+    try {
+      st = fs.fstatSync(fd, { bigint: true });
+    } catch (e) { libc.close(fd); throw e; }
+    if (st.dev !== n.dev || st.ino !== n.ino) { libc.close(fd); throw new HostError(-ESTALE, `${n.name} was replaced`); }
+    this.adoptNodeFd(n, fd);
+    return fd;
+  }
+
+  /** Gives `n` its open fd, closing the least recently used others past NODE_FDS. */
+  private adoptNodeFd(n: Node, fd: number): void {
+    n.fd = fd;
+    this.openNodes.add(n);
+    while (this.openNodes.size > (this.opts.nodeFds ?? NODE_FDS)) {
+      const old = this.openNodes.values().next().value as Node;
+      this.closeNodeFd(old);
+    }
+  }
+
+  private closeNodeFd(n: Node): void {
+    if (n.fd < 0) return;
+    libc.close(n.fd);
+    n.fd = -1;
+    this.openNodes.delete(n);
   }
 
   /** Opens `name` in directory `dirfd` as an O_PATH fd, without following anything. */
@@ -283,9 +352,9 @@ export class GoferServer {
     if (name === '..') {
       const up = dir.parent ?? dir; // the logical parent: never the kernel's ".."
       up.refs++;
-      return { node: up, st: fs.fstatSync(up.fd, { bigint: true }) };
+      return { node: up, st: fs.fstatSync(this.fdOf(up), { bigint: true }) };
     }
-    const fd = this.openComponent(dir.fd, name);
+    const fd = this.openComponent(this.fdOf(dir), name);
     let st: fs.BigIntStats;
     try {
       st = fs.fstatSync(fd, { bigint: true });
@@ -297,13 +366,14 @@ export class GoferServer {
   private intern(dir: Node, name: string, fd: number, st: fs.BigIntStats): Node {
     const cached = dir.children.get(name);
     if (cached !== undefined && cached.dev === st.dev && cached.ino === st.ino) {
-      libc.close(fd);
+      if (cached.fd < 0) this.adoptNodeFd(cached, fd); else libc.close(fd);
       cached.refs++;
       return cached;
     }
     const n: Node = {
-      fd, parent: dir, name, kind: Number(st.mode) & S_IFMT, dev: st.dev, ino: st.ino, refs: 1, children: new Map(),
+      fd: -1, parent: dir, name, kind: Number(st.mode) & S_IFMT, dev: st.dev, ino: st.ino, refs: 1, children: new Map(),
     };
+    this.adoptNodeFd(n, fd);
     dir.refs++;
     dir.children.set(name, n);
     this.live.add(n);
@@ -316,9 +386,9 @@ export class GoferServer {
    */
   private reopen(n: Node, flags: number): number {
     flags |= O_NOFOLLOW | O_NOCTTY | O_CLOEXEC | O_NONBLOCK;
-    if (n.kind === S_IFDIR) return sys(libc.openat(n.fd, '.', flags | O_DIRECTORY, 0), 'reopen directory');
+    if (n.kind === S_IFDIR) return sys(libc.openat(this.fdOf(n), '.', flags | O_DIRECTORY, 0), 'reopen directory');
     if (n.parent === null) return -EINVAL; // only the root has no parent, and it is a directory
-    const fd = sys(libc.openat(n.parent.fd, n.name, flags, 0), `reopen ${n.name}`);
+    const fd = sys(libc.openat(this.fdOf(n.parent), n.name, flags, 0), `reopen ${n.name}`);
     let st: fs.BigIntStats;
     try {
       st = fs.fstatSync(fd, { bigint: true });
@@ -392,7 +462,7 @@ export class GoferServer {
     // aname "" or "/" is the root; otherwise a path below it, resolved like a walk.
     let node = this.rootNode;
     node.refs++;
-    let st = fs.fstatSync(node.fd, { bigint: true });
+    let st = fs.fstatSync(this.fdOf(node), { bigint: true });
     try {
       for (const name of m.aname.split('/').filter((s) => s !== '')) {
         if (badName(name, false)) { this.unref(node); return EINVAL; }
@@ -459,7 +529,7 @@ export class GoferServer {
   private getattr(m: Msg<'Tgetattr'>): Reply {
     const f = this.fids.get(m.fid);
     if (f === undefined) return EBADF;
-    const st = fs.fstatSync(f.fd >= 0 ? f.fd : f.node.fd, { bigint: true });
+    const st = fs.fstatSync(f.fd >= 0 ? f.fd : this.fdOf(f.node), { bigint: true });
     const hasBtime = st.birthtimeNs > 0n;
     return {
       type: 'Rgetattr', tag: 0,
@@ -494,7 +564,7 @@ export class GoferServer {
       case S_IFSOCK: return ENXIO;
     }
     // /proc holds the Gofer's own memory and magic links to other roots: never open its files.
-    if (n.kind !== S_IFDIR && this.fsType(n.fd) === PROC_SUPER_MAGIC) return EACCES;
+    if (n.kind !== S_IFDIR && this.fsType(this.fdOf(n)) === PROC_SUPER_MAGIC) return EACCES;
     const fd = this.reopen(n, m.flags & LOPEN_PASS);
     f.fd = fd;
     f.flags = m.flags;
@@ -502,6 +572,7 @@ export class GoferServer {
     try {
       if (n.kind === S_IFDIR) f.listing = this.list(fd);
     } catch (e) { libc.close(fd); f.fd = -1; throw e; }
+    if (n.kind === S_IFREG) this.donation = fd;
     return { type: 'Rlopen', tag: 0, qid: qidOfMode(n.kind, n.ino), iounit: this.iounit() };
   }
 
@@ -579,7 +650,7 @@ export class GoferServer {
     if (f === undefined) return EBADF;
     if (f.node.kind !== S_IFLNK) return EINVAL;
     const buf = new Uint8Array(4097);
-    const n = sys(libc.readlinkat(f.node.fd, '', buf, buf.length), 'readlinkat');
+    const n = sys(libc.readlinkat(this.fdOf(f.node), '', buf, buf.length), 'readlinkat');
     if (n >= buf.length) return ENAMETOOLONG;
     return { type: 'Rreadlink', tag: 0, target: Buffer.from(buf.buffer, 0, n).toString('utf8') };
   }
@@ -588,7 +659,7 @@ export class GoferServer {
     const f = this.fids.get(m.fid);
     if (f === undefined) return EBADF;
     const b = new Uint8Array(Statfs.size);
-    sys(libc.fstatfs(f.node.fd, b), 'fstatfs');
+    sys(libc.fstatfs(this.fdOf(f.node), b), 'fstatfs');
     const dv = new DataView(b.buffer);
     const u = (k: 'f_blocks' | 'f_bfree' | 'f_bavail' | 'f_files' | 'f_ffree'): bigint => dv.getBigUint64(Statfs.offset(k), true);
     return {
@@ -611,7 +682,7 @@ export class GoferServer {
     const flags = (m.flags & (LOPEN_PASS & ~O_DIRECTORY)) | (m.flags & O_EXCL) |
       O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC | O_NONBLOCK;
     const dir = d.node;
-    const fd = sys(libc.openat(dir.fd, m.name, flags, m.mode & 0o7777), `create ${m.name}`);
+    const fd = sys(libc.openat(this.fdOf(dir), m.name, flags, m.mode & 0o7777), `create ${m.name}`);
     let node: Node;
     try {
       this.chownNew(fd, '', d.uid, m.gid, AT_EMPTY_PATH);
@@ -625,6 +696,7 @@ export class GoferServer {
     d.flags = m.flags;
     d.seekable = node.kind === S_IFREG;
     d.listing = null;
+    if (node.kind === S_IFREG) this.donation = fd;
     return { type: 'Rlcreate', tag: 0, qid: qidOfMode(node.kind, node.ino), iounit: this.iounit() };
   }
 
@@ -653,9 +725,9 @@ export class GoferServer {
     const d = this.dirFid(m.dfid);
     if (typeof d === 'number') return d;
     if (badName(m.name, false)) return EINVAL;
-    sys(libc.mkdirat(d.node.fd, m.name, m.mode & 0o7777), `mkdir ${m.name}`);
-    this.chownNew(d.node.fd, m.name, d.uid, m.gid);
-    return { type: 'Rmkdir', tag: 0, qid: this.qidAt(d.node.fd, m.name) };
+    sys(libc.mkdirat(this.fdOf(d.node), m.name, m.mode & 0o7777), `mkdir ${m.name}`);
+    this.chownNew(this.fdOf(d.node), m.name, d.uid, m.gid);
+    return { type: 'Rmkdir', tag: 0, qid: this.qidAt(this.fdOf(d.node), m.name) };
   }
 
   private symlink(m: Msg<'Tsymlink'>): Reply {
@@ -663,9 +735,9 @@ export class GoferServer {
     const d = this.dirFid(m.fid);
     if (typeof d === 'number') return d;
     if (badName(m.name, false) || m.symtgt.includes('\0')) return EINVAL;
-    sys(libc.symlinkat(m.symtgt, d.node.fd, m.name), `symlink ${m.name}`);
-    this.chownNew(d.node.fd, m.name, d.uid, m.gid);
-    return { type: 'Rsymlink', tag: 0, qid: this.qidAt(d.node.fd, m.name) };
+    sys(libc.symlinkat(m.symtgt, this.fdOf(d.node), m.name), `symlink ${m.name}`);
+    this.chownNew(this.fdOf(d.node), m.name, d.uid, m.gid);
+    return { type: 'Rsymlink', tag: 0, qid: this.qidAt(this.fdOf(d.node), m.name) };
   }
 
   private link(m: Msg<'Tlink'>): Reply {
@@ -679,8 +751,8 @@ export class GoferServer {
     if (n.kind === S_IFDIR) return EPERM;
     // linkat(fd, "", AT_EMPTY_PATH) links the very inode, but needs CAP_DAC_READ_SEARCH;
     // without it, link the name in the parent (link(2) never follows a symlink).
-    if (process.geteuid?.() === 0) sys(libc.linkat(n.fd, '', d.node.fd, m.name, AT_EMPTY_PATH), `link ${m.name}`);
-    else if (n.parent !== null) sys(libc.linkat(n.parent.fd, n.name, d.node.fd, m.name, 0), `link ${m.name}`);
+    if (process.geteuid?.() === 0) sys(libc.linkat(this.fdOf(n), '', this.fdOf(d.node), m.name, AT_EMPTY_PATH), `link ${m.name}`);
+    else if (n.parent !== null) sys(libc.linkat(this.fdOf(n.parent), n.name, this.fdOf(d.node), m.name, 0), `link ${m.name}`);
     else return EPERM;
     return { type: 'Rlink', tag: 0 };
   }
@@ -694,10 +766,10 @@ export class GoferServer {
     // Regular files only. Device nodes are never made (the Sentry has its own
     // /dev); FIFOs and sockets would need mknodat, which the seccomp filter denies.
     if (fmt !== 0 && fmt !== S_IFREG) return EPERM;
-    libc.close(sys(libc.openat(d.node.fd, m.name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, m.mode & 0o7777),
+    libc.close(sys(libc.openat(this.fdOf(d.node), m.name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, m.mode & 0o7777),
       `mknod ${m.name}`));
-    this.chownNew(d.node.fd, m.name, d.uid, m.gid);
-    return { type: 'Rmknod', tag: 0, qid: this.qidAt(d.node.fd, m.name) };
+    this.chownNew(this.fdOf(d.node), m.name, d.uid, m.gid);
+    return { type: 'Rmknod', tag: 0, qid: this.qidAt(this.fdOf(d.node), m.name) };
   }
 
   /** After a rename in the host, points the Nodes named (from, oldname) at (to, newname). */
@@ -718,7 +790,7 @@ export class GoferServer {
   }
 
   private doRename(from: Node, oldname: string, to: Node, newname: string): void {
-    sys(libc.renameat2(from.fd, oldname, to.fd, newname, 0), `rename ${oldname}`);
+    sys(libc.renameat2(this.fdOf(from), oldname, this.fdOf(to), newname, 0), `rename ${oldname}`);
     this.renamed(from, oldname, to, newname);
   }
 
@@ -752,7 +824,7 @@ export class GoferServer {
     if (typeof d === 'number') return d;
     if (badName(m.name, false)) return EINVAL;
     if ((m.flags & ~AT_REMOVEDIR) !== 0) return EINVAL;
-    sys(libc.unlinkat(d.node.fd, m.name, m.flags & AT_REMOVEDIR), `unlink ${m.name}`);
+    sys(libc.unlinkat(this.fdOf(d.node), m.name, m.flags & AT_REMOVEDIR), `unlink ${m.name}`);
     return { type: 'Runlinkat', tag: 0 };
   }
 
@@ -768,10 +840,10 @@ export class GoferServer {
       if (this.opts.readOnly) return EROFS;
       if (n.parent === null) return EBUSY;
       // The name in the parent may since name another inode: remove only if it is still ours.
-      const s = this.statAt(n.parent.fd, n.name);
+      const s = this.statAt(this.fdOf(n.parent), n.name);
       if (typeof s === 'number') return -s;
       if (s.ino !== n.ino) return ESTALE;
-      sys(libc.unlinkat(n.parent.fd, n.name, n.kind === S_IFDIR ? AT_REMOVEDIR : 0), `remove ${n.name}`);
+      sys(libc.unlinkat(this.fdOf(n.parent), n.name, n.kind === S_IFDIR ? AT_REMOVEDIR : 0), `remove ${n.name}`);
       return { type: 'Rremove', tag: 0 };
     } finally { this.unref(n); }
   }
@@ -780,7 +852,7 @@ export class GoferServer {
     const n = f.node;
     if (f.fd >= 0) { fs.fchmodSync(f.fd, mode); return; }
     if (this.haveFchmodat2) {
-      if (libc.fchmodat2(n.fd, '', mode, AT_EMPTY_PATH) === 0) return;
+      if (libc.fchmodat2(this.fdOf(n), '', mode, AT_EMPTY_PATH) === 0) return;
       const err = libc.errno();
       if (err !== ENOSYS) throw new HostError(-err, 'fchmodat2');
       this.haveFchmodat2 = false;
@@ -800,7 +872,7 @@ export class GoferServer {
       this.chmod(f, m.mode & 0o7777);
     }
     if (v & (SETATTR_UID | SETATTR_GID)) {
-      sys(libc.fchownat(n.fd, '', v & SETATTR_UID ? m.uid >>> 0 : NOCHANGE, v & SETATTR_GID ? m.gid >>> 0 : NOCHANGE,
+      sys(libc.fchownat(this.fdOf(n), '', v & SETATTR_UID ? m.uid >>> 0 : NOCHANGE, v & SETATTR_GID ? m.gid >>> 0 : NOCHANGE,
         AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW), 'fchownat');
     }
     if (v & SETATTR_SIZE) {
@@ -823,7 +895,7 @@ export class GoferServer {
       };
       set(0, SETATTR_ATIME, SETATTR_ATIME_SET, m.atimeSec, m.atimeNsec);
       set(2, SETATTR_MTIME, SETATTR_MTIME_SET, m.mtimeSec, m.mtimeNsec);
-      sys(libc.utimensat(n.fd, '', t, AT_EMPTY_PATH), 'utimensat');
+      sys(libc.utimensat(this.fdOf(n), '', t, AT_EMPTY_PATH), 'utimensat');
     }
     return { type: 'Rsetattr', tag: 0 };
   }

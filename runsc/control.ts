@@ -22,7 +22,7 @@ import { EAGAIN, EINTR } from '../src/abi/errno';
 import { OciError } from './container';
 
 /** Layout of the Int32Array the main thread shares with the watcher. */
-export const SHARED = { ack: 0, doorbellTid: 1, wake: 2, count: 3, fds: 4, slots: 64 } as const;
+export const SHARED = { ack: 0, doorbellTid: 1, wake: 2, count: 3, doorbellSignal: 4, fds: 5, slots: 64 } as const;
 /** How long a client may take to send its request once connected. */
 const REQUEST_TIMEOUT_MS = 5_000;
 const POLLIN = 1;
@@ -104,8 +104,10 @@ export class ControlServer {
   }
 
   /** From now on, readiness also rings the Kernel's doorbell (see Kernel.externalWakeup). */
-  wakeKernel(ring: (cell: Int32Array) => number): void {
-    Atomics.store(this.shared, SHARED.doorbellTid, ring(new Int32Array(this.shared.buffer, 4 * SHARED.wake, 1)));
+  wakeKernel(ring: (cell: Int32Array) => { tid: number; signal: number }): void {
+    const bell = ring(new Int32Array(this.shared.buffer, 4 * SHARED.wake, 1));
+    Atomics.store(this.shared, SHARED.doorbellSignal, bell.signal);
+    Atomics.store(this.shared, SHARED.doorbellTid, bell.tid);
   }
 
   watch(c: Connection): void {

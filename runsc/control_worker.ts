@@ -7,7 +7,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as unix from '../src/ffi/unix';
 import { SHARED } from './control';
 
-const SIGURG = 23;
 const POLLIN = 1;
 const { listenFd, shared } = workerData as { listenFd: number; shared: Int32Array };
 
@@ -26,8 +25,7 @@ function watch(): void {
   if (tid > 0) {
     Atomics.store(shared, SHARED.wake, 1);
     Atomics.notify(shared, SHARED.wake);
-    // The doorbell is a stub process of its own.
-    unix.tgkill(tid, tid, SIGURG);
+    unix.tgkill(tid, tid, Atomics.load(shared, SHARED.doorbellSignal));
   }
   Atomics.wait(shared, SHARED.ack, 0);
 }

@@ -24,6 +24,7 @@ import * as path from 'node:path';
 import { makeLogger, type Logger } from '../src/log';
 import { parseSpec, isBind, isReadOnly, RLIMITS, SpecError, type Spec, type MountSpec, type ProcessSpec, parseProcessObject } from '../src/oci/spec';
 import { errnoMessage } from '../src/abi/errno';
+import { SI_USER } from '../src/abi/linux';
 import { GoferClient } from '../sentry/fsgofer/client';
 import { VFS } from '../sentry/vfs/vfs';
 import { FDTable } from '../sentry/vfs/fdtable';
@@ -43,6 +44,9 @@ export interface SandboxOptions {
   debug: boolean;
   debugLog: string | undefined;
   logFormat: 'text' | 'json';
+  /** --overlay2=root:memory: the root's writes go to an in-memory upper layer, the rootfs is served read-only. */
+  overlay?: boolean;
+  fileAccess?: 'exclusive' | 'shared';
   /** The cgroup to enter before starting anything (create made it). */
   cgroup?: CgroupPaths;
 }
@@ -56,6 +60,8 @@ const IGNORED_BY_DEFAULT = new Set([17, 18, 23, 28]);
 class Gofers {
   readonly pids: number[] = [];
   private readonly byKey = new Map<string, GoferClient>();
+  /** Called when the connection to any Gofer fails. */
+  onDead: ((why: string) => void) | null = null;
 
   constructor(private readonly log: Logger, private readonly errFd: number | 'ignore') {}
 
@@ -67,6 +73,7 @@ class Gofers {
     const g = startGofer(dir, readOnly, this.log, this.errFd);
     if (g.pid) this.pids.push(g.pid);
     const c = new GoferClient(g.fd);
+    c.onDead = (why) => this.onDead?.(`lost the Gofer of ${dir}: ${why}`);
     this.byKey.set(key, c);
     return c;
   }
@@ -186,8 +193,10 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   if (!fs.existsSync(rootfs) || !fs.statSync(rootfs).isDirectory()) throw new SpecError('root.path', `${rootfs} is not a directory`);
   const gofers = new Gofers(log, errFd);
   // A read-only root is served --read-only (writes fail with EROFS); a
-  // writable one is written through, as with runc: no overlay in either case.
-  const vfs = new VFS({ gofer: gofers.serve(rootfs, spec.root.readonly), overlay: false });
+  // writable one is written through, as with runc, unless --overlay2=root:memory
+  // keeps the writes in memory over a read-only rootfs.
+  const overlay = o.overlay === true && !spec.root.readonly;
+  const vfs = new VFS({ gofer: gofers.serve(rootfs, spec.root.readonly || overlay), overlay, fileAccess: o.fileAccess });
   spec.mounts.forEach((m, i) => applyMount(vfs, gofers, o.bundle, m, `mounts[${i}]`, log));
   // maskedPaths: a directory in the container's tree is covered by an empty
   // read-only one. /proc and /sys paths are not served by the Sentry at all.
@@ -197,7 +206,8 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
     if (typeof loc !== 'number' && loc.d.inode.isDir) vfs.mountTmpfs(p, 0o555, true);
   }
   const kernel = new Kernel({ vfs, log, strace: o.strace, hostname: spec.hostname || os.hostname() });
-  for (const pid of gofers.pids) kernel.platform.pin(pid);
+  for (const pid of gofers.pids) { kernel.platform.pin(pid); kernel.watchVital(pid, 'a Gofer'); }
+  gofers.onDead = (why) => kernel.shutdown(why);
   const fds = new FDTable();
   for (const fd of [0, 1, 2]) fds.install(vfs.hostFile(fd), false);
   try {
@@ -296,8 +306,9 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     }
     const init = kernel.init;
     if (!init || kernel.result !== null) return 'container not running';
-    if (all) for (const p of [...kernel.processes.values()]) kernel.signals.sendToProcess(p, sig);
-    else kernel.signals.sendToProcess(init, sig);
+    const info = { signo: sig, code: SI_USER, forced: true };
+    if (all) for (const p of [...kernel.processes.values()]) kernel.signals.sendToProcess(p, sig, info);
+    else kernel.signals.sendToProcess(init, sig, info);
     return null;
   };
 

@@ -40,10 +40,11 @@ function textStream(fd: number): pino.DestinationStream {
 export function makeLogger(o: LogOptions): Logger {
   const threshold = LEVELS[o.level] ?? LEVELS['info']!;
   let p: pino.Logger | null = null;
+  // Opened now: a confined Sentry can no longer open files by path.
+  const fd = o.file ? openSync(o.file, 'a') : 2;
   const backend = (): pino.Logger => {
     if (p) return p;
     const pinoFn = require('pino') as typeof pino;
-    const fd = o.file ? openSync(o.file, 'a') : 2;
     const dest = o.format === 'text' ? textStream(fd) : pinoFn.destination({ dest: fd, sync: true });
     return (p = pinoFn({ name: o.name, level: o.level, base: undefined }, dest));
   };

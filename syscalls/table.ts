@@ -17,6 +17,7 @@ import { eventfdRows } from './linux/eventfd';
 import { epollRows } from './linux/epoll';
 import { socketRows } from './linux/socket';
 import { signalWaitRows } from './linux/signal_wait';
+import { privilegedRows } from './linux/privileged';
 
 /** A handler's result meaning: the task is gone, do not resume it. */
 export const EXITED = -0x10001;
@@ -30,7 +31,8 @@ function unimplemented(nr: number): SyscallRow {
 function build(): SyscallRow[] {
   const table: SyscallRow[] = [];
   for (let nr = 0; nr <= MAX_SYSCALL; nr++) table.push(unimplemented(nr));
-  for (const row of [...fsRows, ...processRows, ...memoryRows, ...signalRows, ...timeRows, ...systemRows, ...futexRows, ...pollRows, ...timerRows, ...eventfdRows, ...epollRows, ...socketRows, ...signalWaitRows]) {
+  for (const row of [...fsRows, ...processRows, ...memoryRows, ...signalRows, ...timeRows, ...systemRows, ...futexRows, ...pollRows, ...timerRows, ...eventfdRows, ...epollRows, ...socketRows, ...signalWaitRows,
+    ...privilegedRows]) {
     if (table[row.nr]!.support !== 'none') throw new Error(`syscall ${row.name} has two rows`);
     if (SYSCALL_NAMES[row.nr] !== row.name) throw new Error(`syscall row ${row.name} has number ${row.nr}, which is ${SYSCALL_NAMES[row.nr]}`);
     table[row.nr] = row;

@@ -31,7 +31,7 @@ const HEADERS: Record<Group, string[]> = {
     'sys/sysinfo.h', 'sys/ioctl.h', 'sys/epoll.h', 'sys/eventfd.h', 'sys/signalfd.h', 'sys/timerfd.h',
     'sys/inotify.h', 'sys/ucontext.h', 'sys/user.h', 'sys/socket.h', 'sys/un.h', 'sys/mman.h', 'sys/wait.h',
     'sys/ptrace.h', 'sys/prctl.h', 'sys/random.h', 'sys/mount.h', 'sys/auxv.h', 'sys/syscall.h',
-    'linux/futex.h', 'linux/falloc.h', 'linux/magic.h', 'asm/prctl.h',
+    'netinet/in.h', 'netinet/tcp.h', 'netinet/udp.h', 'linux/futex.h', 'linux/falloc.h', 'linux/magic.h', 'asm/prctl.h',
   ],
   kern: [
     'asm/signal.h', 'linux/signal.h', 'asm/siginfo.h', 'asm/sigcontext.h', 'asm/ucontext.h', 'asm/stat.h', 'asm/statfs.h',
@@ -41,7 +41,7 @@ const HEADERS: Record<Group, string[]> = {
     'linux/sysinfo.h', 'linux/utsname.h', 'linux/mman.h', 'linux/wait.h', 'linux/ptrace.h', 'linux/prctl.h',
     'linux/auxvec.h', 'linux/random.h', 'linux/eventpoll.h', 'linux/memfd.h', 'linux/seccomp.h', 'linux/elf.h',
     'linux/limits.h', 'linux/socket.h', 'linux/un.h', 'linux/mount.h', 'linux/magic.h', 'linux/net.h',
-    'linux/uio.h', 'linux/xattr.h', 'linux/falloc.h',
+    'linux/uio.h', 'linux/xattr.h', 'linux/falloc.h', 'linux/netlink.h',
   ],
   reg: ['sys/reg.h'],
 };

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  REPO, VARIANTS, assertExit, assertSameAsNative, buildC, describeRun, killAll, runNative, runSandboxed,
+  KVM_UNUSABLE, REPO, VARIANTS, assertExit, assertSameAsNative, buildC, describeRun, killAll, runNative, runSandboxed,
   type RunResult, type Variant,
 } from './harness';
 
@@ -19,7 +19,6 @@ afterAll(killAll);
 
 /** Programs whose sandboxed run is known to differ from Linux, each with why. Shrink this list. */
 const KNOWN_DIVERGENCES: Readonly<Record<string, string>> = {
-  'mmap_shared_file.c': 'writable MAP_SHARED file mappings return ENODEV until file data lives in the memory file (issue 5)',
 };
 
 // One native run per binary, shared by the native and the runsc test.
@@ -48,12 +47,16 @@ describe.each(programs)('%s', (file) => {
     });
 
     const divergence = KNOWN_DIVERGENCES[file];
-    (divergence ? it.skip : it)(`runsc: same stdout and exit status as native${divergence ? ` (skipped: ${divergence})` : ''}`, async () => {
-      const bin = buildC(src, variant);
-      const native = await nativeRun(bin);
-      assertExit(`native ${file} (${variant})`, native);
-      const sandboxed = await runSandboxed(bin, [], { cwd: '/', timeoutMs: 20_000 });
-      assertSameAsNative(`${file} (${variant})`, native, sandboxed);
-    });
+    // Every program runs on both platforms (kvm where /dev/kvm is usable).
+    for (const platform of KVM_UNUSABLE ? ['ptrace'] as const : ['ptrace', 'kvm'] as const) {
+      const name = platform === 'ptrace' ? 'runsc' : `runsc --platform=${platform}`;
+      (divergence ? it.skip : it)(`${name}: same stdout and exit status as native${divergence ? ` (skipped: ${divergence})` : ''}`, async () => {
+        const bin = buildC(src, variant);
+        const native = await nativeRun(bin);
+        assertExit(`native ${file} (${variant})`, native);
+        const sandboxed = await runSandboxed(bin, [], { cwd: '/', timeoutMs: 20_000, platform });
+        assertSameAsNative(`${file} (${variant}, ${platform})`, native, sandboxed);
+      });
+    }
   });
 });

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { build } from 'esbuild';
-import { socketpair, close, write as rawWrite } from '../src/ffi/libc';
+import { socketpair, close, fcntl, write as rawWrite } from '../src/ffi/libc';
 import { GoferClient, QTDIR, QTFILE, QTSYMLINK, SETATTR_MODE, SETATTR_SIZE, SETATTR_MTIME, SETATTR_MTIME_SET,
   SETATTR_ATIME, SETATTR_ATIME_SET, type DirEntry } from '../sentry/fsgofer/client';
 import {
@@ -101,6 +101,9 @@ afterAll(async () => {
   }
   for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
 });
+
+/** Whether fd is close-on-exec (F_GETFD). */
+const fcntlCloexec = (fd: number): boolean => (fcntl(fd, 1, 0) & 1) === 1;
 
 /** Walks `names` from the root, expecting success. */
 function walk(names: string[], from = rootFid): number {
@@ -500,6 +503,42 @@ describe('gofer: writes', () => {
     expect(fs.statSync(`${w}/s`).mode & 0o7777).toBe(0o604);
     expect(fs.statSync(`${w}/s`).size).toBe(4);
     c.clunk(l);
+  });
+});
+
+describe('gofer: donated host fds (file data without 9P)', () => {
+  it('Tlopen of a regular file donates its open fd: same inode, same access mode; none for directories and FIFOs', () => {
+    const fid = walk(['big.bin']);
+    const o = c.lopen(fid, O_RDONLY);
+    if (typeof o === 'number') throw new Error(String(o));
+    expect(o.hostFd).toBeGreaterThanOrEqual(0);
+    expect(fs.fstatSync(o.hostFd, { bigint: true }).ino).toBe(o.qid.path);
+    const buf = Buffer.alloc(4096);
+    expect(fs.readSync(o.hostFd, buf, 0, 4096, 1_000_000)).toBe(4096);
+    expect(Buffer.compare(buf, BIG.subarray(1_000_000, 1_004_096))).toBe(0);
+    expect(() => fs.writeSync(o.hostFd, 'x', 0)).toThrow(/EBADF/); // opened O_RDONLY
+    expect(fcntlCloexec(o.hostFd)).toBe(true);
+    close(o.hostFd);
+    c.clunk(fid);
+    for (const name of ['dir', 'fifo']) {
+      const f = walk([name]);
+      const d = c.lopen(f, O_RDONLY | (name === 'dir' ? O_DIRECTORY : 0));
+      if (typeof d === 'number') throw new Error(`${name}: ${d}`);
+      expect(d.hostFd).toBe(-1);
+      c.clunk(f);
+    }
+  });
+
+  it('Tlcreate donates the new file open read-write; writes through it reach the host', () => {
+    const d = walk(['dir']);
+    const r = c.lcreate(d, 'donated.txt', O_RDWR | O_CREAT | O_EXCL, 0o600);
+    if (typeof r === 'number') throw new Error(String(r));
+    expect(r.hostFd).toBeGreaterThanOrEqual(0);
+    expect(fs.writeSync(r.hostFd, 'through the fd', 0)).toBe(14);
+    expect(fs.readFileSync(`${root}/dir/donated.txt`, 'utf8')).toBe('through the fd');
+    fs.unlinkSync(`${root}/dir/donated.txt`);
+    close(r.hostFd);
+    c.clunk(d);
   });
 });
 

@@ -75,7 +75,7 @@ function makeTask(vfs: VFS, uid = 0): FakeTask {
   const mem = new FakeMem();
   const signals: number[] = [];
   const t = {
-    tid: 100, pid: 100, kernel: { vfs }, mm: mem, mem, fds: new FDTable(), fs: vfs.newFSContext('/'),
+    tid: 100, pid: 100, kernel: { vfs }, proc: { pid: 100, sid: 100, pgid: 100 }, mm: mem, mem, fds: new FDTable(), fs: vfs.newFSContext('/'),
     creds: { uid, euid: uid, suid: uid, fsuid: uid, gid: uid, egid: uid, sgid: uid, fsgid: uid, groups: [] },
     signals,
     waitFor(ready: () => boolean, queues: WaitQueue[]): Promise<number> {
@@ -243,16 +243,17 @@ describe('pipes', () => {
     expect(t.signals).toEqual([SIGPIPE]);
   });
 
-  it('holds 64 KiB; O_NONBLOCK gives EAGAIN; small writes are atomic', async () => {
+  it('holds 16 pages; O_NONBLOCK gives EAGAIN; small writes are atomic', async () => {
     const { vfs } = newVFS();
     const t = makeTask(vfs);
     const [r, w] = newPipe(O_NONBLOCK);
     expect(await r.read(t, 10, -1)).toBe(-EAGAIN);
     expect(await w.write(t, new Uint8Array(65536 - 100), -1)).toBe(65536 - 100);
+    // Sixteen page slots are in use, the last with 96 bytes free.
     expect(await w.write(t, new Uint8Array(200), -1)).toBe(-EAGAIN); // ≤ PIPE_BUF: all or nothing
-    expect(await w.write(t, new Uint8Array(5000), -1)).toBe(100); // > PIPE_BUF: partial
-    expect(await w.write(t, new Uint8Array(1), -1)).toBe(-EAGAIN);
-    expect(((await r.read(t, 70000, -1)) as Uint8Array).length).toBe(65536);
+    expect(await w.write(t, new Uint8Array(5000), -1)).toBe(-EAGAIN); // its 904-byte remainder does not fit the last page
+    expect(await w.write(t, new Uint8Array(1), -1)).toBe(1); // fits the last page
+    expect(((await r.read(t, 70000, -1)) as Uint8Array).length).toBe(65536 - 99);
   });
 
   it('a blocking big write completes as the reader drains', async () => {

@@ -125,7 +125,7 @@ describe('VFS over the Gofer, overlay on', () => {
     expect(vfs.open(t, AT_FDCWD, '/loop', O_RDONLY, 0)).toBe(-ELOOP);
     expect(((vfs.stat(t, AT_FDCWD, '/lib', false, false) as Stat).mode & S_IFMT)).toBe(S_IFLNK);
     expect(names(t, open(vfs, t, '/', O_RDONLY | O_DIRECTORY))).toEqual(
-      ['.', '..', 'abs', 'data', 'dev', 'etc', 'lib', 'loop', 'proc', 'tmp', 'usr']);
+      ['.', '..', 'abs', 'data', 'dev', 'etc', 'lib', 'loop', 'proc', 'sys', 'tmp', 'usr']);
     const m = open(vfs, t, '/usr/lib/libc.so').mappable();
     expect(m?.cacheKey.startsWith('gofer:')).toBe(true);
     expect(m?.size()).toBe(300000);

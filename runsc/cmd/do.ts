@@ -13,6 +13,7 @@ import { GoferClient } from '../../sentry/fsgofer/client';
 import { VFS } from '../../sentry/vfs/vfs';
 import { FDTable } from '../../sentry/vfs/fdtable';
 import { Kernel } from '../../sentry/kernel/kernel';
+import { confineSentry, reexecConfined } from '../confine';
 
 interface DoOptions {
   cwd: string;
@@ -58,6 +59,7 @@ export function doCommand(program: Command): void {
     .passThroughOptions()
     .action(async (cmd: string, args: string[], o: DoOptions, self: Command) => {
       const g = self.parent!.opts<GlobalOptions>();
+      if (!g.sentryConfined) reexecConfined(g);
       const log = makeLogger({
         name: 'runsc',
         level: g.strace ? (g.debug ? 'debug' : 'info') : g.debug ? 'debug' : 'warn',
@@ -68,10 +70,20 @@ export function doCommand(program: Command): void {
         if (!o.quiet) process.stderr.write(`runsc: ${msg}\n`);
         process.exit(code);
       };
-      const gofer = startGofer(path.resolve(o.root), o.forceOverlay, log);
-      const vfs = new VFS({ gofer: new GoferClient(gofer.fd), overlay: o.forceOverlay });
-      const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname() });
-      if (gofer.pid) kernel.platform.pin(gofer.pid);
+      // gVisor's do: the host tree stays untouched under a memory overlay unless
+      // --force-overlay=false (or --overlay2=none) writes through the Gofer.
+      const overlay = o.forceOverlay && g.overlay2 !== 'none';
+      const gofer = startGofer(path.resolve(o.root), overlay, log);
+      const client = new GoferClient(gofer.fd);
+      const vfs = new VFS({ gofer: client, overlay, fileAccess: g.fileAccess });
+      const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname(), platform: g.platform });
+      if (gofer.pid) {
+        kernel.platform.pin(gofer.pid);
+        kernel.watchVital(gofer.pid, 'the Gofer');
+        gofer.onExit = (why) => kernel.shutdown(`the Gofer (pid ${gofer.pid}) died: ${why}`);
+      }
+      // Files in flight fail with EIO; then the sandbox ends, as gVisor's does without its gofer.
+      client.onDead = (why) => kernel.shutdown(`lost the Gofer: ${why}`);
       const fds = new FDTable();
       for (const fd of [0, 1, 2]) fds.install(vfs.hostFile(fd), false);
       let fs;
@@ -80,6 +92,9 @@ export function doCommand(program: Command): void {
       } catch (e) {
         fail(`cannot change to ${o.cwd}: ${(e as Error).message}`, 128);
       }
+      // Everything the Sentry needs from the host is open now: confine it.
+      kernel.platform.prepare();
+      confineSentry();
       const uid = process.getuid!();
       const gid = process.getgid!();
       const envp = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
@@ -88,6 +103,7 @@ export function doCommand(program: Command): void {
         creds: { uid, euid: uid, suid: uid, fsuid: uid, gid, egid: gid, sgid: gid, fsgid: gid, groups: process.getgroups!() },
       });
       if (typeof code === 'string') fail(code, 127);
+      if (kernel.fatal !== null) fail(kernel.fatal, 128);
       process.exit(code as number);
     });
 }

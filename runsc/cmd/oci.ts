@@ -69,6 +69,8 @@ function globalFlags(g: GlobalOptions): string[] {
   if (g.debug) f.push('--debug');
   if (g.strace) f.push('--strace');
   if (g.debugLog) f.push('--debug-log', g.debugLog);
+  if (g.overlay2) f.push('--overlay2', g.overlay2);
+  f.push('--file-access', g.fileAccess);
   return f;
 }
 
@@ -653,6 +655,7 @@ export function ociCommands(program: Command): void {
       const g = globals(self);
       await runSandbox({
         id, bundle: o.bundle, stateDir: o.stateDir, strace: g.strace, debug: g.debug, debugLog: g.debugLog, logFormat: g.logFormat,
+        overlay: g.overlay2 === 'root:memory', fileAccess: g.fileAccess,
         cgroup: o.cgroup ? JSON.parse(o.cgroup) as CgroupPaths : undefined,
       });
     });

@@ -10,12 +10,12 @@
 //
 // Fids are allocated here. A fid passed in must be one this client handed
 // out and not yet clunked.
-import { EINVAL, EIO, ENAMETOOLONG, ENOENT } from '../../src/abi/errno';
+import { EINVAL, EIO, ENAMETOOLONG, ENOENT, EOPNOTSUPP } from '../../src/abi/errno';
 import {
-  DecodeError, Encoder, FrameReader, GETATTR_ALL, MAXWELEM, NOFID, NONUNAME, NOTAG, RREAD_HEADER,
-  TWRITE_HEADER, VERSION_9P2000L, decode, decodeDirents, encodeInto, writeAll,
+  DecodeError, Encoder, FrameReader, GETATTR_ALL, MAXWELEM, NOFID, NONUNAME, NOTAG, VERSION_9P2000L, decode, decodeDirents, encodeInto, writeAll,
   type DirEntry, type Msg, type MsgName, type Qid,
 } from '../../src/p9';
+import { close } from '../../src/ffi/libc';
 
 export type { DirEntry, Qid };
 export {
@@ -41,6 +41,12 @@ export interface SetAttr {
   atimeSec?: number; atimeNsec?: number; mtimeSec?: number; mtimeNsec?: number;
 }
 
+/** What Tlopen/Tlcreate give: see GoferClient.lopen. */
+export interface Opened { qid: Qid; iounit: number; hostFd: number }
+
+/** Linux's P9_IOHDRSZ: msize minus this is the most data one Tread/Twrite moves. */
+const IOHDRSZ = 24;
+
 /** msize we ask for: 1 MiB of payload plus room for headers. */
 export const CLIENT_MSIZE = (1 << 20) + 4096;
 
@@ -55,6 +61,8 @@ export class GoferClient {
   failure: string | null = null;
   /** Negotiated message size. */
   msize = 0;
+  /** Called once when the transport fails (the sandbox cannot go on without its files). */
+  onDead: ((why: string) => void) | null = null;
   private nextFid = 1;
   private readonly freeFids: number[] = [];
   private readonly liveFids = new Set<number>();
@@ -64,7 +72,7 @@ export class GoferClient {
 
   /** Performs Tversion. On failure the client is dead (see `failure`) and every call returns -EIO. */
   constructor(readonly fd: number) {
-    this.reader = new FrameReader(fd, CLIENT_MSIZE);
+    this.reader = new FrameReader(fd, CLIENT_MSIZE, true);
     const r = this.rpc({ type: 'Tversion', tag: NOTAG, msize: CLIENT_MSIZE, version: VERSION_9P2000L }, 'Rversion');
     if (typeof r === 'number') { this.kill(`Tversion failed: errno ${-r}`); return; }
     if (r.version !== VERSION_9P2000L) { this.kill(`server speaks ${JSON.stringify(r.version)}, not 9P2000.L`); return; }
@@ -78,7 +86,10 @@ export class GoferClient {
   // ---- plumbing ----
 
   private kill(why: string): void {
-    if (!this.dead) { this.dead = true; this.failure = why; }
+    if (this.dead) return;
+    this.dead = true;
+    this.failure = why;
+    this.onDead?.(why);
   }
 
   private allocFid(): number {
@@ -113,6 +124,7 @@ export class GoferClient {
     if (frame === null) { this.kill('the Gofer closed the connection'); return -EIO; }
     if (typeof frame === 'number') { this.kill(`read failed: errno ${-frame}`); return -EIO; }
     const r = decode(frame);
+    if (r instanceof DecodeError || (r.type !== 'Rlopen' && r.type !== 'Rlcreate')) this.reader.dropFds();
     if (r instanceof DecodeError) { this.kill(`bad reply: ${r.message}`); return -EIO; }
     if (r.tag !== m.tag) { this.kill(`reply tag ${r.tag} for request tag ${m.tag}`); return -EIO; }
     if (r.type === 'Rlerror') return r.ecode > 0 && r.ecode < 4096 ? -r.ecode : -EIO;
@@ -120,9 +132,13 @@ export class GoferClient {
     return r as Msg<R>;
   }
 
-  /** Largest payload of one Rread/Rreaddir for a file with this iounit (0: none given). */
-  private readChunk(iounit = 0): number {
-    const max = this.msize - RREAD_HEADER;
+  /**
+   * Largest payload of one Tread/Twrite/Treaddir for a file with this iounit
+   * (0: none given). Like Linux's client we leave P9_IOHDRSZ (24) bytes of
+   * msize for headers: servers such as diod refuse counts past that.
+   */
+  private ioChunk(iounit = 0): number {
+    const max = this.msize - IOHDRSZ;
     return iounit > 0 ? Math.min(iounit, max) : max;
   }
 
@@ -184,12 +200,23 @@ export class GoferClient {
     };
   }
 
-  /** Opens `fid` (which must not be open yet) with Linux open(2) flags. */
-  lopen(fid: number, flags: number): { qid: Qid; iounit: number } | number {
+  /**
+   * Opens `fid` (which must not be open yet) with Linux open(2) flags.
+   * `hostFd` is the open host file the server donated with the reply (our
+   * Gofer does for regular files; the caller owns and closes it), or -1.
+   */
+  lopen(fid: number, flags: number): Opened | number {
     const r = this.rpc({ type: 'Tlopen', tag: 0, fid, flags }, 'Rlopen');
     if (typeof r === 'number') return r;
     this.iounits.set(fid, r.iounit);
-    return { qid: r.qid, iounit: r.iounit };
+    return { qid: r.qid, iounit: r.iounit, hostFd: this.donated() };
+  }
+
+  /** The first fd that came with the last reply (the rest closed), or -1. */
+  private donated(): number {
+    const fds = this.reader.takeFds();
+    for (const fd of fds.slice(1)) close(fd);
+    return fds[0] ?? -1;
   }
 
   /**
@@ -199,7 +226,7 @@ export class GoferClient {
    */
   read(fid: number, offset: number, count: number): Uint8Array | number {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(count) || count < 0) return -EINVAL;
-    const chunk = this.readChunk(this.iounits.get(fid));
+    const chunk = this.ioChunk(this.iounits.get(fid));
     if (count <= chunk) {
       const r = this.rpc({ type: 'Tread', tag: 0, fid, offset: BigInt(offset), count }, 'Rread');
       if (typeof r === 'number') return r;
@@ -233,7 +260,7 @@ export class GoferClient {
    * returned. `count` bounds the encoded reply size in bytes.
    */
   readdir(fid: number, offset: bigint, count: number): DirEntry[] | number {
-    const r = this.rpc({ type: 'Treaddir', tag: 0, fid, offset, count: Math.min(count, this.readChunk()) }, 'Rreaddir');
+    const r = this.rpc({ type: 'Treaddir', tag: 0, fid, offset, count: Math.min(count, this.ioChunk()) }, 'Rreaddir');
     if (typeof r === 'number') return r;
     const ents = decodeDirents(r.data);
     if (ents instanceof DecodeError) { this.kill(`bad Rreaddir: ${ents.message}`); return -EIO; }
@@ -261,20 +288,17 @@ export class GoferClient {
    * Creates and opens `name` in directory `dirFid` (9P semantics: `dirFid`
    * itself becomes the new open file; walk([]) it first to keep the directory).
    */
-  lcreate(dirFid: number, name: string, flags: number, mode: number, gid: number = NONUNAME):
-    { qid: Qid; iounit: number } | number {
+  lcreate(dirFid: number, name: string, flags: number, mode: number, gid: number = NONUNAME): Opened | number {
     const r = this.rpc({ type: 'Tlcreate', tag: 0, fid: dirFid, name, flags, mode, gid }, 'Rlcreate');
     if (typeof r === 'number') return r;
     this.iounits.set(dirFid, r.iounit);
-    return { qid: r.qid, iounit: r.iounit };
+    return { qid: r.qid, iounit: r.iounit, hostFd: this.donated() };
   }
 
   /** Writes all of `data` at `offset` (ignored for O_APPEND files), in as many Twrites as msize needs. Returns bytes written or -errno. */
   write(fid: number, offset: number, data: Uint8Array): number {
     if (!Number.isSafeInteger(offset) || offset < 0) return -EINVAL;
-    const max = this.msize - TWRITE_HEADER;
-    const iounit = this.iounits.get(fid) ?? 0;
-    const chunk = iounit > 0 ? Math.min(iounit, max) : max;
+    const chunk = this.ioChunk(this.iounits.get(fid));
     let done = 0;
     do {
       const part = data.subarray(done, Math.min(data.length, done + chunk));
@@ -309,17 +333,32 @@ export class GoferClient {
     return typeof r === 'number' ? r : r.qid;
   }
 
-  /** 0 or -errno. Fids below the renamed file follow it. */
+  /**
+   * 0 or -errno. Fids below the renamed file follow it. A server without
+   * Trenameat (diod) gets Trename of a fid walked to the file, as Linux's
+   * v9fs falls back.
+   */
   renameat(oldDirFid: number, oldName: string, newDirFid: number, newName: string): number {
     const r = this.rpc({ type: 'Trenameat', tag: 0, olddirfid: oldDirFid, oldname: oldName,
       newdirfid: newDirFid, newname: newName }, 'Rrenameat');
-    return typeof r === 'number' ? r : 0;
+    if (r !== -EOPNOTSUPP) return typeof r === 'number' ? r : 0;
+    const w = this.walk(oldDirFid, [oldName]);
+    if (typeof w === 'number') return w;
+    const rr = this.rpc({ type: 'Trename', tag: 0, fid: w.fid, dfid: newDirFid, name: newName }, 'Rrename');
+    this.clunk(w.fid);
+    return typeof rr === 'number' ? rr : 0;
   }
 
-  /** `flags` is 0 or AT_REMOVEDIR. 0 or -errno. */
+  /**
+   * `flags` is 0 or AT_REMOVEDIR. 0 or -errno. A server without Tunlinkat
+   * (diod) gets Tremove of a fid walked to the file (which cannot tell
+   * unlink from rmdir: the VFS has checked the type).
+   */
   unlinkat(dirFid: number, name: string, flags: number): number {
     const r = this.rpc({ type: 'Tunlinkat', tag: 0, dirfid: dirFid, name, flags }, 'Runlinkat');
-    return typeof r === 'number' ? r : 0;
+    if (r !== -EOPNOTSUPP) return typeof r === 'number' ? r : 0;
+    const w = this.walk(dirFid, [name]);
+    return typeof w === 'number' ? w : this.remove(w.fid);
   }
 
   /** 0 or -errno. Never follows a symlink (a mode change on one is -EOPNOTSUPP). */

@@ -1,7 +1,7 @@
-// CPU time the workload used: the host's own accounting of each task's stub
-// thread (the workload's instructions run there; the Sentry's work on its
-// behalf is not counted, as gVisor's ptrace platform does not either).
-import { readFileSync } from 'node:fs';
+// CPU time the workload used, as the platform accounts each task's context
+// (the host's accounting of a ptrace stub thread; time in the guest for KVM).
+// The Sentry's work on its behalf is not counted, as gVisor's ptrace platform
+// does not either.
 import type { Task } from './task';
 import type { Process } from './process';
 
@@ -10,19 +10,11 @@ export interface CpuTime {
   sysNs: bigint;
 }
 
-const TICK_NS = 10_000_000n;
 export const zeroCpu = (): CpuTime => ({ userNs: 0n, sysNs: 0n });
 
-/** A stub thread's user and system time from /proc/<tid>/stat (clock ticks), zero if it is gone. */
+/** The user and system time of the task's platform context. */
 export function taskCpu(t: Task): CpuTime {
-  try {
-    const stat = readFileSync(`/proc/${t.stub.tid}/stat`, 'latin1');
-    // Fields after the parenthesised command name: state is field 3; utime 14, stime 15.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { userNs: BigInt(f[11]!) * TICK_NS, sysNs: BigInt(f[12]!) * TICK_NS };
-  } catch {
-    return zeroCpu();
-  }
+  return t.stub.cpuTime();
 }
 
 export function addCpu(a: CpuTime, b: CpuTime): CpuTime {

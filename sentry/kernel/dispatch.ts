@@ -7,13 +7,13 @@ import type { Task } from './task';
 import type { SyscallArgs, SyscallRow } from '../../syscalls/types';
 import { SYSCALL_TABLE, EXITED, KEEP_REGS } from '../../syscalls/table';
 import { formatArg, formatResult } from '../../syscalls/strace';
-import { R } from '../platform/ptrace/regs';
-import type { Regs } from '../platform/ptrace/regs';
+import { R } from '../platform/regs';
+import type { Regs } from '../platform/regs';
 import { loadExecutable } from '../loader/elf';
 import { AddressSpace } from '../mm/address-space';
 import { signaledStatus } from './kernel';
 import { ENOEXEC, ELOOP, EACCES, ENOENT } from '../../src/abi/errno';
-import { SIGSYS, SIGKILL } from '../../src/abi/linux';
+import { SIGSYS, SIGKILL, RLIMIT_STACK } from '../../src/abi/linux';
 import { getHwcaps } from './hwcap';
 
 /** Syscalls that SA_RESTART does not restart (signal(7)): they return EINTR. */
@@ -156,6 +156,8 @@ export class Dispatcher {
         f.decRef();
         return m ?? -ENOENT;
       },
+      stackSize: t.proc.rlimits[RLIMIT_STACK]![0],
+      mapVdso: () => this.kernel.vdso.map(t.mm),
     });
     if (typeof r === 'number') {
       file.decRef();

@@ -8,12 +8,12 @@ import type { VFS } from '../vfs/vfs';
 import type { FDTable } from '../vfs/fdtable';
 import type { FSContext } from '../vfs/fscontext';
 import type { Logger } from '../../src/log';
-import { MemoryFile } from '../mm/memfile';
+import { sentryMemoryFile } from '../mm/filedata';
 import { PageCache } from '../mm/pagecache';
 import { AddressSpace } from '../mm/address-space';
-import { PtracePlatform, StubDied, PTRACE_EVENT_STOP, type Stop, type Waker, type Doorbell, type StubThread } from '../platform/ptrace/ptrace';
-import { R } from '../platform/ptrace/regs';
-import { BATCH_PAGE_SIZE } from '../platform/ptrace/stub';
+import { ContextDied, type Doorbell, type Platform, type Stop, type Context } from '../platform/platform';
+import { createPlatform, type PlatformName } from '../platform/create';
+import { R } from '../platform/regs';
 import { Task, type Credentials } from './task';
 import { Process, SIG_IGN } from './process';
 import { Signals, sigbit } from './signals';
@@ -21,9 +21,10 @@ import { Timers } from './timers';
 import { Futexes } from './futex';
 import { addCpu, taskCpu } from './cputime';
 import { Dispatcher } from './dispatch';
+import { Vdso } from './vdso';
 import { procProvider } from './proc';
 import { EXITED, KEEP_REGS } from '../../syscalls/table';
-import { SIGCHLD, SIGKILL, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SA_NOCLDWAIT } from '../../src/abi/linux';
+import { SIGCHLD, SIGKILL, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SA_NOCLDWAIT, SI_USER } from '../../src/abi/linux';
 import { Siginfo } from '../../src/abi/layout';
 import { ENOENT, EACCES, ENOTDIR, errnoMessage } from '../../src/abi/errno';
 
@@ -43,6 +44,8 @@ export interface KernelOptions {
   log: Logger;
   strace: boolean;
   hostname: string;
+  /** ptrace unless given. */
+  platform?: PlatformName;
 }
 
 /** Default rlimits, by RLIMIT_* number. */
@@ -59,10 +62,9 @@ export function defaultRlimits(): [number, number][] {
 }
 
 export class Kernel {
-  readonly mf = new MemoryFile();
+  readonly mf = sentryMemoryFile();
   readonly cache = new PageCache(this.mf);
-  private readonly batchOff = this.mf.allocate(BATCH_PAGE_SIZE);
-  readonly platform = new PtracePlatform(this.mf.fd, this.batchOff, this.mf.viewOf(this.batchOff, BATCH_PAGE_SIZE)!);
+  readonly platform: Platform;
   readonly signals = new Signals(this);
   readonly timers = new Timers();
   readonly futexes = new Futexes();
@@ -77,8 +79,6 @@ export class Kernel {
   private readonly running = new Set<Task>();
   private readonly altStacks = new WeakMap<Task, { sp: number; size: number }>();
   private nextPid = 1;
-  private waker: Waker | null = null;
-  private doorbell: Doorbell | null = null;
   /** Set (and notified) by whoever rings the doorbell, so a timed sleep ends too. */
   private doorbellCell: Int32Array = new Int32Array(new SharedArrayBuffer(4));
   /** Processes started from outside (runsc exec), parentless, with who takes their wait status. */
@@ -89,14 +89,20 @@ export class Kernel {
   private blocked = 0;
   private readonly bootNs = process.hrtime.bigint();
   private readonly realtimeBaseNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+  readonly vdso = new Vdso(this.mf, this.realtimeBaseNs);
   init: Process | null = null;
   /** runsc's exit code once init has exited. */
   result: number | null = null;
+  /** Why the sandbox must end (a component it depends on died), or null. */
+  fatal: string | null = null;
+  /** Host children that are not stubs (the Gofer) whose exit ends the sandbox, should waitpid reap it. */
+  private readonly vital = new Map<number, string>();
 
   constructor(opts: KernelOptions) {
     this.vfs = opts.vfs;
     this.log = opts.log;
     this.hostname = opts.hostname;
+    this.platform = createPlatform(opts.platform ?? 'ptrace', this.mf);
     this.dispatcher = new Dispatcher(this, opts.strace);
     this.vfs.setProcProvider(procProvider(this));
   }
@@ -133,6 +139,11 @@ export class Kernel {
 
   allocPid(): number {
     return this.nextPid++;
+  }
+
+  /** The pid handed out last (/proc/loadavg, /proc/stat's processes). */
+  lastPid(): number {
+    return this.nextPid - 1;
   }
 
   /**
@@ -172,13 +183,12 @@ export class Kernel {
 
   /**
    * Lets a thread outside the loop wake it: that thread sets and notifies
-   * cell[0] (which ends a timed sleep) and signals the returned host tid (a
-   * stub's stop, which ends the loop's waitpid).
+   * cell[0] (which ends a timed sleep) and rings the platform's doorbell
+   * (which ends a wait for the workload).
    */
-  externalWakeup(cell: Int32Array): number {
+  externalWakeup(cell: Int32Array): Doorbell {
     this.doorbellCell = cell;
-    this.doorbell ??= this.platform.newDoorbell();
-    return this.doorbell.thread.tid;
+    return this.platform.doorbell();
   }
 
   private startProcess(args: StartArgs, register: (p: Process) => void): Task | string {
@@ -210,7 +220,7 @@ export class Kernel {
 
   addTask(t: Task): void {
     this.tasks.set(t.tid, t);
-    this.byStub.set(t.stub.tid, t);
+    this.byStub.set(t.stub.id, t);
     t.proc.tasks.add(t);
     this.processes.set(t.proc.pid, t.proc);
   }
@@ -229,7 +239,7 @@ export class Kernel {
     t.exited = true;
     this.running.delete(t);
     this.platform.discard(t.stub);
-    this.byStub.delete(t.stub.tid);
+    this.byStub.delete(t.stub.id);
     this.tasks.delete(t.tid);
     p.tasks.delete(t);
     t.stub.exitThread();
@@ -244,7 +254,7 @@ export class Kernel {
       o.exited = true;
       this.running.delete(o);
       this.platform.discard(o.stub);
-      this.byStub.delete(o.stub.tid);
+      this.byStub.delete(o.stub.id);
       this.tasks.delete(o.tid);
       p.tasks.delete(o);
       o.interrupt();
@@ -257,17 +267,21 @@ export class Kernel {
   }
 
   /** Moves t to a new stub (exec out of a shared address space); the old host task dies. */
-  replaceStub(t: Task, stub: StubThread): void {
-    this.byStub.delete(t.stub.tid);
+  replaceStub(t: Task, stub: Context): void {
+    this.byStub.delete(t.stub.id);
     this.platform.discard(t.stub);
     t.stub.kill();
     t.stub = stub;
-    this.byStub.set(stub.tid, t);
+    this.byStub.set(stub.id, t);
   }
 
   /** Resumes a stopped task in its stub, delivering pending signals first. */
   resume(t: Task): void {
     if (t.exited) return;
+    if (t.proc.stopSignal) {
+      t.proc.parked.add(t);
+      return;
+    }
     if (this.signals.hasDeliverable(t) && !this.signals.deliver(t, false)) return;
     if (!this.flushMappings(t)) return;
     t.stub.resume();
@@ -286,6 +300,14 @@ export class Kernel {
   /** Resumes a task after a syscall with its result. */
   finishSyscall(t: Task, result: number, restartable: boolean): void {
     if (t.exited) return;
+    if (t.proc.stopSignal) {
+      // The process stopped while the call was blocked: its result waits for SIGCONT.
+      t.stub.regs.set(R.rax, result);
+      t.stub.touchRegs();
+      if (restartable) this.signals.restart(t);
+      t.proc.parked.add(t);
+      return;
+    }
     if (this.signals.hasDeliverable(t) || result === -4) {
       t.stub.regs.set(R.rax, result);
       t.stub.touchRegs();
@@ -321,8 +343,23 @@ export class Kernel {
     if (this.running.has(t)) t.stub.interrupt();
   }
 
+  /**
+   * Ends the sandbox: every process is killed the next time the scheduler
+   * looks (never in the middle of a syscall), and runsc exits. Safe to call
+   * from anywhere, more than once.
+   */
+  shutdown(why: string): void {
+    if (this.fatal !== null) return;
+    this.fatal = why;
+    this.log.error({ why }, 'shutting the sandbox down');
+  }
+
+  /** Declares a host child (not a stub) whose exit ends the sandbox: `what` names it in the reason. */
+  watchVital(pid: number, what: string): void { this.vital.set(pid, what); }
+
   private async loop(): Promise<void> {
     for (;;) {
+      if (this.fatal !== null && this.init && !this.init.zombie) this.exitProcess(this.init, signaledStatus(SIGKILL));
       if (this.result !== null) return;
       if (this.wakeups > 0 || this.blocked > 0 && this.running.size === 0) {
         // Let woken syscalls (Promise continuations) finish before blocking.
@@ -331,52 +368,26 @@ export class Kernel {
         await new Promise<void>((r) => setImmediate(r));
         if (this.wakeups > 0 || this.running.size > 0) continue;
       }
-      if (this.timers.fireDue(this.monotonicNs()) > 0) continue;
+      const now = this.monotonicNs();
+      if (this.timers.fireDue(now) > 0) continue;
       const next = this.timers.next();
-      if (this.running.size === 0) {
-        if (next === null) {
-          if (this.blocked === 0) return;
-          // Everything waits on everything else: like Linux, wait (for a signal from outside).
-          this.onStop(this.platform.wait());
-          continue;
-        }
-        this.sleepUntil(next);
-        continue;
-      }
-      if (next !== null) this.armWaker(next);
-      this.onStop(this.platform.wait());
+      if (this.running.size === 0 && next === null && this.blocked === 0) return;
+      // Even when nothing runs, wait on the platform (which ends the wait at
+      // the deadline): a stub killed from outside is noticed at once.
+      // Running threads may read the vDSO's clock: keep its parameters fresh.
+      if (this.running.size > 0) this.vdso.refreshIfDue(now);
+      this.onStop(this.platform.wait(this.running.size > 0 ? this.vdso.wakeAt(next) : next));
     }
   }
 
-  private sleepUntil(deadline: bigint): void {
-    const ms = Number(deadline - this.monotonicNs()) / 1e6;
-    if (ms > 0 && Atomics.wait(this.doorbellCell, 0, 0, ms) !== 'timed-out') this.wakeups++;
-  }
-
-  private armWaker(deadline: bigint): void {
-    if (!this.waker) {
-      const off = this.mf.allocate(4096);
-      this.waker = this.platform.newWaker(off, (ns) => {
-        const ts = new DataView(new ArrayBuffer(16));
-        ts.setBigInt64(0, ns / 1_000_000_000n, true);
-        ts.setBigInt64(8, ns % 1_000_000_000n, true);
-        this.mf.write(off, new Uint8Array(ts.buffer));
-      });
-    }
-    this.waker.arm(deadline);
-  }
-
-  private onStop(stop: Stop): void {
-    if (this.waker && stop.tid === this.waker.thread.tid) {
-      this.waker.stopped();
-      return;
-    }
-    if (this.doorbell && stop.tid === this.doorbell.thread.tid) {
-      this.doorbell.arm();
-      this.wakeups++;
-      return;
-    }
-    const t = this.byStub.get(stop.tid);
+  /** Handles a context's stop; null when the wait ended at a timer deadline or a doorbell. */
+  private onStop(stop: Stop | null): void {
+    // A rung doorbell: let the event loop hear from whoever rang it.
+    if (Atomics.load(this.doorbellCell, 0) !== 0) this.wakeups++;
+    if (!stop) return;
+    const t = this.byStub.get(stop.id);
+    const vital = this.vital.get(stop.id);
+    if (vital !== undefined && !t) { this.shutdown(`${vital} (pid ${stop.id}) died: ${stop.kind} ${stop.value}`); return; }
     // Stops of stubs already torn down (their deaths) need nothing.
     if (!t || t.exited) return;
     this.running.delete(t);
@@ -391,9 +402,8 @@ export class Kernel {
           this.hostSignal(t, stop.value);
           this.resume(t);
           return;
-        case 'event':
+        case 'interrupted':
           t.stub.loadRegs();
-          if (stop.value !== PTRACE_EVENT_STOP) this.log.warn({ tid: t.tid, event: stop.value }, 'unexpected ptrace event');
           this.resume(t);
           return;
         case 'exited':
@@ -403,7 +413,7 @@ export class Kernel {
           return;
       }
     } catch (e) {
-      if (e instanceof StubDied) {
+      if (e instanceof ContextDied) {
         this.exitProcess(t.proc, signaledStatus(SIGKILL));
         return;
       }
@@ -427,9 +437,9 @@ export class Kernel {
         t.proc.actions[sig] = { handler: 0, flags: 0, restorer: 0, mask: 0n };
         t.sigmask &= ~sigbit(sig);
       }
-      this.signals.sendToTask(t, sig, { signo: sig, code: Siginfo.get(raw, 'si_code'), addr: Siginfo.get(raw, 'si_addr'), raw });
+      this.signals.sendToTask(t, sig, { signo: sig, code: Siginfo.get(raw, 'si_code'), addr: Siginfo.get(raw, 'si_addr'), raw, fault: true });
     } else {
-      this.signals.sendToProcess(t.proc, sig);
+      this.signals.sendToProcess(t.proc, sig, { signo: sig, code: SI_USER, forced: true });
     }
   }
 
@@ -440,7 +450,7 @@ export class Kernel {
       this.running.delete(t);
       this.platform.discard(t.stub);
       t.stub.kill();
-      this.byStub.delete(t.stub.tid);
+      this.byStub.delete(t.stub.id);
       this.tasks.delete(t.tid);
       t.interrupt();
       if (t.vforkParent) {

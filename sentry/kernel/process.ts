@@ -5,6 +5,7 @@ import { WaitQueue } from './waiter';
 import type { Task } from './task';
 import type { FileDescription } from '../vfs/file';
 import type { IntervalTimer } from './itimer';
+import type { CpuTimers } from './cputimers';
 import { zeroCpu, type CpuTime } from './cputime';
 import { NSIG } from '../../src/abi/linux';
 
@@ -30,6 +31,12 @@ export class Process {
   pending = 0n;
   /** wait4 status word once the process has exited. */
   exitStatus: number | null = null;
+  /** The signal that stopped the process (job control), 0 while it runs. */
+  stopSignal = 0;
+  /** A stop or continue not yet reported by wait4/waitid (WUNTRACED, WCONTINUED). */
+  jobReport: 'stopped' | 'continued' | null = null;
+  /** Threads held stopped until the process is continued. */
+  readonly parked = new Set<Task>();
   /** Notified when a child changes state, for wait4/waitid. */
   readonly childEvents = new WaitQueue();
   /** Notified when the process exits or execs, for a parent blocked in vfork. */
@@ -47,6 +54,8 @@ export class Process {
   subreaper = false;
   /** setitimer(ITIMER_REAL) and alarm; created on first use. */
   itimerReal: IntervalTimer | null = null;
+  /** ITIMER_VIRTUAL, ITIMER_PROF and RLIMIT_CPU; created on first use. */
+  cpuTimers: CpuTimers | null = null;
   /** timer_create's timers, by id. */
   readonly posixTimers = new Map<number, IntervalTimer>();
   /** The executable (/proc/[pid]/exe) and the argv and envp it was started with. */
@@ -72,6 +81,7 @@ export class Process {
   /** Stops every timer of the process (it exited or exec'd a new image keeps none). */
   disarmTimers(): void {
     this.itimerReal?.disarm();
+    this.cpuTimers?.disarm();
     for (const timer of this.posixTimers.values()) timer.disarm();
     this.posixTimers.clear();
   }

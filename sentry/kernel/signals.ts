@@ -6,10 +6,12 @@ import type { Kernel } from './kernel';
 import type { Task } from './task';
 import type { Process, SigAction } from './process';
 import { WaitQueue } from './waiter';
+import { EAGAIN } from '../../src/abi/errno';
 import { SIG_DFL, SIG_IGN, defaultAction } from './process';
-import { R } from '../platform/ptrace/regs';
+import { STOP_SIGNALS, groupContinue, groupStop, orphanedGroup } from './jobctl';
+import { R } from '../platform/regs';
 import {
-  SIGKILL, SIGSTOP, SIGCHLD, SIGSEGV, SIGBUS, SIGURG, SIGWINCH, SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU,
+  SIGKILL, SIGSTOP, SIGCHLD, SIGSEGV, SIGBUS, SIGURG, SIGWINCH, SIGCONT, SIGRTMIN, RLIMIT_SIGPENDING,
   SA_SIGINFO, SA_ONSTACK, SA_RESTART, SA_NODEFER, SA_RESETHAND, SA_RESTORER, POLLIN,
 } from '../../src/abi/linux';
 import {
@@ -25,8 +27,6 @@ const FP_SIZE = 512;
 const RED_ZONE = 128;
 
 const IGNORED_BY_DEFAULT = new Set([SIGCHLD, SIGURG, SIGWINCH, SIGCONT]);
-// Job control stops are not implemented: these are ignored rather than stopping the process.
-const STOP_BY_DEFAULT = new Set([SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU]);
 
 /** What the kernel learns when it delivers a signal. */
 export interface SigInfo {
@@ -36,13 +36,27 @@ export interface SigInfo {
   uid?: number;
   status?: number;
   addr?: number;
-  /** Raw siginfo bytes from the host, for faults. */
+  /** Raw siginfo bytes: the host's for faults, the sender's for rt_sigqueueinfo. */
   raw?: Uint8Array;
+  /** A fault the workload caused (SIGSEGV, SIGBUS, ...), raised by the host. */
+  fault?: boolean;
+  /**
+   * Reaches init even with the default action: sent from outside the
+   * sandbox (runsc kill, a host signal to a stub; Linux would let only
+   * SIGKILL and SIGSTOP through to a pid namespace's init), or the
+   * kernel's own SIGKILL (RLIMIT_CPU).
+   */
+  forced?: boolean;
 }
 
 export class Signals {
-  /** Extra information of pending signals that came with some (faults, SIGCHLD). */
-  private readonly infos = new WeakMap<Task | Process, Map<number, SigInfo>>();
+  /**
+   * The siginfo of each pending instance, by signal: at most one for a
+   * standard signal (they do not queue), one per send for a real-time
+   * signal, delivered in the order sent. A signal can be pending with no
+   * entry: a real-time one sent by kill(2) past RLIMIT_SIGPENDING.
+   */
+  private readonly queues = new WeakMap<Task | Process, Map<number, SigInfo[]>>();
 
   /** Per-process queues notified (POLLIN) after a task of the process exits: pidfd readiness. */
   private readonly exitQueues = new WeakMap<Process, WaitQueue>();
@@ -72,50 +86,126 @@ export class Signals {
   /** Drops pending instances of sig from the process and its threads. */
   discard(p: Process, sig: number): void {
     p.pending &= ~sigbit(sig);
-    this.infos.get(p)?.delete(sig);
+    this.queues.get(p)?.delete(sig);
     for (const t of p.tasks) {
       t.pending &= ~sigbit(sig);
-      this.infos.get(t)?.delete(sig);
+      this.queues.get(t)?.delete(sig);
     }
   }
 
   ignored(p: Process, sig: number): boolean {
     const a = p.actions[sig]!;
     if (sig === SIGKILL) return false;
-    return a.handler === SIG_IGN || (a.handler === SIG_DFL && (IGNORED_BY_DEFAULT.has(sig) || STOP_BY_DEFAULT.has(sig)));
+    return a.handler === SIG_IGN || (a.handler === SIG_DFL && IGNORED_BY_DEFAULT.has(sig));
   }
 
-  private remember(target: Task | Process, info: SigInfo): void {
-    let m = this.infos.get(target);
-    if (!m) this.infos.set(target, (m = new Map()));
-    if (!m.has(info.signo)) m.set(info.signo, info);
+  /**
+   * Init, like a pid namespace's init in Linux, gets no signal it has not
+   * asked for from inside the sandbox: one with the default action is
+   * dropped, unless it is a fault of init's own or comes from outside.
+   */
+  private initIgnores(p: Process, sig: number, info: SigInfo | undefined): boolean {
+    return p === this.kernel.init && p.actions[sig]!.handler === SIG_DFL && !info?.fault && !info?.forced;
   }
 
-  /** Sends sig to one thread. */
-  sendToTask(t: Task, sig: number, info?: SigInfo): void {
-    if (t.exited || this.ignored(t.proc, sig) && !(t.sigmask & sigbit(sig))) return;
-    t.pending |= sigbit(sig);
-    this.remember(t, info ?? { signo: sig, code: SI_USER });
-    this.wake(t);
-    // Even a blocked signal wakes rt_sigtimedwait and signalfd waiters.
-    t.signalQueue.notify(POLLIN);
-  }
-
-  /** Sends sig to a process: any of its threads that does not block it takes it. */
-  sendToProcess(p: Process, sig: number, info?: SigInfo): void {
-    if (p.zombie || p.tasks.size === 0) return;
-    const first = [...p.tasks][0]!;
-    if (this.ignored(p, sig) && !(first.sigmask & sigbit(sig))) return;
-    p.pending |= sigbit(sig);
-    this.remember(p, info ?? { signo: sig, code: SI_USER });
-    for (const t of p.tasks) {
-      if (!(t.sigmask & sigbit(sig)) || sig === SIGKILL) {
-        this.wake(t);
-        break;
-      }
+  /**
+   * What sending sig does at once, delivered or not (Linux's
+   * prepare_signal): SIGCONT discards pending stops (and continues the
+   * process, after it is queued), a stop signal discards a pending SIGCONT,
+   * SIGKILL ends a stopped process. False: the signal goes no further.
+   */
+  private prepare(p: Process, sig: number, info: SigInfo | undefined, blocked: boolean): boolean {
+    if (p.zombie || !blocked && this.initIgnores(p, sig, info)) return false;
+    if (sig === SIGCONT) for (const s of STOP_SIGNALS) this.discard(p, s);
+    else if (STOP_SIGNALS.has(sig)) this.discard(p, SIGCONT);
+    else if (sig === SIGKILL && p.stopSignal) {
+      this.kernel.exitProcess(p, SIGKILL);
+      return false;
     }
-    // Even a blocked signal wakes rt_sigtimedwait and signalfd waiters, in any thread.
-    for (const t of p.tasks) t.signalQueue.notify(POLLIN);
+    return true;
+  }
+
+  /** Signals queued with their siginfo for processes of uid, against RLIMIT_SIGPENDING. */
+  private queuedFor(uid: number): number {
+    let n = 0;
+    for (const p of this.kernel.processes.values()) {
+      if (p.zombie) continue;
+      const owners: (Task | Process)[] = [p, ...p.tasks];
+      if (![...p.tasks].some((t) => t.creds.uid === uid)) continue;
+      for (const o of owners) for (const q of this.queues.get(o)?.values() ?? []) n += q.length;
+    }
+    return n;
+  }
+
+  /**
+   * Makes sig pending on target with info. A standard signal already
+   * pending keeps its first siginfo; a real-time one queues another
+   * instance, unless the owner's RLIMIT_SIGPENDING is reached: then
+   * rt_sigqueueinfo and timers fail with EAGAIN, while kill(2) sends the
+   * signal without its siginfo, as Linux does.
+   */
+  private enqueue(target: Task | Process, p: Process, info: SigInfo): number {
+    const sig = info.signo;
+    let m = this.queues.get(target);
+    if (!m) this.queues.set(target, (m = new Map()));
+    let q = m.get(sig);
+    if (!q) m.set(sig, (q = []));
+    if (sig < SIGRTMIN) {
+      if (!(target.pending & sigbit(sig))) q.splice(0, q.length, info);
+    } else {
+      const owner = [...p.tasks][0];
+      const limit = p.rlimits[RLIMIT_SIGPENDING]![0];
+      if (owner && this.queuedFor(owner.creds.uid) >= limit) {
+        if (info.code !== SI_USER) return -EAGAIN;
+      } else q.push(info);
+    }
+    target.pending |= sigbit(sig);
+    return 0;
+  }
+
+  /** Takes the first instance of sig pending on from, clearing the bit when none is left. */
+  private unqueue(from: Task | Process, sig: number): SigInfo {
+    const q = this.queues.get(from)?.get(sig);
+    const info = q?.shift() ?? { signo: sig, code: SI_USER };
+    if (!q?.length) from.pending &= ~sigbit(sig);
+    return info;
+  }
+
+  /** Sends sig to one thread; 0, or -EAGAIN when a real-time signal could not be queued. */
+  sendToTask(t: Task, sig: number, info?: SigInfo): number {
+    const blocked = (t.sigmask & sigbit(sig)) !== 0n;
+    if (t.exited || !this.prepare(t.proc, sig, info, blocked)) return 0;
+    if (!this.ignored(t.proc, sig) || blocked) {
+      const r = this.enqueue(t, t.proc, info ?? { signo: sig, code: SI_USER });
+      if (r < 0) return r;
+      this.wake(t);
+      // Even a blocked signal wakes rt_sigtimedwait and signalfd waiters.
+      t.signalQueue.notify(POLLIN);
+    }
+    if (sig === SIGCONT) groupContinue(this.kernel, t.proc);
+    return 0;
+  }
+
+  /** Sends sig to a process: any of its threads that does not block it takes it. 0 or -EAGAIN, as sendToTask. */
+  sendToProcess(p: Process, sig: number, info?: SigInfo): number {
+    if (p.zombie || p.tasks.size === 0) return 0;
+    const first = [...p.tasks][0]!;
+    const blocked = (first.sigmask & sigbit(sig)) !== 0n;
+    if (!this.prepare(p, sig, info, blocked)) return 0;
+    if (!this.ignored(p, sig) || blocked) {
+      const r = this.enqueue(p, p, info ?? { signo: sig, code: SI_USER });
+      if (r < 0) return r;
+      for (const t of p.tasks) {
+        if (!(t.sigmask & sigbit(sig)) || sig === SIGKILL) {
+          this.wake(t);
+          break;
+        }
+      }
+      // Even a blocked signal wakes rt_sigtimedwait and signalfd waiters, in any thread.
+      for (const t of p.tasks) t.signalQueue.notify(POLLIN);
+    }
+    if (sig === SIGCONT) groupContinue(this.kernel, p);
+    return 0;
   }
 
   private wake(t: Task): void {
@@ -137,12 +227,7 @@ export class Signals {
     if (d === 0n) return null;
     let sig = 1;
     while (!(d & sigbit(sig))) sig++;
-    const from: Task | Process = t.pending & sigbit(sig) ? t : t.proc;
-    from.pending &= ~sigbit(sig);
-    const m = this.infos.get(from);
-    const info = m?.get(sig) ?? { signo: sig, code: SI_USER };
-    m?.delete(sig);
-    return info;
+    return this.unqueue(t.pending & sigbit(sig) ? t : t.proc, sig);
   }
 
   /**
@@ -157,17 +242,14 @@ export class Signals {
     const d = from.pending & set;
     let sig = 1;
     while (!(d & sigbit(sig))) sig++;
-    from.pending &= ~sigbit(sig);
-    const m = this.infos.get(from);
-    const info = m?.get(sig) ?? { signo: sig, code: SI_USER };
-    m?.delete(sig);
-    return info;
+    return this.unqueue(from, sig);
   }
 
   /**
    * Delivers pending signals to t, which is stopped and about to be resumed.
    * restartable: t is returning -EINTR from a syscall that SA_RESTART may
-   * restart. Returns false if the task's process died.
+   * restart. Returns false if t must not run now: its process died, or
+   * stopped (job control), which parks t until SIGCONT.
    */
   deliver(t: Task, restartable: boolean): boolean {
     for (;;) {
@@ -181,8 +263,16 @@ export class Signals {
       const act = t.proc.actions[sig]!;
       if (act.handler === SIG_IGN && sig !== SIGKILL) continue;
       if (act.handler === SIG_DFL || sig === SIGKILL) {
-        if (IGNORED_BY_DEFAULT.has(sig) || STOP_BY_DEFAULT.has(sig) && sig !== SIGSTOP) continue;
-        if (sig === SIGSTOP) continue;
+        if (IGNORED_BY_DEFAULT.has(sig)) continue;
+        // Blocked while init's default action applied: dropped now, as Linux does.
+        if (this.initIgnores(t.proc, sig, info)) continue;
+        if (STOP_SIGNALS.has(sig)) {
+          if (sig !== SIGSTOP && orphanedGroup(this.kernel, t.proc)) continue;
+          // The interrupted call runs again once the process is continued.
+          if (restartable) this.restart(t);
+          groupStop(this.kernel, t, sig);
+          return false;
+        }
         this.kernel.exitProcess(t.proc, sig);
         return false;
       }
@@ -202,7 +292,7 @@ export class Signals {
   }
 
   /** Rewinds a syscall that returned -EINTR so that it executes again. */
-  private restart(t: Task): void {
+  restart(t: Task): void {
     const regs = t.stub.regs;
     if (regs.getSigned(R.rax) !== -4) return;
     regs.set(R.rax, regs.get(R.orig_rax));

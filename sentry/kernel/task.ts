@@ -1,12 +1,12 @@
 // A task is one workload thread as the Sentry sees it: the stub thread that
-// runs it, its process, memory, files and credentials, and its signal state.
+// (platform context) runs it, its process, memory, files and credentials, and its signal state.
 // This is the surface syscall handlers code against.
 import { WaitQueue } from './waiter';
 import type { FDTable } from '../vfs/fdtable';
 import type { FSContext } from '../vfs/fscontext';
 import type { Kernel } from './kernel';
 import type { Process } from './process';
-import type { StubThread } from '../platform/ptrace/ptrace';
+import type { Context } from '../platform/platform';
 import type { AddressSpace } from '../mm/address-space';
 import { EFAULT, ENAMETOOLONG, ENOENT, EINTR, ETIMEDOUT } from '../../src/abi/errno';
 
@@ -48,7 +48,7 @@ export class Task {
     public tid: number,
     readonly kernel: Kernel,
     public proc: Process,
-    public stub: StubThread,
+    public stub: Context,
     public mm: AddressSpace,
     public fds: FDTable,
     public fs: FSContext,

@@ -2,7 +2,7 @@
 // dynamic, whose PT_INTERP loader it maps too) into a fresh address space and
 // builds the initial stack (argc, argv, envp, auxv) that glibc and musl expect.
 import type { AddressSpace } from '../mm/address-space';
-import type { PageCache, MappableSource, CachedFile } from '../mm/pagecache';
+import type { PageCache, MappableSource, FilePages } from '../mm/pagecache';
 import { PAGE, pageDown, pageUp } from '../mm/memfile';
 import { PROT_READ, PROT_WRITE, PROT_EXEC, MAP_PRIVATE, MAP_FIXED, MAP_ANONYMOUS } from '../../src/abi/linux';
 import { ENOEXEC, ENOMEM, EINVAL, ELIBBAD } from '../../src/abi/errno';
@@ -22,7 +22,7 @@ const PIE_BASE = 0x5555_5555_4000;
 const AT = {
   NULL: 0, PHDR: 3, PHENT: 4, PHNUM: 5, PAGESZ: 6, BASE: 7, FLAGS: 8, ENTRY: 9,
   UID: 11, EUID: 12, GID: 13, EGID: 14, PLATFORM: 15, HWCAP: 16, CLKTCK: 17,
-  SECURE: 23, RANDOM: 25, HWCAP2: 26, EXECFN: 31,
+  SECURE: 23, RANDOM: 25, HWCAP2: 26, EXECFN: 31, SYSINFO_EHDR: 33,
 } as const;
 
 interface Phdr { type: number; flags: number; offset: number; vaddr: number; filesz: number; memsz: number }
@@ -34,6 +34,7 @@ export interface Image {
   interpBase: number;
   interpEntry: number;
   brk: number;
+  vdso: number;
 }
 
 export interface ExecRequest {
@@ -48,9 +49,13 @@ export interface ExecRequest {
   hwcap2: number;
   /** Opens the PT_INTERP loader, through the sandbox's own filesystem. */
   openInterp(path: string): MappableSource | number;
+  /** The stack's size (RLIMIT_STACK). */
+  stackSize: number;
+  /** Maps the vDSO once the program is in place; returns its address for AT_SYSINFO_EHDR (0: none). */
+  mapVdso(): number;
 }
 
-function readHeaders(cached: CachedFile, src: MappableSource): { type: number; entry: number; phoff: number; phdrs: Phdr[] } | number {
+function readHeaders(cached: FilePages, src: MappableSource): { type: number; entry: number; phoff: number; phdrs: Phdr[] } | number {
   const head = src.readAt(0, 64);
   if (typeof head === 'number') return head;
   if (head.length < 64 || head[0] !== 0x7f || head[1] !== 0x45 || head[2] !== 0x4c || head[3] !== 0x46) return -ENOEXEC;
@@ -158,9 +163,10 @@ export function loadExecutable(as: AddressSpace, cache: PageCache, req: ExecRequ
     interpBase = interp.bias;
   }
   as.brkStart = as.brk = main.end;
-  const stack = as.mapStack();
+  const stack = as.mapStack(req.stackSize);
+  const vdso = req.mapVdso();
   const sp = buildStack(as, stack.top, req, {
-    entry: main.entry, phdrAddr: main.phdrAddr, phnum: main.phnum, interpBase, interpEntry: entry, brk: main.end,
+    entry: main.entry, phdrAddr: main.phdrAddr, phnum: main.phnum, interpBase, interpEntry: entry, brk: main.end, vdso,
   });
   if (sp < 0) return sp;
   return { entry, sp };
@@ -191,7 +197,8 @@ function buildStack(as: AddressSpace, top: number, req: ExecRequest, img: Image)
       [AT.BASE, img.interpBase], [AT.FLAGS, 0], [AT.ENTRY, img.entry],
       [AT.UID, req.creds.uid], [AT.EUID, req.creds.euid], [AT.GID, req.creds.gid], [AT.EGID, req.creds.egid],
       [AT.SECURE, 0], [AT.HWCAP, req.hwcap], [AT.HWCAP2, req.hwcap2], [AT.CLKTCK, 100],
-      [AT.RANDOM, random], [AT.EXECFN, execfn], [AT.PLATFORM, platform], [AT.NULL, 0],
+      [AT.RANDOM, random], [AT.EXECFN, execfn], [AT.PLATFORM, platform],
+      ...(img.vdso ? [[AT.SYSINFO_EHDR, img.vdso] as [number, number]] : []), [AT.NULL, 0],
     ];
     const words = 1 + argAddrs.length + 1 + envAddrs.length + 1 + auxv.length * 2;
     p = Math.floor((p - words * 8) / 16) * 16;

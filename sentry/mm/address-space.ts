@@ -1,17 +1,16 @@
 // A workload process's address space: the Sentry's list of mappings (VMAs),
-// each backed by pages of the memory file, mirrored into the stub with
-// syscalls injected at the trampoline. The Sentry's list is the truth: every
-// user-memory access a syscall makes is checked against it (EFAULT otherwise),
-// and the stub's host mappings only follow it.
+// each backed by pages of the memory file, mirrored into the platform's
+// address space (the ptrace stub's host mappings, or KVM guest page tables).
+// The Sentry's list is the truth: every user-memory access a syscall makes is
+// checked against it (EFAULT otherwise), and the platform only follows it.
 //
 // Private file mappings that are never writable use the page cache's pages
 // directly; writable private mappings get their own copy. fork copies the
 // resident pages of private memory eagerly.
 import { MemoryFile, PAGE, pageUp, pageDown } from './memfile';
 import type { UserMemory } from './usermem';
-import type { PageCache, CachedFile } from './pagecache';
-import type { PtracePlatform, StubThread } from '../platform/ptrace/ptrace';
-import { STUB_BASE } from '../platform/ptrace/stub';
+import type { PageCache, FilePages, PageRun } from './pagecache';
+import { USER_END, type Platform, type Context } from '../platform/platform';
 import {
   PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_FIXED, MAP_FIXED_NOREPLACE,
   MAP_TYPE, MAP_SHARED_VALIDATE, MREMAP_MAYMOVE, MREMAP_FIXED, MADV_DONTNEED, MADV_FREE,
@@ -20,9 +19,9 @@ import { EINVAL, ENOMEM, EEXIST, EFAULT } from '../../src/abi/errno';
 
 /** Lowest address a mapping may have (vm.mmap_min_addr). */
 export const MMAP_MIN_ADDR = 0x10000;
-/** The workload's address space ends below the stub page. */
-export const USER_END = STUB_BASE;
+export { USER_END };
 const STACK_SIZE = 8 << 20;
+const MIN_STACK_SIZE = 128 << 10;
 /** Where mmap starts looking, top down: below the stack and a guard gap. */
 const MMAP_TOP = USER_END - STACK_SIZE - (128 << 20);
 
@@ -57,7 +56,7 @@ export interface Vma {
 }
 
 export interface FileMapping {
-  cache: CachedFile;
+  cache: FilePages;
   offset: number;
   name: string;
 }
@@ -81,10 +80,10 @@ export class AddressSpace implements UserMemory {
   brk = 0;
   /** Processes using this address space (more than one after clone with CLONE_VM). */
   users = 1;
-  /** The thread through which mapping changes reach the host; the kernel points it at a stopped thread. */
-  stub: StubThread;
+  /** The context through which mapping changes reach the platform; the kernel points it at a stopped thread. */
+  stub: Context;
 
-  constructor(readonly mf: MemoryFile, private readonly cache: PageCache, private readonly host: PtracePlatform, stub: StubThread) {
+  constructor(readonly mf: MemoryFile, private readonly cache: PageCache, private readonly host: Platform, stub: Context) {
     this.stub = stub;
   }
 
@@ -159,6 +158,25 @@ export class AddressSpace implements UserMemory {
       done += n;
     }
     return true;
+  }
+
+  /**
+   * Views of the memory file holding [addr, addr+len), in order, for host I/O
+   * straight into (forWrite) or out of workload memory; null if any byte is
+   * not accessible so.
+   */
+  views(addr: number, len: number, forWrite: boolean): Uint8Array[] | null {
+    if (!inUserRange(addr, len)) return null;
+    const out: Uint8Array[] = [];
+    for (let a = addr; a < addr + len;) {
+      const v = this.find(a);
+      if (!v || v.pastEof) return null;
+      if (forWrite ? !(v.prot & PROT_WRITE) || (v.backing.cached && !v.shared) : !(v.prot & (PROT_READ | PROT_EXEC))) return null;
+      const n = Math.min(addr + len, v.end) - a;
+      this.mf.views(v.off + (a - v.start), n, out);
+      a += n;
+    }
+    return out;
   }
 
   readCString(addr: number, max: number): string | null | undefined {
@@ -290,35 +308,43 @@ export class AddressSpace implements UserMemory {
       this.insert(tail);
       this.hostMap(tail);
     }
-    if (filePages > 0) {
-      const v = this.makeVma(start, Math.min(len, filePages), prot, shared, file);
+    const mapped = Math.min(len, filePages);
+    if (!file) {
+      const v = this.makeVma(start, len, prot, shared, null);
       this.insert(v);
       this.hostMap(v);
     }
-    // A file the cache does not keep lives only as long as its mappings.
-    if (file && !file.cache.retained) file.cache.backing.unref();
+    // A file's pages may lie in several runs of the memory file: one VMA each.
+    for (let done = 0; file && done < mapped;) {
+      const run = file.cache.run(file.offset + done);
+      const n = Math.min(mapped - done, run.len);
+      const v = this.makeFileVma(start + done, n, prot, shared, run, file, file.offset + done);
+      this.insert(v);
+      this.hostMap(v);
+      done += n;
+    }
     return start;
   }
 
-  private makeVma(start: number, len: number, prot: number, shared: boolean, file: FileMapping | null): Vma {
-    if (file) {
-      const c = file.cache;
-      // Read-only (or shared) views of the file use the cached pages themselves,
-      // when the mapping lies within them; anything else is a private copy.
-      if ((shared || !(prot & PROT_WRITE)) && file.offset + len <= c.backing.len) {
-        const backing = c.backing.ref();
-        return { start, end: start + len, prot, shared, backing, off: c.backing.off + file.offset, name: file.name, fileOffset: file.offset };
-      }
-      const backing = new Backing(this.mf, this.mf.allocate(len), len, false).ref();
-      const avail = Math.max(0, Math.min(len, c.size - file.offset));
-      if (avail > 0) this.mf.copyResident(c.backing.off + file.offset, backing.off, pageUp(avail));
-      // Bytes past the end of the file in its last page read as zero.
-      const tail = avail % PAGE;
-      if (tail) this.mf.write(backing.off + avail, new Uint8Array(PAGE - tail));
-      return { start, end: start + len, prot, shared: false, backing, off: backing.off, name: file.name, fileOffset: file.offset };
-    }
+  private makeVma(start: number, len: number, prot: number, shared: boolean, name: string | null): Vma {
     const backing = new Backing(this.mf, this.mf.allocate(len), len, false).ref();
-    return { start, end: start + len, prot, shared, backing, off: backing.off, name: '', fileOffset: 0 };
+    return { start, end: start + len, prot, shared, backing, off: backing.off, name: name ?? '', fileOffset: 0 };
+  }
+
+  /** A VMA over len bytes of a file at fileOffset, whose pages are run. */
+  private makeFileVma(start: number, len: number, prot: number, shared: boolean, run: PageRun, file: FileMapping, fileOffset: number): Vma {
+    // Read-only (or shared) views of the file use its pages themselves; anything else is a private copy.
+    if (shared || !(prot & PROT_WRITE)) {
+      return { start, end: start + len, prot, shared, backing: run.backing.ref(), off: run.at, name: file.name, fileOffset };
+    }
+    const v = this.makeVma(start, len, prot, false, file.name);
+    v.fileOffset = fileOffset;
+    const avail = Math.max(0, Math.min(len, file.cache.size - fileOffset));
+    if (avail > 0) this.mf.copyResident(run.at, v.off, pageUp(avail));
+    // Bytes past the end of the file in its last page read as zero.
+    const tail = avail % PAGE;
+    if (tail) this.mf.write(v.off + avail, new Uint8Array(PAGE - tail));
+    return v;
   }
 
   munmap(addr: number, len: number): number {
@@ -330,17 +356,22 @@ export class AddressSpace implements UserMemory {
     return 0;
   }
 
+  /** Whether every page of [addr, end) is mapped. */
+  covered(addr: number, end: number): boolean {
+    for (let a = addr; a < end;) {
+      const v = this.find(a);
+      if (!v) return false;
+      a = v.end;
+    }
+    return true;
+  }
+
   mprotect(addr: number, len: number, prot: number): number {
     if (addr % PAGE !== 0) return -EINVAL;
     if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) return -EINVAL;
     len = pageUp(len);
     const end = addr + len;
-    // Every page must be mapped.
-    for (let a = addr; a < end;) {
-      const v = this.find(a);
-      if (!v) return -ENOMEM;
-      a = v.end;
-    }
+    if (!this.covered(addr, end)) return -ENOMEM;
     this.splitAt(addr);
     this.splitAt(end);
     for (let i = 0; i < this.vmas.length; i++) {
@@ -370,8 +401,7 @@ export class AddressSpace implements UserMemory {
     const newEnd = pageUp(want);
     if (newEnd > oldEnd) {
       if (!this.isFree(oldEnd, newEnd)) return this.brk;
-      const v = this.makeVma(oldEnd, newEnd - oldEnd, PROT_READ | PROT_WRITE, false, null);
-      v.name = '[heap]';
+      const v = this.makeVma(oldEnd, newEnd - oldEnd, PROT_READ | PROT_WRITE, false, '[heap]');
       this.insert(v);
       this.hostMap(v);
     } else if (newEnd < oldEnd) {
@@ -437,8 +467,7 @@ export class AddressSpace implements UserMemory {
   /** Extends the mapping ending at addr+oldLen with fresh pages of the same kind. */
   private growInPlace(addr: number, oldLen: number, newLen: number): void {
     const last = this.find(addr + oldLen - PAGE)!;
-    const v = this.makeVma(addr + oldLen, newLen - oldLen, last.prot, last.shared, null);
-    v.name = last.name;
+    const v = this.makeVma(addr + oldLen, newLen - oldLen, last.prot, last.shared, last.name);
     this.insert(v);
     this.hostMap(v);
   }
@@ -458,19 +487,22 @@ export class AddressSpace implements UserMemory {
     return 0;
   }
 
-  /** The stack for a new image: [top - size, top), readable and writable. */
-  mapStack(): { top: number; bottom: number } {
+  /**
+   * The stack for a new image: [top - size, top), readable and writable.
+   * size (RLIMIT_STACK) is kept between 128 KiB and what fits above the mmap area.
+   */
+  mapStack(size = STACK_SIZE): { top: number; bottom: number } {
     const top = USER_END - PAGE;
-    const bottom = top - STACK_SIZE;
-    const v = this.makeVma(bottom, STACK_SIZE, PROT_READ | PROT_WRITE, false, null);
-    v.name = '[stack]';
+    size = Math.min(Math.max(pageUp(size), MIN_STACK_SIZE), top - MMAP_TOP - PAGE);
+    const bottom = top - size;
+    const v = this.makeVma(bottom, size, PROT_READ | PROT_WRITE, false, '[stack]');
     this.insert(v);
     this.hostMap(v);
     return { top, bottom };
   }
 
   /** A copy for a forked child whose stub is child. */
-  fork(child: StubThread): AddressSpace {
+  fork(child: Context): AddressSpace {
     const as = new AddressSpace(this.mf, this.cache, this.host, child);
     as.brkStart = this.brkStart;
     as.brk = this.brk;
@@ -505,6 +537,6 @@ export class AddressSpace implements UserMemory {
   /** Unmaps everything from the stub too, for a new image. */
   reset(): void {
     this.clear();
-    this.host.queueUnmap(this.stub, 0, STUB_BASE);
+    this.host.queueUnmap(this.stub, 0, USER_END);
   }
 }

@@ -14,6 +14,7 @@ const FALLOC_PUNCH = 0x01 | 0x02; // FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE
 const FILE_SIZE = 2 ** 38;
 /** V8 refuses ArrayBuffer views over 4 GiB: the mapping is seen through 1 GiB windows. */
 const CHUNK = 2 ** 30;
+export const WINDOW_SIZE = CHUNK;
 
 export const pageDown = (x: number): number => x - (x % PAGE);
 export const pageUp = (x: number): number => Math.ceil(x / PAGE) * PAGE;
@@ -67,9 +68,9 @@ export class MemoryFile {
     }
   }
 
-  /** Drops the contents of a range (it reads back as zeros). */
+  /** Drops the contents of a range (it reads back as zeros); whole pages go back to the host. */
   punch(off: number, len: number): void {
-    libc.fallocate(this.fd, FALLOC_PUNCH, off, pageUp(len));
+    libc.fallocate(this.fd, FALLOC_PUNCH, off, len);
   }
 
   private window(i: number): { bytes: Uint8Array; addr: bigint } {
@@ -82,6 +83,11 @@ export class MemoryFile {
       this.chunks[i] = c;
     }
     return c;
+  }
+
+  /** Where window i (file offsets [i*WINDOW_SIZE, (i+1)*WINDOW_SIZE)) is mapped in the Sentry. */
+  windowAddress(i: number): bigint {
+    return this.window(i).addr;
   }
 
   private chunk(i: number): Uint8Array {
@@ -120,6 +126,40 @@ export class MemoryFile {
     const co = off - ci * CHUNK;
     if (co + len > CHUNK) return null;
     return this.chunk(ci).subarray(co, co + len);
+  }
+
+  /** Live views of [off, off+len), one per window it spans: for host I/O straight into or out of the file. */
+  views(off: number, len: number, out: Uint8Array[] = []): Uint8Array[] {
+    while (len > 0) {
+      const ci = Math.floor(off / CHUNK);
+      const co = off - ci * CHUNK;
+      const n = Math.min(len, CHUNK - co);
+      out.push(this.chunk(ci).subarray(co, co + n));
+      off += n;
+      len -= n;
+    }
+    return out;
+  }
+
+  /** Bytes of the whole file that hold data: the sandbox's memory use. */
+  residentBytes(): number {
+    return this.residentPages(0, this.top) * PAGE;
+  }
+
+  /** How many pages of [off, off+len) hold data (mincore). */
+  residentPages(off: number, len: number): number {
+    len = pageUp(len);
+    let n = 0;
+    while (len > 0) {
+      const ci = Math.floor(off / CHUNK);
+      const k = Math.min(len, (ci + 1) * CHUNK - off);
+      const vec = new Uint8Array(k / PAGE);
+      if (libc.mincore(this.window(ci).addr + BigInt(off - ci * CHUNK), k, vec) < 0) return 0;
+      for (const b of vec) n += b & 1;
+      off += k;
+      len -= k;
+    }
+    return n;
   }
 
   /** Copies the pages of [src, src+len) that hold data to dst (fork's copy of private memory). */

@@ -6,17 +6,33 @@ import type { MemoryFile } from './memfile';
 import { pageUp } from './memfile';
 import { Backing } from './address-space';
 
+/** Pages of the memory file holding part of a file: its backing, the memory-file offset, and the length from there. */
+export interface PageRun { backing: Backing; at: number; len: number }
+
+/** A file's contents in the memory file, as mmap and the ELF loader see them. */
+export interface FilePages {
+  readonly size: number;
+  /** The run of pages holding file offset off (page-aligned, below pageUp(size)). */
+  run(off: number): PageRun;
+}
+
 /** What a file offers to mmap (the VFS implements it). */
 export interface MappableSource {
-  /** Stable for unchanged contents; unique per call for files that may change under the mapping. */
+  /** Stable for unchanged contents. */
   cacheKey: string;
   size(): number;
   readAt(off: number, len: number): Uint8Array | number;
+  /** Reads straight into `dst` (memory-file pages): bytes read, -errno, or null to use readAt. */
+  readInto?(off: number, dst: Uint8Array[]): number | null;
+  /** Contents already kept in the memory file (tmpfs): mapped in place, shared with read/write, never cached. */
+  pages?(): FilePages;
 }
 
-export class CachedFile {
-  /** retained: the cache keeps it for later mappings; otherwise the first mapping's caller drops it. */
-  constructor(readonly key: string, readonly size: number, readonly backing: Backing, readonly retained: boolean) {}
+export class CachedFile implements FilePages {
+  constructor(readonly key: string, readonly size: number, readonly backing: Backing) {}
+  run(off: number): PageRun {
+    return { backing: this.backing, at: this.backing.off + off, len: this.backing.len - off };
+  }
 }
 
 /** Bytes of file contents kept once no mapping uses them. */
@@ -30,7 +46,9 @@ export class PageCache {
   constructor(private readonly mf: MemoryFile) {}
 
   /** The cached contents of src, reading them in on a miss; -errno if the read fails. */
-  get(src: MappableSource): CachedFile | number {
+  get(src: MappableSource): FilePages | number {
+    const inMemory = src.pages?.();
+    if (inMemory) return inMemory;
     const hit = this.files.get(src.cacheKey);
     if (hit) {
       this.files.delete(src.cacheKey);
@@ -42,22 +60,25 @@ export class PageCache {
     const backing = new Backing(this.mf, this.mf.allocate(len), len, true).ref();
     const step = 1 << 20;
     for (let off = 0; off < size; off += step) {
-      const data = src.readAt(off, Math.min(step, size - off));
+      const want = Math.min(step, size - off);
+      const direct = src.readInto?.(off, this.mf.views(backing.off + off, want)) ?? null;
+      if (direct !== null) {
+        if (direct < 0) { backing.unref(); return direct; }
+        if (direct < want) break;
+        continue;
+      }
+      const data = src.readAt(off, want);
       if (typeof data === 'number') {
         backing.unref();
         return data;
       }
       this.mf.write(backing.off + off, data);
-      if (data.length < Math.min(step, size - off)) break;
+      if (data.length < want) break;
     }
-    // Contents that may change under a mapping (in-memory files) are not kept.
-    const retained = !src.cacheKey.startsWith('uncached:');
-    const f = new CachedFile(src.cacheKey, size, backing, retained);
-    if (retained) {
-      this.files.set(src.cacheKey, f);
-      this.bytes += len;
-      this.evict();
-    }
+    const f = new CachedFile(src.cacheKey, size, backing);
+    this.files.set(src.cacheKey, f);
+    this.bytes += len;
+    this.evict();
     return f;
   }
 

@@ -1,25 +1,28 @@
 // devfs: the Sentry's /dev. Device files are implemented here, never opened
 // on the host: null, zero, full, random, urandom (node:crypto, getrandom
-// quality), tty (ENXIO: the sandbox has no controlling terminal device), and
-// the usual symlinks into /proc/self/fd. /dev/shm is a tmpfs mounted by the VFS.
+// quality), tty (the caller's controlling terminal), console (the terminal
+// runsc gives the sandbox, if any), ptmx (tty/devpts.ts), and the usual
+// symlinks into /proc/self/fd. /dev/shm and /dev/pts are mounted by the VFS.
 import { randomFillSync } from 'node:crypto';
 import { ENOSPC, ENXIO } from '../../src/abi/errno';
 import type { Task } from '../kernel/task';
+import { DevPtsFS, makedev, PtmxInode } from './tty/devpts';
+import { controllingTerminal, type Terminal } from './tty/terminal';
 import type { Location } from './dentry';
 import { FileDescription, type ReadResult, type Stat } from './file';
 import { Inode, nowSpec, type TimeSpec } from './inode';
 import { S_IFCHR } from './linuxconst';
 import { MemFS, MemInode, newIno } from './memfs';
 
-/** Linux's new_encode_dev. */
-export function makedev(major: number, minor: number): number {
-  return (minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12);
-}
+export { makedev };
 
 type DevRead = (len: number) => ReadResult;
 type DevWrite = (data: Uint8Array) => number;
 
-interface DevSpec { major: number; minor: number; read: DevRead; write: DevWrite; open?: () => number }
+/** What opening a device yields instead of a plain device file, if anything. */
+type DevOpen = (t: Task, flags: number) => FileDescription | number | undefined;
+
+interface DevSpec { major: number; minor: number; read: DevRead; write: DevWrite; open?: DevOpen }
 
 const zeros: DevRead = (len) => new Uint8Array(len);
 const discard: DevWrite = (d) => d.length;
@@ -35,7 +38,10 @@ const DEVICES: Record<string, DevSpec> = {
   full: { major: 1, minor: 7, read: zeros, write: () => -ENOSPC },
   random: { major: 1, minor: 8, read: random, write: discard },
   urandom: { major: 1, minor: 9, read: random, write: discard },
-  tty: { major: 5, minor: 0, read: () => -ENXIO, write: () => -ENXIO, open: () => -ENXIO },
+  tty: {
+    major: 5, minor: 0, read: () => -ENXIO, write: () => -ENXIO,
+    open: (t, flags) => controllingTerminal(t.kernel, t.proc)?.reopen(t, flags) ?? -ENXIO,
+  },
 };
 
 export class DeviceInode extends Inode {
@@ -57,9 +63,9 @@ export class DeviceInode extends Inode {
   override truncate(size: number): number { return 0; }
 
   override open(t: Task, flags: number, loc: Location): FileDescription | number {
-    const r = this.spec.open?.();
-    if (r !== undefined && r < 0) return r;
-    return new DeviceFD(this, flags, loc);
+    const f = this.spec.open?.(t, flags);
+    if (typeof f === 'object') f.loc ??= loc;
+    return f ?? new DeviceFD(this, flags, loc);
   }
 }
 
@@ -78,16 +84,30 @@ class DeviceFD extends FileDescription {
 export class DevFS {
   readonly fs = new MemFS(false);
   readonly root: MemInode;
+  readonly pts = new DevPtsFS();
+  /** What /dev/console opens (setConsole); ENXIO until runsc gives the sandbox a terminal. */
+  private console: Terminal | null = null;
 
   constructor() {
     const root = { uid: 0, gid: 0 };
     this.root = this.fs.newDir(0o755, root);
     for (const [name, spec] of Object.entries(DEVICES)) this.root.add(name, new DeviceInode(this.fs, spec));
+    this.root.add('ptmx', new PtmxInode(this.fs, 0o666, this.pts));
+    this.root.add('console', new DeviceInode(this.fs, {
+      major: 5, minor: 1, read: () => -ENXIO, write: () => -ENXIO,
+      open: (t, flags) => this.console?.reopen(t, flags) ?? -ENXIO,
+    }));
     const links: [string, string][] = [
       ['fd', '/proc/self/fd'], ['stdin', '/proc/self/fd/0'], ['stdout', '/proc/self/fd/1'],
       ['stderr', '/proc/self/fd/2'],
     ];
     for (const [name, target] of links) this.root.symlink(null, name, target, root);
     this.root.mkdir(null, 'shm', 0o1777, root);
+    this.root.mkdir(null, 'pts', 0o755, root);
+  }
+
+  /** Makes /dev/console open term (a host terminal runsc was given). */
+  setConsole(term: Terminal): void {
+    this.console = term;
   }
 }

@@ -3,6 +3,7 @@
 // the descriptions (each copy holds its own reference).
 import { EBADF, EMFILE } from '../../src/abi/errno';
 import type { FileDescription } from './file';
+import { releasePosixLocks } from './locks';
 
 interface Entry { file: FileDescription; cloexec: boolean }
 
@@ -36,7 +37,7 @@ export class FDTable {
   installAt(fd: number, file: FileDescription, cloexec: boolean): void {
     const old = this.entries.get(fd);
     this.entries.set(fd, { file, cloexec });
-    if (old) old.file.decRef();
+    if (old) this.drop(old.file);
   }
 
   close(fd: number): number {
@@ -44,8 +45,14 @@ export class FDTable {
     if (!e) return -EBADF;
     this.entries.delete(fd);
     if (fd < this.lowHint) this.lowHint = fd;
-    e.file.decRef();
+    this.drop(e.file);
     return 0;
+  }
+
+  /** An fd of file is gone from this table: the table's record locks on the file go too (POSIX semantics). */
+  private drop(file: FileDescription): void {
+    releasePosixLocks(file, this);
+    file.decRef();
   }
 
   getCloexec(fd: number): boolean | undefined {
@@ -76,7 +83,7 @@ export class FDTable {
     const all = [...this.entries];
     this.entries.clear();
     this.lowHint = 0;
-    for (const [, e] of all) e.file.decRef();
+    for (const [, e] of all) this.drop(e.file);
   }
 
   /** The open fds in increasing order (for /proc/self/fd and close_range). */

@@ -6,11 +6,12 @@
 // does not support it, so a subclass overrides only what it implements.
 // Every method returns its result or a negated errno; those that may block
 // return a Promise and block only through Task.waitFor.
+import type { MappableSource } from '../mm/pagecache';
 import { EINVAL, ENOTDIR, ENOTTY, ESPIPE } from '../../src/abi/errno';
 import type { Task } from '../kernel/task';
 import { WaitQueue } from '../kernel/waiter';
 import {
-  O_ACCMODE, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, POLLIN, POLLOUT, S_IFMT, SETFL_MASK,
+  O_ACCMODE, O_NOCTTY, O_PATH, O_RDONLY, O_RDWR, O_WRONLY, POLLIN, POLLOUT, S_IFMT, SETFL_MASK,
 } from './linuxconst';
 import type { Location } from './dentry';
 
@@ -32,11 +33,13 @@ export interface Stat {
 }
 
 /** What mmap(2) of a file maps. */
-export interface MappableFile {
-  /** Equal keys mean equal contents: stable for an unchanged gofer file, unique per call for a mutable in-memory one. */
-  cacheKey: string;
-  size(): number;
+/** What a file offers to mmap: equal cacheKeys mean equal contents, or its pages are in the memory file already. */
+export interface MappableFile extends MappableSource {
   readAt(off: number, len: number): Uint8Array;
+  /** Reads straight into `dst` (memory-file pages): bytes read or -errno; files on the host offer it. */
+  readInto?(off: number, dst: Uint8Array[]): number | null;
+  /** A memfd seal forbids writable shared mappings. */
+  writeSealed?(): boolean;
 }
 
 export type ReadResult = Uint8Array | number;
@@ -66,7 +69,7 @@ export abstract class FileDescription {
   private releaseHooks: Set<() => void> | undefined;
 
   constructor(flags: number, loc?: Location) {
-    this.flags = flags;
+    this.flags = flags & ~O_NOCTTY;
     this.loc = loc;
   }
 
@@ -110,6 +113,14 @@ export abstract class FileDescription {
   read(t: Task, len: number, offset: number): ReadResult | Promise<ReadResult> { return -EINVAL; }
   /** Writes data at offset, or at the description's offset (or the end with O_APPEND) when offset is -1. */
   write(t: Task, data: Uint8Array, offset: number): number | Promise<number> { return -EINVAL; }
+  /**
+   * read(2) straight into workload memory at addr (host-backed files: no copy
+   * through the Sentry's heap): bytes read or -errno; null when this file
+   * cannot, and read() serves instead.
+   */
+  readToUser(t: Task, addr: number, len: number, offset: number): number | null { return null; }
+  /** write(2) straight out of workload memory; null as readToUser. */
+  writeFromUser(t: Task, addr: number, len: number, offset: number): number | null { return null; }
   /** Whether pread/pwrite work (false: they fail with ESPIPE). */
   get positional(): boolean { return false; }
   /** Returns the new offset. */

@@ -6,7 +6,7 @@
 // Every method has a default that answers as Linux does for an inode that
 // lacks the ability (ENOTDIR for directory operations on non-directories,
 // EPERM for mutations a filesystem does not support, ...).
-import { EINVAL, ENOENT, ENOTDIR, ENXIO, EPERM, EROFS } from '../../src/abi/errno';
+import { EINVAL, ENOENT, ENOTDIR, ENXIO, EOPNOTSUPP, EPERM, EROFS } from '../../src/abi/errno';
 import type { Task } from '../kernel/task';
 import type { Location } from './dentry';
 import type { FileDescription, MappableFile, ReadResult, Stat } from './file';
@@ -34,6 +34,8 @@ export interface FileSystem {
   /** Whether the VFS may cache dentries for this filesystem's names. */
   readonly cacheDentries: boolean;
   statfs(): StatFS;
+  /** Whether the cached dentry `name` → `cached` in `dir` may still be used (filesystems shared with the host); absent: always. */
+  revalidate?(t: Task | null, dir: Inode, name: string, cached: Inode): boolean;
 }
 
 /** A timestamp to set: [sec, nsec]. */
@@ -111,11 +113,27 @@ export abstract class Inode {
   // ---- data ----
   readAt(off: number, len: number): ReadResult { return -EINVAL; }
   writeAt(off: number, data: Uint8Array): number { return this.fs.readonly ? -EROFS : -EINVAL; }
+  /** The data lives in a host file the Sentry reads and writes itself: readInto/writeFrom serve it. */
+  get hostData(): boolean { return false; }
+  /**
+   * Reads from `off` into `dst` (views of the memory file: workload memory),
+   * filling them in order and stopping at EOF: bytes read, -errno, or null
+   * when this inode's data is not on the host (use readAt).
+   */
+  readInto(off: number, dst: Uint8Array[]): number | null { return null; }
+  /** Writes `src` (views of workload memory) in order at `off`: bytes written, -errno, or null as readInto. */
+  writeFrom(off: number, src: Uint8Array[]): number | null { return null; }
   size(): number { return this.stat().size; }
   truncate(size: number): number { return this.fs.readonly ? -EROFS : -EINVAL; }
   setattr(t: Task | null, a: SetAttr): number { return this.fs.readonly ? -EROFS : -EPERM; }
   fsync(): number { return 0; }
   mappable(): MappableFile | null { return null; }
+  // ---- extended attributes (the syscall layer checked the caller may use the namespace) ----
+  getxattr(name: string): Uint8Array | number { return -EOPNOTSUPP; }
+  setxattr(name: string, value: Uint8Array, flags: number): number { return -EOPNOTSUPP; }
+  listxattr(): string[] { return []; }
+  removexattr(name: string): number { return -EOPNOTSUPP; }
+
   /** Called by open(2) with O_TRUNC or for writing, before open(); lets a layered filesystem copy up. */
   prepareWrite(): number { return this.fs.readonly ? -EROFS : 0; }
 

@@ -1,7 +1,7 @@
 // The descriptions of inode-backed files: regular files (data through the
 // inode's readAt/writeAt) and directories (getdents over a snapshot taken
 // when reading starts at offset 0).
-import { EFBIG, EINVAL, EISDIR, ENXIO } from '../../src/abi/errno';
+import { EFAULT, EFBIG, EINVAL, EISDIR, ENXIO } from '../../src/abi/errno';
 import type { Task } from '../kernel/task';
 import type { Location } from './dentry';
 import { FileDescription, type MappableFile, type ReadResult, type Stat } from './file';
@@ -9,6 +9,7 @@ import type { DirEnt, Inode } from './inode';
 import { DT_DIR, O_APPEND, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET } from './linuxconst';
 import { encodeDirent, direntSize } from './dirent';
 import { displayPath } from './path';
+import { fileEvent, IN_ACCESS, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE, IN_MODIFY } from './inotify';
 
 /** The largest file offset we accept (2^53: offsets are JS numbers). */
 const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
@@ -24,6 +25,29 @@ export class RegularFD extends FileDescription {
     const pos = offset < 0 ? this.offset : offset;
     const r = this.inode.readAt(pos, len);
     if (typeof r !== 'number' && offset < 0) this.offset = pos + r.length;
+    if (typeof r !== 'number' && r.length > 0) fileEvent(this.loc?.d, IN_ACCESS);
+    return r;
+  }
+
+  override readToUser(t: Task, addr: number, len: number, offset: number): number | null {
+    if (len === 0 || !this.inode.hostData) return null;
+    const views = t.mm.views(addr, len, true);
+    const pos = offset < 0 ? this.offset : offset;
+    const r = views ? this.inode.readInto(pos, views) : null;
+    if (r === null) return views ? null : -EFAULT;
+    if (r > 0 && offset < 0) this.offset = pos + r;
+    return r;
+  }
+
+  override writeFromUser(t: Task, addr: number, len: number, offset: number): number | null {
+    if (len === 0 || !this.inode.hostData) return null;
+    const views = t.mm.views(addr, len, false);
+    if (!views) return -EFAULT;
+    // Linux appends even for pwrite on an O_APPEND file.
+    const pos = (this.flags & O_APPEND) !== 0 ? this.inode.size() : offset < 0 ? this.offset : offset;
+    if (pos + len > MAX_OFFSET) return -EFBIG;
+    const r = this.inode.writeFrom(pos, views);
+    if (r !== null && r > 0 && offset < 0) this.offset = pos + r;
     return r;
   }
 
@@ -38,6 +62,7 @@ export class RegularFD extends FileDescription {
     if (pos + data.length > MAX_OFFSET) return -EFBIG;
     const r = this.inode.writeAt(pos, data);
     if (r >= 0 && offset < 0) this.offset = pos + r;
+    if (r > 0) fileEvent(this.loc?.d, IN_MODIFY);
     return r;
   }
 
@@ -67,9 +92,16 @@ export class RegularFD extends FileDescription {
     return pos;
   }
 
+  override truncate(t: Task, size: number): number {
+    const r = this.inode.truncate(size);
+    if (r === 0) fileEvent(this.loc?.d, IN_MODIFY);
+    return r;
+  }
+
+  protected override release(): void { fileEvent(this.loc?.d, this.writable ? IN_CLOSE_WRITE : IN_CLOSE_NOWRITE); }
+
   override stat(t: Task): Stat { return this.inode.stat(); }
   override fileType(t: Task): number { return this.inode.type; }
-  override truncate(t: Task, size: number): number { return this.inode.truncate(size); }
   override fsync(t: Task): number { return this.inode.fsync(); }
   override mappable(): MappableFile | null { return this.inode.mappable(); }
   override displayName(): string { return this.loc ? displayPath(this.loc) : 'anon_inode:[file]'; }
@@ -85,6 +117,7 @@ export class DirFD extends FileDescription {
   override get positional(): boolean { return true; }
   override read(t: Task, len: number, offset: number): ReadResult { return -EISDIR; }
   override write(t: Task, data: Uint8Array, offset: number): number { return -EISDIR; }
+  protected override release(): void { fileEvent(this.loc?.d, IN_CLOSE_NOWRITE); }
   override stat(t: Task): Stat { return this.inode.stat(); }
   override fileType(t: Task): number { return this.inode.type; }
   override fsync(t: Task): number { return this.inode.fsync(); }
@@ -119,6 +152,7 @@ export class DirFD extends FileDescription {
     }
     if (parts.length === 0 && i < this.entries.length) return -EINVAL;
     this.offset = i;
+    fileEvent(this.loc?.d, IN_ACCESS);
     const out = new Uint8Array(used);
     let o = 0;
     for (const p of parts) { out.set(p, o); o += p.length; }

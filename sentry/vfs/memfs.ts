@@ -1,6 +1,11 @@
-// An in-memory filesystem (tmpfs): the overlay's upper layer, /dev/shm and
-// the skeleton of devfs. Nothing here touches the host.
-import { EEXIST, EFBIG, ENOENT, ENOTEMPTY, EPERM } from '../../src/abi/errno';
+// An in-memory filesystem (tmpfs): the overlay's upper layer, /dev/shm,
+// memfd_create's files and the skeleton of devfs. Regular files keep their
+// data in the memory file (sentry/mm/filedata.ts), so MAP_SHARED mappings and
+// read/write see the same pages. Nothing here touches the host.
+import { E2BIG, EEXIST, EFBIG, EINVAL, ENODATA, ENOENT, ENOTEMPTY, EOPNOTSUPP, EPERM, ERANGE } from '../../src/abi/errno';
+import { FileData } from '../mm/filedata';
+import { PAGE } from '../mm/memfile';
+import { ramBytes } from '../kernel/machine';
 import type { Task } from '../kernel/task';
 import type { MappableFile, ReadResult, Stat } from './file';
 import { dtOf, Inode, nowSpec, type DirEnt, type FileSystem, type Owner, type SetAttr, type StatFS, type TimeSpec } from './inode';
@@ -22,11 +27,32 @@ export class MemFS implements FileSystem {
   readonly cacheDentries = true;
   constructor(public readonly = false, readonly magic = TMPFS_MAGIC) {}
 
+  /** Inodes alive (linked) in this filesystem. */
+  inodes = 0;
+  /** The data of every regular file, to count the pages in use. */
+  private readonly files = new Set<WeakRef<FileData>>();
+
+  /** Linux's defaults: half the RAM, and as many inodes as half its pages. */
   statfs(): StatFS {
+    const blocks = Math.floor(ramBytes() / 2 / PAGE);
+    let used = 0;
+    for (const ref of this.files) {
+      const d = ref.deref();
+      if (d) used += d.residentBytes() / PAGE;
+      else this.files.delete(ref);
+    }
+    const free = Math.max(0, blocks - used);
     return {
-      type: this.magic, bsize: 4096, blocks: 1 << 20, bfree: 1 << 19, bavail: 1 << 19,
-      files: 1 << 20, ffree: 1 << 19, namelen: 255, frsize: 4096, flags: 0,
+      type: this.magic, bsize: PAGE, blocks, bfree: free, bavail: free,
+      files: blocks, ffree: Math.max(0, blocks - this.inodes), namelen: 255, frsize: PAGE, flags: 0,
     };
+  }
+
+  /** A new file's data, counted in statfs. */
+  newData(): FileData {
+    const d = new FileData();
+    this.files.add(new WeakRef(d));
+    return d;
   }
 
   newDir(mode: number, owner: Owner): MemInode {
@@ -34,7 +60,30 @@ export class MemFS implements FileSystem {
   }
 }
 
-let mapGen = 0;
+/** Extended attribute namespaces tmpfs stores (user.* as on Linux 6.6+, trusted.* for root). */
+const XATTR_PREFIXES = ['user.', 'trusted.'];
+const XATTR_NAME_MAX = 255;
+const XATTR_SIZE_MAX = 65536;
+/** setxattr flags. */
+export const XATTR_CREATE = 1;
+export const XATTR_REPLACE = 2;
+
+/** 0 if tmpfs stores attributes of this name on an inode of this type, else -errno. */
+export function xattrNameError(name: string, type: number): number {
+  if (name.length === 0 || name.length > XATTR_NAME_MAX) return -ERANGE;
+  if (!XATTR_PREFIXES.some((p) => name.startsWith(p) && name.length > p.length)) return -EOPNOTSUPP;
+  // Linux allows user.* only on regular files and directories.
+  if (name.startsWith('user.') && type !== S_IFREG && type !== S_IFDIR) return -EPERM;
+  return 0;
+}
+
+/** memfd seals (F_ADD_SEALS). */
+export const F_SEAL_SEAL = 0x1;
+export const F_SEAL_SHRINK = 0x2;
+export const F_SEAL_GROW = 0x4;
+export const F_SEAL_WRITE = 0x8;
+export const F_SEAL_FUTURE_WRITE = 0x10;
+export const F_SEAL_EXEC = 0x20;
 
 export class MemInode extends Inode {
   readonly ino: bigint;
@@ -49,11 +98,14 @@ export class MemInode extends Inode {
   ctime: TimeSpec;
   /** Directory entries (directories only). */
   readonly children: Map<string, Inode> | null;
-  /** File contents: data[0..len) (regular files only). */
-  private data = new Uint8Array(0);
-  private len = 0;
+  /** File contents (regular files only), in the memory file. */
+  private data: FileData | null = null;
   /** Symlink target. */
   target = '';
+  /** Extended attributes by full name. */
+  private xattrs: Map<string, Uint8Array> | null = null;
+  /** File seals (F_GET_SEALS): only memfd_create with MFD_ALLOW_SEALING makes a file without F_SEAL_SEAL. */
+  seals = F_SEAL_SEAL;
 
   constructor(readonly fs: MemFS, mode: number, owner: Owner, ino?: bigint) {
     super();
@@ -64,15 +116,19 @@ export class MemInode extends Inode {
     this.gid = owner.gid;
     this.nlink = this.type === S_IFDIR ? 2 : 1;
     this.children = this.type === S_IFDIR ? new Map() : null;
+    if (this.type === S_IFREG) this.data = fs.newData();
+    fs.inodes++;
     this.atime = this.mtime = this.ctime = nowSpec();
   }
 
   stat(): Stat {
-    const size = this.type === S_IFREG ? this.len : this.type === S_IFLNK ? Buffer.byteLength(this.target)
+    const size = this.data ? this.data.size : this.type === S_IFLNK ? Buffer.byteLength(this.target)
       : this.type === S_IFDIR ? 4096 : 0;
+    // Holes of a sparse file occupy nothing.
+    const used = this.data ? this.data.residentBytes() : size;
     return {
       dev: this.fs.dev, ino: this.ino, mode: this.mode, nlink: this.nlink, uid: this.uid, gid: this.gid,
-      rdev: this.rdev, size, blksize: 4096, blocks: Math.ceil(size / 512),
+      rdev: this.rdev, size, blksize: 4096, blocks: Math.ceil(used / 512),
       atimeSec: this.atime[0], atimeNsec: this.atime[1], mtimeSec: this.mtime[0], mtimeNsec: this.mtime[1],
       ctimeSec: this.ctime[0], ctimeNsec: this.ctime[1],
     };
@@ -145,6 +201,7 @@ export class MemInode extends Inode {
     if (c instanceof MemInode) {
       c.nlink = c.isDir ? 0 : Math.max(0, c.nlink - 1);
       c.ctime = nowSpec();
+      if (c.nlink === 0) c.fs.inodes--;
     }
     if (c.isDir) this.nlink--;
     this.touch();
@@ -186,48 +243,39 @@ export class MemInode extends Inode {
 
   // ---- data ----
   override readAt(off: number, len: number): ReadResult {
-    if (this.type !== S_IFREG) return super.readAt(off, len);
-    if (off >= this.len) return new Uint8Array(0);
-    return this.data.slice(off, Math.min(this.len, off + len));
-  }
-
-  private reserve(n: number): void {
-    if (n <= this.data.length) return;
-    const cap = Math.min(MAX_MEM_FILE, Math.max(n, this.data.length * 2, 4096));
-    const d = new Uint8Array(cap);
-    d.set(this.data.subarray(0, this.len));
-    this.data = d;
+    if (!this.data) return super.readAt(off, len);
+    return this.data.read(off, len);
   }
 
   override writeAt(off: number, data: Uint8Array): number {
-    if (this.type !== S_IFREG) return super.writeAt(off, data);
+    if (!this.data) return super.writeAt(off, data);
     if (this.fs.readonly) return this.ro();
+    if (this.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) return -EPERM;
     const end = off + data.length;
     if (end > MAX_MEM_FILE) return -EFBIG;
-    this.reserve(end);
-    this.data.set(data, off);
-    if (end > this.len) this.len = end;
+    if (end > this.data.size && this.seals & F_SEAL_GROW) return -EPERM;
+    this.data.write(off, data);
     this.touch();
     return data.length;
   }
 
-  override size(): number { return this.type === S_IFREG ? this.len : this.stat().size; }
+  override size(): number { return this.data ? this.data.size : this.stat().size; }
 
   override truncate(size: number): number {
-    if (this.type !== S_IFREG) return super.truncate(size);
+    if (!this.data) return super.truncate(size);
     if (this.fs.readonly) return this.ro();
     if (size > MAX_MEM_FILE) return -EFBIG;
-    if (size > this.len) this.reserve(size);
-    else this.data.fill(0, size, this.len);
-    this.len = size;
+    if (size < this.data.size && this.seals & F_SEAL_SHRINK) return -EPERM;
+    if (size > this.data.size && this.seals & F_SEAL_GROW) return -EPERM;
+    this.data.truncate(size);
     this.touch();
     return 0;
   }
 
-  /** Replaces the contents (copy-up, devfs setup). */
+  /** Replaces the contents (devfs setup). */
   setData(data: Uint8Array): void {
-    this.data = data.slice();
-    this.len = data.length;
+    this.data?.truncate(0);
+    this.data?.write(0, data);
   }
 
   override setattr(t: Task | null, a: SetAttr): number {
@@ -248,11 +296,55 @@ export class MemInode extends Inode {
   override prepareWrite(): number { return this.fs.readonly ? this.ro() : 0; }
 
   override mappable(): MappableFile | null {
-    if (this.type !== S_IFREG) return null;
+    const data = this.data;
+    if (!data) return null;
     return {
-      cacheKey: `mem:${this.ino}:${mapGen++}`,
-      size: () => this.len,
-      readAt: (off, len) => this.data.slice(off, Math.min(this.len, off + len)),
+      cacheKey: `mem:${this.fs.dev}:${this.ino}`,
+      size: () => data.size,
+      readAt: (off, len) => data.read(off, len),
+      pages: () => data,
+      writeSealed: () => (this.seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) !== 0,
     };
   }
+
+  /** F_ADD_SEALS: 0 or -errno. */
+  addSeals(seals: number): number {
+    if (seals & ~(F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | F_SEAL_EXEC)) return -EINVAL;
+    if (this.seals & F_SEAL_SEAL) return -EPERM;
+    this.seals |= seals;
+    return 0;
+  }
+
+  // ---- extended attributes ----
+  override getxattr(name: string): Uint8Array | number {
+    const r = xattrNameError(name, this.type);
+    if (r < 0) return r;
+    return this.xattrs?.get(name) ?? -ENODATA;
+  }
+
+  override setxattr(name: string, value: Uint8Array, flags: number): number {
+    const r = xattrNameError(name, this.type);
+    if (r < 0) return r;
+    if (this.fs.readonly) return this.ro();
+    if (value.length > XATTR_SIZE_MAX) return -E2BIG;
+    const has = this.xattrs?.has(name) ?? false;
+    if (flags & XATTR_CREATE && has) return -EEXIST;
+    if (flags & XATTR_REPLACE && !has) return -ENODATA;
+    this.xattrs ??= new Map();
+    this.xattrs.set(name, value.slice());
+    this.ctime = nowSpec();
+    return 0;
+  }
+
+  override listxattr(): string[] { return [...(this.xattrs?.keys() ?? [])]; }
+
+  override removexattr(name: string): number {
+    const r = xattrNameError(name, this.type);
+    if (r < 0) return r;
+    if (this.fs.readonly) return this.ro();
+    if (!this.xattrs?.delete(name)) return -ENODATA;
+    this.ctime = nowSpec();
+    return 0;
+  }
+
 }

@@ -11,12 +11,12 @@
 // their parent and never evicted, so this state lives in them (no whiteout
 // files in the upper layer). Renaming a directory that has a lower layer is
 // EXDEV, as in Linux's overlayfs without redirect_dir: mv then copies.
-import { EEXIST, ENOENT, ENOTEMPTY, EPERM, EXDEV } from '../../src/abi/errno';
+import { EEXIST, ENODATA, ENOENT, ENOTEMPTY, EPERM, EXDEV } from '../../src/abi/errno';
 import type { Task } from '../kernel/task';
 import type { MappableFile, ReadResult, Stat } from './file';
 import { dtOf, Inode, type DirEnt, type FileSystem, type Owner, type SetAttr, type StatFS } from './inode';
 import { OVERLAYFS_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from './linuxconst';
-import { MemFS, MemInode, newDevNumber } from './memfs';
+import { MemFS, MemInode, newDevNumber, xattrNameError } from './memfs';
 
 /** Bytes copied per read during copy-up. */
 const COPY_CHUNK = 1 << 20;
@@ -287,6 +287,8 @@ export class OverlayInode extends Inode {
 
   override readlink(t: Task | null): string | number { return this.top.readlink(t); }
   override readAt(off: number, len: number): ReadResult { return this.top.readAt(off, len); }
+  override get hostData(): boolean { return this.top.hostData; }
+  override readInto(off: number, dst: Uint8Array[]): number | null { return this.top.readInto(off, dst); }
 
   override writeAt(off: number, data: Uint8Array): number {
     const r = this.copyUp();
@@ -308,4 +310,25 @@ export class OverlayInode extends Inode {
 
   override mappable(): MappableFile | null { return this.top.mappable(); }
   override fsync(): number { return 0; }
+
+  // ---- extended attributes: stored in the upper layer (the gofer's tree has none) ----
+  override getxattr(name: string): Uint8Array | number {
+    if (this.upper) return this.upper.getxattr(name);
+    const bad = xattrNameError(name, this.type);
+    return bad < 0 ? bad : -ENODATA;
+  }
+
+  override setxattr(name: string, value: Uint8Array, flags: number): number {
+    const r = this.copyUp();
+    if (r < 0) return r;
+    return this.upper!.setxattr(name, value, flags);
+  }
+
+  override listxattr(): string[] { return this.upper?.listxattr() ?? []; }
+
+  override removexattr(name: string): number {
+    const r = this.copyUp();
+    if (r < 0) return r;
+    return this.upper!.removexattr(name);
+  }
 }

@@ -1,24 +1,35 @@
-// Pipes (pipe(2), pipe2(2) and FIFOs) with Linux semantics: a 64 KiB buffer,
-// writes of at most PIPE_BUF bytes are atomic, read returns EOF once every
-// writer is gone, write fails with EPIPE (and raises SIGPIPE) once every
-// reader is gone, O_NONBLOCK turns waiting into EAGAIN.
-import { EAGAIN, EFAULT, EINVAL, EPIPE } from '../../src/abi/errno';
+// Pipes (pipe(2), pipe2(2) and FIFOs) with Linux semantics: the buffer is a
+// ring of page-sized slots (16 by default, F_SETPIPE_SZ changes the count); a
+// write first tops up the last page with the remainder of its length modulo
+// a page when that fits, then fills fresh slots a page at a time, so a write
+// of at most PIPE_BUF bytes is atomic; read returns EOF once every writer is
+// gone, write fails with EPIPE (and raises SIGPIPE) once every reader is gone,
+// O_NONBLOCK turns waiting into EAGAIN.
+import { EAGAIN, EBUSY, EFAULT, EINVAL, EPERM, EPIPE } from '../../src/abi/errno';
 import type { Task } from '../kernel/task';
 import { WaitQueue } from '../kernel/waiter';
 import { anonStat, FileDescription, type ReadResult, type Stat } from './file';
 import {
-  FIONREAD, O_NONBLOCK, O_RDONLY, O_WRONLY, PIPE_BUF, PIPE_CAPACITY, POLLERR, POLLHUP, POLLIN,
+  FIONREAD, O_NONBLOCK, O_RDONLY, O_WRONLY, PIPE_CAPACITY, POLLERR, POLLHUP, POLLIN,
   POLLOUT, S_IFIFO, SIGPIPE,
 } from './linuxconst';
+
+const PAGE_SIZE = 4096;
+/** /proc/sys/fs/pipe-max-size: the largest capacity an unprivileged F_SETPIPE_SZ may ask for. */
+export const PIPE_MAX_SIZE = 1 << 20;
 
 /** Device number pipefs reports in st_dev. */
 export const PIPEFS_DEV = 0x0c;
 let nextPipeIno = 1n << 32n;
 
+/** One slot: a page holding data[off, off+len); writes may append to it while mergeable. */
+interface PipeBuf { data: Uint8Array; off: number; len: number; mergeable: boolean }
+
 export class Pipe {
   readonly ino = nextPipeIno++;
-  readonly capacity = PIPE_CAPACITY;
-  private chunks: Uint8Array[] = [];
+  /** Page slots (F_SETPIPE_SZ). */
+  private slots = PIPE_CAPACITY / PAGE_SIZE;
+  private bufs: PipeBuf[] = [];
   /** Bytes buffered. */
   size = 0;
   readers = 0;
@@ -28,32 +39,90 @@ export class Pipe {
   /** Ever had a writer: a FIFO opened for reading before any writer does not report EOF. */
   hadWriter = false;
 
-  get space(): number { return this.capacity - this.size; }
+  get capacity(): number { return this.slots * PAGE_SIZE; }
+  get full(): boolean { return this.bufs.length >= this.slots; }
+  /** Bytes that fit in the free slots. */
+  get space(): number { return (this.slots - this.bufs.length) * PAGE_SIZE; }
 
-  /** Appends data (the caller checked space). */
-  push(data: Uint8Array): void {
-    if (data.length === 0) return;
-    this.chunks.push(data.slice());
+  /** Appends what fits of data to the last page if it may grow there; returns the bytes taken. */
+  merge(data: Uint8Array): number {
+    const last = this.bufs[this.bufs.length - 1];
+    if (!last || !last.mergeable || last.off + last.len + data.length > PAGE_SIZE) return 0;
+    last.data.set(data, last.off + last.len);
+    last.len += data.length;
     this.size += data.length;
     this.queue.notify(POLLIN);
+    return data.length;
+  }
+
+  /** Fills free slots with data (a page each); returns the bytes taken. */
+  fill(data: Uint8Array, mergeable = true): number {
+    let done = 0;
+    while (done < data.length && !this.full) {
+      const n = Math.min(PAGE_SIZE, data.length - done);
+      const page = new Uint8Array(PAGE_SIZE);
+      page.set(data.subarray(done, done + n));
+      this.bufs.push({ data: page, off: 0, len: n, mergeable });
+      done += n;
+    }
+    this.size += done;
+    if (done > 0) this.queue.notify(POLLIN);
+    return done;
+  }
+
+  /** Spliced-in data (file pages in Linux): fresh slots that later writes do not append to. */
+  push(data: Uint8Array): number { return this.fill(data, false); }
+
+  /** The first n bytes (at most), left in the buffer. */
+  peek(n: number): Uint8Array {
+    n = Math.min(n, this.size);
+    const out = new Uint8Array(n);
+    let got = 0;
+    for (let i = 0; got < n; i++) {
+      const b = this.bufs[i]!;
+      const k = Math.min(b.len, n - got);
+      out.set(b.data.subarray(b.off, b.off + k), got);
+      got += k;
+    }
+    return out;
   }
 
   /** Removes and returns up to n bytes. */
   take(n: number): Uint8Array {
-    n = Math.min(n, this.size);
-    const out = new Uint8Array(n);
-    let got = 0;
-    while (got < n) {
-      const c = this.chunks[0]!;
-      const k = Math.min(c.length, n - got);
-      out.set(c.subarray(0, k), got);
-      got += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
+    const out = this.peek(n);
+    this.drop(out.length);
+    return out;
+  }
+
+  /** Removes the first n bytes (n ≤ size). */
+  drop(n: number): void {
+    let left = n;
+    while (left > 0) {
+      const b = this.bufs[0]!;
+      const k = Math.min(b.len, left);
+      b.off += k;
+      b.len -= k;
+      left -= k;
+      if (b.len === 0) this.bufs.shift();
     }
     this.size -= n;
     if (n > 0) this.queue.notify(POLLOUT);
-    return out;
+  }
+
+  /**
+   * F_SETPIPE_SZ: rounds want up to a power-of-two number of pages (at least
+   * one); beyond fs.pipe-max-size only root may go. Returns the new capacity
+   * or -errno (EBUSY when the slots in use would not fit).
+   */
+  resize(want: number, privileged: boolean): number {
+    if (want < 0 || want > 2 ** 31) return -EINVAL;
+    let cap = PAGE_SIZE;
+    while (cap < want) cap *= 2;
+    if (cap > PIPE_MAX_SIZE && !privileged) return -EPERM;
+    if (cap / PAGE_SIZE < this.bufs.length) return -EBUSY;
+    this.slots = cap / PAGE_SIZE;
+    this.queue.notify(POLLOUT);
+    return cap;
   }
 
   addReader(): void { this.readers++; this.queue.notify(); }
@@ -104,36 +173,29 @@ export class PipeFD extends FileDescription {
     const p = this.pipe;
     if (p.readers === 0) { t.sendSignal(SIGPIPE); return -EPIPE; }
     if (data.length === 0) return 0;
-    if (data.length <= PIPE_BUF) {
-      if (p.space >= data.length) { p.push(data); return data.length; }
-      if (this.nonblocking) return -EAGAIN;
-    } else if (p.space > 0) {
-      const n = Math.min(p.space, data.length);
-      p.push(data.subarray(0, n));
-      if (n === data.length || this.nonblocking) return n;
-      return this.writeBlocking(t, data, n);
-    } else if (this.nonblocking) {
-      return -EAGAIN;
-    }
-    return this.writeBlocking(t, data, 0);
+    // The remainder of the length modulo a page goes first to the last page, if it fits whole.
+    const chars = data.length % PAGE_SIZE;
+    const done = chars ? p.merge(data.subarray(0, chars)) : 0;
+    return this.writeSlots(t, data, done + p.fill(data.subarray(done)));
   }
 
-  private async writeBlocking(t: Task, data: Uint8Array, done: number): Promise<number> {
-    const p = this.pipe;
-    const atomic = data.length <= PIPE_BUF;
-    while (done < data.length) {
-      const need = atomic ? data.length : 1;
-      const r = await t.waitFor(() => p.readers === 0 || p.space >= need, [p.queue]);
-      if (r < 0) return done > 0 ? done : r;
-      if (p.readers === 0) {
-        t.sendSignal(SIGPIPE);
-        return done > 0 ? done : -EPIPE;
+  /** Writes data[done..] into slots as they free up. */
+  private writeSlots(t: Task, data: Uint8Array, done: number): number | Promise<number> {
+    if (done === data.length) return done;
+    if (this.nonblocking) return done > 0 ? done : -EAGAIN;
+    return (async () => {
+      const p = this.pipe;
+      while (done < data.length) {
+        const r = await t.waitFor(() => p.readers === 0 || !p.full, [p.queue]);
+        if (r < 0) return done > 0 ? done : r;
+        if (p.readers === 0) {
+          t.sendSignal(SIGPIPE);
+          return done > 0 ? done : -EPIPE;
+        }
+        done += p.fill(data.subarray(done));
       }
-      const n = Math.min(p.space, data.length - done);
-      p.push(data.subarray(done, done + n));
-      done += n;
-    }
-    return done;
+      return done;
+    })();
   }
 
   override stat(t: Task): Stat {
@@ -156,7 +218,7 @@ export class PipeFD extends FileDescription {
       if (p.writers === 0 && p.hadWriter) r |= POLLHUP;
     }
     if (this.isWriter) {
-      if (p.space >= PIPE_BUF) r |= POLLOUT;
+      if (!p.full) r |= POLLOUT;
       if (p.readers === 0) r |= POLLERR;
     }
     return r;

@@ -6,7 +6,7 @@
 // the VFS knows. Dentries here are never cached: every lookup asks again.
 import { EACCES, EINVAL, ENOENT } from '../../src/abi/errno';
 import type { Task } from '../kernel/task';
-import type { Location } from './dentry';
+import type { Location, Mount } from './dentry';
 import { FileDescription, type ReadResult, type Stat } from './file';
 import { dtOf, Inode, nowSpec, type DirEnt, type FileSystem, type StatFS } from './inode';
 import { O_ACCMODE, O_RDONLY, PROC_SUPER_MAGIC, S_IFDIR, S_IFLNK, S_IFREG } from './linuxconst';
@@ -72,11 +72,28 @@ export function fdDir(target: (t: Task) => Task | null): ProcDir {
   };
 }
 
+/** Where m is mounted, as an absolute path. */
+function mountPath(m: Mount): string {
+  return m.mountpoint && m.parent ? pathOf({ mnt: m.parent, d: m.mountpoint }) ?? '/' : '/';
+}
+
 /** What /proc/mounts shows for the VFS's mounts. */
 export function mountsText(vfs: VFS): string {
+  return vfs.mounts.map((m) => `${m.fsType} ${mountPath(m)} ${m.fsType} ${m.options} 0 0\n`).join('');
+}
+
+/** A mount's id in mountinfo and fdinfo: its place in the mount table, from 1. */
+export function mountId(vfs: VFS, m: Mount): number {
+  return vfs.mounts.indexOf(m) + 1;
+}
+
+/** /proc/[pid]/mountinfo: ids, parent ids, st_dev, root, mountpoint, options, type and source. */
+export function mountinfoText(vfs: VFS): string {
   return vfs.mounts.map((m) => {
-    const at = m.mountpoint && m.parent ? pathOf({ mnt: m.parent, d: m.mountpoint }) ?? '/' : '/';
-    return `${m.fsType} ${at} ${m.fsType} ${m.options} 0 0\n`;
+    const dev = m.root.inode.fs.dev;
+    const parent = m.parent ? mountId(vfs, m.parent) : 0;
+    const super_ = m.options.split(',').includes('ro') ? 'ro' : 'rw';
+    return `${mountId(vfs, m)} ${parent} ${dev >> 8}:${dev & 0xff} / ${mountPath(m)} ${m.options} - ${m.fsType} ${m.fsType} ${super_}\n`;
   }).join('');
 }
 

@@ -1,49 +1,64 @@
-// Unix domain sockets (AF_UNIX) connected in pairs by socketpair(2): stream,
-// datagram and seqpacket, with Linux's rules for EOF, shutdown(2), EPIPE
-// (+SIGPIPE), truncation, blocking and readiness (net/unix/af_unix.c).
+// Unix domain sockets (AF_UNIX): stream, datagram and seqpacket, connected in
+// pairs by socketpair(2) or through names by bind/listen/connect/accept, with
+// Linux's rules for EOF, shutdown(2), EPIPE (+SIGPIPE), truncation, blocking
+// and readiness (net/unix/af_unix.c).
+//
+// Names: a path (bind makes a socket file in the VFS; connect resolves the
+// path and finds the socket bound to that file's inode), an abstract name
+// (sun_path starting with NUL, in the sandbox's NetStack), or autobind's
+// abstract five hex digits. A listener keeps a queue of embryo sockets that
+// connect made (at most backlog + 1, as unix_recvq_full allows); connect
+// completes at once, accept takes the embryo.
 //
 // Each socket owns its receive queue of packets. A packet carries its bytes,
 // the descriptions passed with SCM_RIGHTS (one reference each, held while in
-// flight) and the sender's credentials. The bytes are charged to the sender
-// (its "wmem") until the receiver consumes the packet, so the sender blocks,
-// or fails with EAGAIN, once its send buffer is full, as on Linux; POLLOUT
-// holds while less than a quarter of the send buffer is in flight.
+// flight), the sender's credentials and address. The bytes are charged to
+// the sender (its "wmem") until the receiver consumes the packet, so the
+// sender blocks, or fails with EAGAIN, once its send buffer is full, as on
+// Linux; POLLOUT holds while less than a quarter of the send buffer is in
+// flight.
 //
 // Wakeups carry keys: data arriving notifies the receiver POLLIN, data
 // consumed notifies the sender POLLOUT, shutdown and close notify everything.
 //
+// The stream machinery also carries the Sentry's loopback TCP connections
+// (sentry/net/tcp.ts), which differ only in what shutdown(SHUT_RD) tells the
+// peer.
+//
 // Not modelled: the garbage collector for descriptions in flight in a cycle
 // (a socket sent over itself and closed leaks until the sandbox exits),
-// MSG_OOB, peek offsets, named sockets (bind/connect/listen/accept).
+// MSG_OOB, peek offsets, the datagram receive-queue limit (max_dgram_qlen).
 import {
-  EAGAIN, ECONNREFUSED, ECONNRESET, EFAULT, EMSGSIZE, ENOTCONN, EOPNOTSUPP, EPIPE,
+  EADDRINUSE, EAGAIN, ECONNREFUSED, ECONNRESET, EFAULT, EINVAL, EISCONN, EMSGSIZE, ENOTCONN, EOPNOTSUPP,
+  EPERM, EPIPE, EPROTOTYPE,
 } from '../../src/abi/errno';
 import {
-  MSG_DONTWAIT, MSG_NOSIGNAL, MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL, POLLRDHUP, POLLWRBAND,
-  SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM, TIOCOUTQ,
+  AF_UNIX, AF_UNSPEC, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL, POLLRDHUP, POLLWRBAND,
+  SO_PASSCRED, SO_PEERCRED, SO_REUSEPORT, SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM, SOL_SOCKET, TIOCOUTQ,
 } from '../../src/abi/linux';
+import { SockaddrUn, Ucred } from '../../src/abi/layout';
 import type { Task } from '../kernel/task';
-import { anonStat, FileDescription, type ReadResult, type Stat } from './file';
+import { int32Bytes, optInt, Socket, type Control, type Creds, type Received } from '../net/socket';
+import { netStack } from '../net/stack';
+import type { FileDescription, ReadResult, Stat } from './file';
 import {
-  FIONREAD, O_NONBLOCK, O_RDWR, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, S_IFSOCK, SIGPIPE,
+  AT_FDCWD, FIONREAD, O_NONBLOCK, O_RDWR, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, S_IFMT, S_IFSOCK,
+  SIGPIPE,
 } from './linuxconst';
+import { MAY_WRITE, fsSubject } from './perm';
+
+export type { Creds, Received } from '../net/socket';
 
 /** sk_shutdown bits. */
 export const RCV_SHUTDOWN = 1;
 export const SEND_SHUTDOWN = 2;
 const SHUTDOWN_MASK = RCV_SHUTDOWN | SEND_SHUTDOWN;
-/** net.core.wmem_default / rmem_default and the *_max ceilings setsockopt clamps to. */
-export const SOCK_BUF_DEFAULT = 212992;
-export const SOCK_BUF_MAX = 212992;
-const SOCK_MIN_SNDBUF = 4608;
-const SOCK_MIN_RCVBUF = 2304;
 /** What each packet costs its sender beyond its bytes (Linux charges skb truesize). */
 const PACKET_OVERHEAD = 256;
-/** Device number sockfs reports in st_dev. */
-export const SOCKFS_DEV = 0x08;
-let nextSockIno = 1n << 33n;
-
-export interface Creds { pid: number; uid: number; gid: number }
+/** net.core.somaxconn: listen's backlog ceiling. */
+export const SOMAXCONN = 4096;
+/** offsetof(struct sockaddr_un, sun_path). */
+const SUN_PATH_OFFSET = 2;
 
 interface Packet {
   data: Uint8Array;
@@ -51,18 +66,9 @@ interface Packet {
   rights: FileDescription[] | null;
   creds: Creds;
   sender: UnixSocket;
+  /** The sender's address when it sent, or null (unnamed). */
+  from: Uint8Array | null;
   charge: number;
-}
-
-/** What one receive produced; the caller owns the references in rights. */
-export interface Received {
-  data: Uint8Array;
-  rights: FileDescription[] | null;
-  creds: Creds | null;
-  /** MSG_TRUNC when a datagram did not fit. */
-  msgFlags: number;
-  /** The whole datagram's length (recv with MSG_TRUNC returns it). */
-  fullLength: number;
 }
 
 /** A socket's credentials as SO_PEERCRED reports them: the creator's tgid, euid, egid. */
@@ -70,44 +76,232 @@ export function credsOf(t: Task): Creds {
   return { pid: t.pid, uid: t.creds.euid, gid: t.creds.egid };
 }
 
-export class UnixSocket extends FileDescription {
-  readonly ino = nextSockIno++;
+/** SO_PEERCRED of a socket with no peer: pid 0, uid and gid -1. */
+const NO_CREDS: Creds = { pid: 0, uid: 0xffffffff, gid: 0xffffffff };
+
+/** A parsed AF_UNIX address: a path, an abstract name, or (bind only) a request to autobind. */
+type UnixName = { path: string } | { abstract: string } | { autobind: true };
+
+/** unix_validate_addr and unix_mkname: the name in addr, or -EINVAL. */
+function parseName(addr: Uint8Array, forBind: boolean): UnixName | number {
+  if (addr.length < SUN_PATH_OFFSET || new DataView(addr.buffer, addr.byteOffset).getUint16(0, true) !== AF_UNIX) return -EINVAL;
+  if (addr.length === SUN_PATH_OFFSET) return forBind ? { autobind: true } : -EINVAL;
+  if (addr.length > SockaddrUn.size) return -EINVAL;
+  const path = addr.subarray(SUN_PATH_OFFSET);
+  if (path[0] === 0) return { abstract: Buffer.from(path).toString('latin1') };
+  const nul = path.indexOf(0);
+  return { path: Buffer.from(nul < 0 ? path : path.subarray(0, nul)).toString('latin1') };
+}
+
+/** The sockaddr_un getsockname reports for a name. */
+function nameBytes(n: { path: string } | { abstract: string }): Uint8Array {
+  const body = 'path' in n ? Buffer.from(`${n.path}\0`, 'latin1') : Buffer.from(n.abstract, 'latin1');
+  const b = new Uint8Array(SUN_PATH_OFFSET + body.length);
+  new DataView(b.buffer).setUint16(0, AF_UNIX, true);
+  b.set(body, SUN_PATH_OFFSET);
+  return b;
+}
+
+/** An unnamed socket's address: just the family. */
+const UNNAMED = new Uint8Array([AF_UNIX, 0]);
+
+export class UnixSocket extends Socket {
+  readonly family = AF_UNIX;
+  readonly protocol = 0;
   peer: UnixSocket | null = null;
-  /** The peer of a datagram pair is gone: the next send is ECONNREFUSED, later ones ENOTCONN. */
-  private peerDead = false;
   private readonly recvQ: Packet[] = [];
-  /** Bytes (plus overhead) this socket has queued at its peer. */
+  /** Bytes (plus overhead) this socket has queued at its peers. */
   private wmem = 0;
   shutdownBits = 0;
-  /** A pending error (SO_ERROR): ECONNRESET when the peer closed with unread data. */
-  err = 0;
-  sndbuf = SOCK_BUF_DEFAULT;
-  rcvbuf = SOCK_BUF_DEFAULT;
   passcred = false;
-  /** Credentials of whoever created the pair (both ends report them as SO_PEERCRED). */
-  peerCred: Creds;
+  /** SO_PEERCRED: the pair's creator, the connecting task (for an accepted socket) or the listener's (for the connector). */
+  peerCred: Creds | null;
+  /** The bound name (sockaddr_un bytes as getsockname reports them), or null. */
+  addr: Uint8Array | null = null;
+  private unbind: (() => void) | null = null;
+  /** listen(2)'s backlog, or -1 when not listening. */
+  private backlog = -1;
+  /** The listener's credentials, which connectors see as SO_PEERCRED. */
+  private listenCreds: Creds | null = null;
+  /** Connections made to this listener that accept has not taken (a reference each). */
+  private readonly acceptQ: UnixSocket[] = [];
+  /** Closing resets the peer (ECONNRESET): an embryo nobody accepted. */
+  resetPeerOnClose = false;
+  /**
+   * A TCP connection's end: shutdown(SHUT_RD) stays local and closing is a
+   * FIN (the peer sees EOF and may still write) rather than a hang-up.
+   */
+  tcp = false;
   private released = false;
 
-  constructor(readonly type: number, nonblock: boolean, creds: Creds) {
+  constructor(readonly type: number, nonblock: boolean, peerCred: Creds | null) {
     super(O_RDWR | (nonblock ? O_NONBLOCK : 0));
-    this.peerCred = creds;
+    this.peerCred = peerCred;
   }
 
   get isStreamLike(): boolean { return this.type === SOCK_STREAM || this.type === SOCK_SEQPACKET; }
+  override get listening(): boolean { return this.backlog >= 0; }
 
   private nonblocking(flags: number): boolean {
     return (this.flags & O_NONBLOCK) !== 0 || (flags & MSG_DONTWAIT) !== 0;
   }
 
+  // ---- names ----
+
+  override bind(t: Task, addr: Uint8Array): number {
+    const n = parseName(addr, true);
+    if (typeof n === 'number') return n;
+    if (this.addr) return -EINVAL;
+    return this.bindName(t, n);
+  }
+
+  private bindName(t: Task, n: UnixName): number {
+    const stack = netStack(t.kernel);
+    if ('autobind' in n) {
+      // unix_autobind: "\0" and five hex digits, the first free one.
+      for (let i = 0; i < 0x100000; i++) {
+        const name = `\0${(stack.nextAutobind++ & 0xfffff).toString(16).padStart(5, '0')}`;
+        if (!stack.unixAbstract.has(abstractKey(this.type, name))) return this.bindName(t, { abstract: name });
+      }
+      return -EADDRINUSE;
+    }
+    if ('abstract' in n) {
+      const key = abstractKey(this.type, n.abstract);
+      if (stack.unixAbstract.has(key)) return -EADDRINUSE;
+      stack.unixAbstract.set(key, this);
+      this.unbind = () => stack.unixAbstract.delete(key);
+    } else {
+      const loc = t.kernel.vfs.bindSocket(t, n.path);
+      if (typeof loc === 'number') return loc;
+      const key = fileKey(loc.d.inode.stat());
+      stack.unixFiles.set(key, this);
+      this.unbind = () => { if (stack.unixFiles.get(key) === this) stack.unixFiles.delete(key); };
+    }
+    this.addr = nameBytes(n);
+    return 0;
+  }
+
+  /** unix_find_other: the socket bound to the name in addr, of this socket's type. */
+  private findPeer(t: Task, addr: Uint8Array): UnixSocket | number {
+    const n = parseName(addr, false);
+    if (typeof n === 'number') return n;
+    const stack = netStack(t.kernel);
+    let other: UnixSocket | undefined;
+    if ('abstract' in n) {
+      other = stack.unixAbstract.get(abstractKey(this.type, n.abstract));
+    } else if ('path' in n) {
+      const vfs = t.kernel.vfs;
+      const loc = vfs.resolveAt(t, AT_FDCWD, n.path, true, false);
+      if (typeof loc === 'number') return loc;
+      const w = vfs.access(t, loc, MAY_WRITE, fsSubject(t));
+      if (w < 0) return w;
+      const st = loc.d.inode.stat();
+      if ((st.mode & S_IFMT) !== S_IFSOCK) return -ECONNREFUSED;
+      other = stack.unixFiles.get(fileKey(st));
+    }
+    if (!other || other.released) return -ECONNREFUSED;
+    return other.type === this.type ? other : -EPROTOTYPE;
+  }
+
+  override sockName(): Uint8Array { return this.addr ?? UNNAMED; }
+
+  override peerName(): Uint8Array | number {
+    return this.peer ? this.peer.addr ?? UNNAMED : -ENOTCONN;
+  }
+
+  // ---- connections ----
+
+  override listen(t: Task, backlog: number): number {
+    if (!this.isStreamLike) return -EOPNOTSUPP;
+    if (!this.addr || this.peer) return -EINVAL;
+    // As Linux, a negative backlog (an unsigned compare) means the ceiling.
+    this.backlog = backlog < 0 || backlog > SOMAXCONN ? SOMAXCONN : backlog;
+    this.listenCreds = credsOf(t);
+    this.queue.notify();
+    return 0;
+  }
+
+  override connect(t: Task, addr: Uint8Array): number | Promise<number> {
+    if (!this.isStreamLike) return this.connectDgram(t, addr);
+    const found = this.findPeer(t, addr);
+    if (typeof found === 'number') return found;
+    if (this.listening) return -EINVAL;
+    if (this.peer) return -EISCONN;
+    if (this.passcred && !this.addr) this.bindName(t, { autobind: true });
+    const listener = found;
+    const full = () => listener.acceptQ.length > listener.backlog;
+    const finish = (): number => {
+      if (!listener.listening || listener.released) return -ECONNREFUSED;
+      if (this.peer) return -EISCONN;
+      const e = new UnixSocket(this.type, false, credsOf(t));
+      e.addr = listener.addr;
+      e.passcred = listener.passcred;
+      e.resetPeerOnClose = true;
+      this.peerCred = listener.listenCreds;
+      e.peer = this;
+      this.peer = e;
+      listener.acceptQ.push(e);
+      listener.queue.notify(POLLIN);
+      this.queue.notify(POLLOUT);
+      return 0;
+    };
+    if (!listener.listening) return -ECONNREFUSED;
+    if (!full()) return finish();
+    if (this.nonblocking(0)) return -EAGAIN;
+    return t.waitFor(() => !full() || !listener.listening || listener.released, [listener.queue])
+      .then((r) => (r < 0 ? r : finish()));
+  }
+
+  private connectDgram(t: Task, addr: Uint8Array): number {
+    if (addr.length >= 2 && new DataView(addr.buffer, addr.byteOffset).getUint16(0, true) === AF_UNSPEC) {
+      this.peer = null;
+      return 0;
+    }
+    const other = this.findPeer(t, addr);
+    if (typeof other === 'number') return other;
+    if (other.peer && other.peer !== this) return -EPERM;
+    if (this.passcred && !this.addr) this.bindName(t, { autobind: true });
+    this.peer = other;
+    return 0;
+  }
+
+  override accept(t: Task): UnixSocket | number | Promise<UnixSocket | number> {
+    if (!this.listening) return -EINVAL;
+    const take = (): UnixSocket => {
+      const e = this.acceptQ.shift()!;
+      e.resetPeerOnClose = false;
+      this.queue.notify(POLLOUT);
+      return e;
+    };
+    if (this.acceptQ.length > 0) return take();
+    if (this.nonblocking(0)) return -EAGAIN;
+    return t.waitFor(() => this.acceptQ.length > 0, [this.queue]).then((r) => (r < 0 ? r : take()));
+  }
+
   // ---- sending ----
+
+  override sendmsg(t: Task, data: Uint8Array, dest: Uint8Array | null, ctl: Control, flags: number): number | Promise<number> {
+    const creds = ctl.creds ?? { pid: t.pid, uid: t.creds.uid, gid: t.creds.gid };
+    if (dest && this.type === SOCK_STREAM) {
+      this.dropRights(ctl.rights);
+      return this.peer ? -EISCONN : -EOPNOTSUPP;
+    }
+    let target: UnixSocket | null = null;
+    if (dest && this.type === SOCK_DGRAM) {
+      const other = this.findPeer(t, dest);
+      if (typeof other === 'number') { this.dropRights(ctl.rights); return other; }
+      target = other;
+    }
+    return this.send(t, data, ctl.rights, creds, flags, target);
+  }
 
   /**
    * Sends data (with rights, whose references the call takes over, and
-   * credentials). Returns bytes sent or -errno; raises SIGPIPE on EPIPE unless
-   * MSG_NOSIGNAL.
+   * credentials) to the peer or, for a datagram, to target. Returns bytes sent
+   * or -errno; raises SIGPIPE on EPIPE unless MSG_NOSIGNAL.
    */
-  send(t: Task, data: Uint8Array, rights: FileDescription[] | null, creds: Creds, flags: number): number | Promise<number> {
-    const r = this.sendStart(t, data, rights, creds, flags);
+  send(t: Task, data: Uint8Array, rights: FileDescription[] | null, creds: Creds, flags: number, target: UnixSocket | null = null): number | Promise<number> {
+    const r = this.sendStart(t, data, rights, creds, flags, target);
     const done = (n: number) => {
       if (n === -EPIPE && this.type === SOCK_STREAM && (flags & MSG_NOSIGNAL) === 0) t.sendSignal(SIGPIPE);
       return n;
@@ -119,48 +313,52 @@ export class UnixSocket extends FileDescription {
     if (rights) for (const f of rights) f.decRef();
   }
 
-  private sendStart(t: Task, data: Uint8Array, rights: FileDescription[] | null, creds: Creds, flags: number): number | Promise<number> {
+  private sendStart(
+    t: Task, data: Uint8Array, rights: FileDescription[] | null, creds: Creds, flags: number, target: UnixSocket | null,
+  ): number | Promise<number> {
     if (flags & MSG_OOB) { this.dropRights(rights); return -EOPNOTSUPP; }
     if (this.type === SOCK_STREAM) return this.sendStream(t, data, rights, creds, flags);
     const fail = (e: number) => { this.dropRights(rights); return e; };
     if (data.length > this.sndbuf - 32) return fail(-EMSGSIZE);
     const check = (): number => {
-      const other = this.peer;
-      if (!other) return this.type === SOCK_SEQPACKET ? -EPIPE : -ENOTCONN;
+      const other = target ?? this.peer;
+      if (!other) return -ENOTCONN;
       if (other.released) {
         if (this.type === SOCK_SEQPACKET) return -EPIPE;
-        if (this.peerDead) { this.peer = null; this.peerDead = false; return -ECONNREFUSED; }
-        return -ENOTCONN;
+        // unix_dgram_sendmsg: the dead peer is forgotten; this send is refused, later ones have no peer.
+        if (other === this.peer) this.peer = null;
+        return -ECONNREFUSED;
       }
       if (this.shutdownBits & SEND_SHUTDOWN) return -EPIPE;
       if (other.shutdownBits & RCV_SHUTDOWN) return -EPIPE;
+      if (target && other.peer && other.peer !== this) return -EPERM;
       return 0;
     };
     const e = check();
     if (e < 0) return fail(e);
-    if (this.wmem < this.sndbuf) return this.enqueue(data, rights, creds);
+    const deliver = () => this.enqueue(target ?? this.peer!, data, rights, creds);
+    if (this.wmem < this.sndbuf) return deliver();
     if (this.nonblocking(flags)) return fail(-EAGAIN);
     return t.waitFor(() => check() < 0 || this.wmem < this.sndbuf, [this.queue]).then((r) => {
       if (r < 0) return fail(r);
       const e2 = check();
       if (e2 < 0) return fail(e2);
-      return this.enqueue(data, rights, creds);
+      return deliver();
     });
   }
 
-  private enqueue(data: Uint8Array, rights: FileDescription[] | null, creds: Creds): number {
-    const other = this.peer!;
+  private enqueue(other: UnixSocket, data: Uint8Array, rights: FileDescription[] | null, creds: Creds): number {
     const charge = data.length + PACKET_OVERHEAD;
     this.wmem += charge;
-    other.recvQ.push({ data: data.slice(), rights, creds, sender: this, charge });
+    other.recvQ.push({ data: data.slice(), rights, creds, sender: this, from: this.addr, charge });
     other.queue.notify(POLLIN);
     return data.length;
   }
 
   private streamBlocked(): number {
-    if (this.shutdownBits & SEND_SHUTDOWN) return -EPIPE;
     const other = this.peer;
     if (!other) return -ENOTCONN;
+    if (this.shutdownBits & SEND_SHUTDOWN) return -EPIPE;
     if (other.released || (other.shutdownBits & RCV_SHUTDOWN)) return -EPIPE;
     return 0;
   }
@@ -177,7 +375,7 @@ export class UnixSocket extends FileDescription {
         const room = Math.max(this.sndbuf - this.wmem - PACKET_OVERHEAD, 1);
         const n = Math.min(data.length - sent, room, (this.sndbuf >> 1) - 64);
         // Only the first packet carries the descriptions.
-        this.enqueue(data.subarray(sent, sent + n), pendingRights, creds);
+        this.enqueue(this.peer!, data.subarray(sent, sent + n), pendingRights, creds);
         pendingRights = null;
         sent += n;
       }
@@ -229,20 +427,26 @@ export class UnixSocket extends FileDescription {
   }
 
   /** Receives up to len bytes. */
+  override recvmsg(t: Task, len: number, flags: number): Received | number | Promise<Received | number> {
+    return this.recv(t, len, flags);
+  }
+
   recv(t: Task, len: number, flags: number): Received | number | Promise<Received | number> {
     if (flags & MSG_OOB) return -EOPNOTSUPP;
+    // Never connected (or listening): a stream read is EINVAL, a seqpacket one ENOTCONN.
+    if (this.isStreamLike && !this.peer) return this.type === SOCK_STREAM ? -EINVAL : -ENOTCONN;
     if (this.type === SOCK_STREAM) return this.recvStream(t, len, flags);
     const take = (): Received | number => {
       const p = this.recvQ[0];
       if (!p) {
         if (this.err) { const e = this.err; this.err = 0; return -e; }
-        return { data: new Uint8Array(0), rights: null, creds: null, msgFlags: 0, fullLength: 0 };
+        return { data: new Uint8Array(0), rights: null, creds: null, msgFlags: 0, fullLength: 0, from: null };
       }
       const peek = (flags & MSG_PEEK) !== 0;
       const n = Math.min(len, p.data.length);
       const out: Received = {
         data: p.data.slice(0, n), rights: this.takeRights(p, peek), creds: p.creds,
-        msgFlags: n < p.data.length ? MSG_TRUNC : 0, fullLength: p.data.length,
+        msgFlags: n < p.data.length ? MSG_TRUNC : 0, fullLength: p.data.length, from: p.from,
       };
       if (!peek) this.consume(p, p.data.length);
       return out;
@@ -282,7 +486,7 @@ export class UnixSocket extends FileDescription {
       const data = new Uint8Array(copied);
       let o = 0;
       for (const c of chunks) { data.set(c, o); o += c.length; }
-      return { data, rights, creds, msgFlags: 0, fullLength: copied };
+      return { data, rights, creds, msgFlags: 0, fullLength: copied, from: this.peer?.addr ?? null };
     };
     // Nothing more will come: EOF, a pending error, or copied data to return.
     const finished = (): Received | number | null => {
@@ -326,14 +530,20 @@ export class UnixSocket extends FileDescription {
     return this.send(t, data, null, credsOf(t), 0);
   }
 
-  /** shutdown(2) with Linux's mode bits (SHUT_RD + 1). */
-  shutdown(mode: number): void {
+  override shutdown(how: number): number {
+    if (this.isStreamLike && !this.peer) return -ENOTCONN;
+    this.shutdownLocal(how + 1);
+    return 0;
+  }
+
+  /** Sets sk_shutdown bits (RCV_SHUTDOWN, SEND_SHUTDOWN) here and, for a connection, the mirrored ones at the peer. */
+  shutdownLocal(mode: number): void {
     this.shutdownBits |= mode;
     this.queue.notify();
     const other = this.peer;
     if (other && !other.released && this.isStreamLike) {
       let peerMode = 0;
-      if (mode & RCV_SHUTDOWN) peerMode |= SEND_SHUTDOWN;
+      if ((mode & RCV_SHUTDOWN) && !this.tcp) peerMode |= SEND_SHUTDOWN;
       if (mode & SEND_SHUTDOWN) peerMode |= RCV_SHUTDOWN;
       other.shutdownBits |= peerMode;
       other.queue.notify();
@@ -341,10 +551,11 @@ export class UnixSocket extends FileDescription {
   }
 
   override readiness(): number {
+    if (this.listening) return this.acceptQ.length > 0 ? POLLIN | POLLRDNORM : 0;
     let m = 0;
     if (this.err) m |= POLLERR;
     if (this.shutdownBits & RCV_SHUTDOWN) m |= POLLRDHUP | POLLIN | POLLRDNORM;
-    if (this.shutdownBits === SHUTDOWN_MASK) m |= POLLHUP;
+    if (this.shutdownBits === SHUTDOWN_MASK || (this.isStreamLike && !this.peer)) m |= POLLHUP;
     if (this.recvQ.length > 0) m |= POLLIN | POLLRDNORM;
     if (this.wmem * 4 <= this.sndbuf) m |= POLLOUT | POLLWRNORM | POLLWRBAND;
     return m;
@@ -366,27 +577,35 @@ export class UnixSocket extends FileDescription {
     return super.ioctl(t, cmd, argAddr) as number;
   }
 
-  /** setsockopt SO_SNDBUF / SO_RCVBUF: doubled and clamped as Linux does. */
-  setBuf(which: 'snd' | 'rcv', val: number): void {
-    const v = Math.min(Math.max(val, 0), SOCK_BUF_MAX) * 2;
-    if (which === 'snd') {
-      this.sndbuf = Math.max(v, SOCK_MIN_SNDBUF);
-      this.queue.notify(POLLOUT);
-    } else {
-      this.rcvbuf = Math.max(v, SOCK_MIN_RCVBUF);
+  override getsockopt(t: Task, level: number, name: number): Uint8Array | number {
+    if (level === SOL_SOCKET && name === SO_PEERCRED) return Ucred.encode(this.peerCred ?? NO_CREDS);
+    if (level === SOL_SOCKET && name === SO_PASSCRED) return int32Bytes(this.passcred ? 1 : 0);
+    return super.getsockopt(t, level, name);
+  }
+
+  override setsockopt(t: Task, level: number, name: number, val: Uint8Array): number {
+    if (level === SOL_SOCKET && name === SO_PASSCRED) {
+      const v = optInt(val);
+      if (v === null) return -EINVAL;
+      this.passcred = v !== 0;
+      return 0;
     }
+    // SO_REUSEPORT is for inet sockets only.
+    if (level === SOL_SOCKET && name === SO_REUSEPORT && (optInt(val) ?? 0) !== 0) return -EOPNOTSUPP;
+    return super.setsockopt(t, level, name, val);
   }
 
   protected override release(): void {
     this.released = true;
+    this.unbind?.();
+    this.unbind = null;
+    // Connections nobody accepted are reset.
+    for (const e of this.acceptQ.splice(0)) e.decRef();
     const other = this.peer;
-    if (other && !other.released) {
-      if (this.isStreamLike) {
-        other.shutdownBits = SHUTDOWN_MASK;
-        if (this.recvQ.length > 0) other.err = ECONNRESET;
-      } else {
-        other.peerDead = true;
-      }
+    if (other && !other.released && this.isStreamLike && other.peer === this) {
+      const reset = this.recvQ.length > 0 || this.resetPeerOnClose;
+      other.shutdownBits |= this.tcp && !reset ? RCV_SHUTDOWN : SHUTDOWN_MASK;
+      if (reset) other.err = ECONNRESET;
     }
     // Unread packets: the passed descriptions close, their senders get their buffer space back.
     for (const p of this.recvQ.splice(0)) {
@@ -395,18 +614,27 @@ export class UnixSocket extends FileDescription {
       if (p.sender !== this) p.sender.queue.notify(POLLOUT);
     }
     other?.queue.notify();
+    this.queue.notify();
   }
 
-  override stat(t: Task): Stat { return anonStat(S_IFSOCK | 0o777, this.ino, SOCKFS_DEV); }
-  override displayName(): string { return `socket:[${this.ino}]`; }
 }
 
 /** socketpair(2): two connected sockets of type (SOCK_STREAM, SOCK_DGRAM or SOCK_SEQPACKET). */
-export function newSocketPair(type: number, nonblock: boolean, creds: Creds): [UnixSocket, UnixSocket] {
+export function newSocketPair(type: number, nonblock: boolean, creds: Creds | null): [UnixSocket, UnixSocket] {
   if (type !== SOCK_STREAM && type !== SOCK_DGRAM && type !== SOCK_SEQPACKET) throw new Error(`socketpair: type ${type}`);
   const a = new UnixSocket(type, nonblock, creds);
   const b = new UnixSocket(type, nonblock, creds);
   a.peer = b;
   b.peer = a;
   return [a, b];
+}
+
+/** A socket file's identity: what a bound socket is found by. */
+function fileKey(st: Stat): string {
+  return `${st.dev}:${st.ino}`;
+}
+
+/** Abstract names are per socket type: a stream and a datagram socket may share one, as in Linux's hash. */
+function abstractKey(type: number, name: string): string {
+  return `${type}:${name}`;
 }

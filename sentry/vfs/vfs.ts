@@ -6,9 +6,10 @@
 //   /          the gofer's tree: read-only lower layer under an in-memory upper
 //              layer when overlay is on (the host is never modified), or the
 //              gofer's tree itself (writes go through the gofer) when it is off
-//   /dev       devfs (null, zero, full, random, urandom, tty, fd, std*, shm)
+//   /dev       devfs (null, zero, full, random, urandom, tty, console, ptmx, fd, std*, shm, pts)
 //   /dev/shm   tmpfs
 //   /proc      procfs, filled by a ProcProvider the kernel core installs
+//   /sys       a minimal read-only sysfs (CPU counts, /sys/fs/cgroup)
 // /tmp stays in the root (writable, in memory, under overlay).
 // More mounts come from mountGofer/mountTmpfs (a container's bind and tmpfs
 // mounts), called before the first task runs.
@@ -20,7 +21,7 @@
 // null for the kernel's own lookups (root credentials, no task root).
 import {
   EBADF, EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, ENOTEMPTY, EOPNOTSUPP,
-  EPERM, EROFS, EXDEV, EACCES,
+  EPERM, EROFS, EXDEV, EACCES, EADDRINUSE,
 } from '../../src/abi/errno';
 import type { GoferClient } from '../fsgofer/client';
 import type { Task } from '../kernel/task';
@@ -28,25 +29,30 @@ import { Dentry, Mount, type Location } from './dentry';
 import { DevFS } from './devfs';
 import { FileDescription, type Stat } from './file';
 import { FSContext } from './fscontext';
-import { GoferFS } from './gofer';
+import { GoferFS, type FileAccess } from './gofer';
 import { HostFD, hostStatusFlags } from './host';
 import { Inode, nowSpec, type FileSystem, type Owner, type SetAttr, type StatFS } from './inode';
 import {
   AT_FDCWD, MAX_SYMLINKS, NAME_MAX, O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE,
   O_NOCTTY, O_NOFOLLOW, O_PATH, O_RDONLY, O_RDWR, O_TMPFILE, O_TRUNC, O_WRONLY, PATH_MAX,
-  RENAME_NOREPLACE, S_IFMT, S_IFREG, S_ISGID, S_ISUID, S_IXGRP, ANON_INODE_FS_MAGIC,
+  RENAME_NOREPLACE, S_IFMT, S_IFREG, S_IFSOCK, S_ISGID, S_ISUID, S_IXGRP, ANON_INODE_FS_MAGIC,
 } from './linuxconst';
 import { MemFS, MemInode } from './memfs';
 import { OverlayFS } from './overlay';
 import { fsSubject, MAY_EXEC, MAY_READ, MAY_WRITE, permits, stickyAllows, type PermSubject } from './perm';
 import { pathOf } from './path';
 import { ProcFS, type ProcProvider } from './procfs';
+import { SysFS } from './sysfs';
+import * as inotify from './inotify';
+import { CPUS } from '../kernel/machine';
 
 export interface VFSOptions {
   /** The gofer serving the root filesystem; null only in tests that pass `lower`. */
   gofer: GoferClient | null;
   /** true: the gofer tree is a read-only lower layer under an in-memory upper layer. */
   overlay: boolean;
+  /** Whether the host may change the gofer's tree under us (gVisor's --file-access); default exclusive. */
+  fileAccess?: FileAccess;
   /** Tests: a root inode to use instead of the gofer's (as the lower layer when overlay is on). */
   lower?: Inode;
 }
@@ -123,7 +129,7 @@ export class VFS {
       lower = opts.lower;
     } else {
       if (!opts.gofer) throw new Error('VFS: no gofer and no lower root given');
-      const g = GoferFS.attach(opts.gofer, opts.overlay);
+      const g = GoferFS.attach(opts.gofer, opts.overlay, opts.fileAccess);
       if (typeof g === 'number') throw new Error(`VFS: cannot attach to the gofer's root: errno ${-g}`);
       lower = g;
     }
@@ -144,8 +150,10 @@ export class VFS {
     const shmFS = new MemFS();
     const shmRoot = shmFS.newDir(0o1777, { uid: 0, gid: 0 });
     this.mountAt(dev, 'shm', shmRoot, 'tmpfs', 'rw,nosuid,nodev');
+    this.mountAt(dev, 'pts', this.devfs.pts.root, 'devpts', 'rw,nosuid,noexec,gid=5,mode=620,ptmxmode=666');
     this.procfs = new ProcFS(this);
     this.mountAt(this.rootMount, 'proc', this.procfs.root, 'proc', 'rw,nosuid,nodev,noexec');
+    this.mountAt(this.rootMount, 'sys', new SysFS(CPUS).root, 'sysfs', 'ro,nosuid,nodev,noexec');
     // A writable /tmp when the root is writable and lacks one.
     const tmp = this.rootMount.root.inode.lookup(null, 'tmp');
     if (tmp === -ENOENT) this.rootMount.root.inode.mkdir(null, 'tmp', 0o1777, { uid: 0, gid: 0 });
@@ -305,7 +313,11 @@ export class VFS {
   /** The cached or freshly looked-up child dentry of d called name. */
   child(t: Task | null, d: Dentry, name: string): Dentry | number {
     const c = d.children.get(name);
-    if (c) return c;
+    if (c) {
+      const fs = c.inode.fs;
+      if (c.mounted || !fs.revalidate || fs.revalidate(t, d.inode, name, c.inode)) return c;
+      d.children.delete(name);
+    }
     const ino = d.inode.lookup(t, name);
     if (typeof ino === 'number') return ino;
     const nd = new Dentry(name, d, ino);
@@ -465,6 +477,7 @@ export class VFS {
   }
 
   private attachChild(dir: Location, name: string, ino: Inode): Location {
+    inotify.created(dir.d.inode, name, ino);
     const d = new Dentry(name, dir.d, ino);
     if (dir.d.inode.fs.cacheDentries) dir.d.children.set(name, d);
     return { mnt: dir.mnt, d };
@@ -558,9 +571,13 @@ export class VFS {
       if ((flags & O_TRUNC) && !created) {
         const tr = ino.truncate(0);
         if (tr < 0) return tr;
+        inotify.fileEvent(loc.d, inotify.IN_MODIFY);
       }
     }
-    return ino.open(t, (flags & ~OPEN_CREATE_ONLY) | O_LARGEFILE, loc);
+    // O_NOCTTY reaches the inode (a terminal acts on it); descriptions drop it.
+    const f = ino.open(t, (flags & ~(OPEN_CREATE_ONLY & ~O_NOCTTY)) | O_LARGEFILE, loc);
+    if (typeof f !== 'number') inotify.fileEvent(loc.d, inotify.IN_OPEN);
+    return f;
   }
 
   // ---------------------------------------------------------------------
@@ -623,7 +640,9 @@ export class VFS {
     a.ctime = nowSpec();
     const r = ino.prepareWrite();
     if (r < 0) return r;
-    return ino.setattr(t, a);
+    const set = ino.setattr(t, a);
+    if (set === 0) inotify.fileEvent(loc.d, a.size !== undefined ? inotify.IN_MODIFY : inotify.IN_ATTRIB);
+    return set;
   }
 
   /** utimensat's permission rule: owner or root may set any time; others may only set both to now with write access. */
@@ -645,7 +664,9 @@ export class VFS {
     if (!permits(fsSubject(t), st.mode, st.uid, st.gid, MAY_WRITE)) return -EACCES;
     const r = ino.prepareWrite();
     if (r < 0) return r;
-    return ino.truncate(size);
+    const tr = ino.truncate(size);
+    if (tr === 0) inotify.fileEvent(loc.d, inotify.IN_MODIFY);
+    return tr;
   }
 
   readlink(t: Task, dirfd: number, path: string): string | number {
@@ -694,6 +715,17 @@ export class VFS {
   }
 
   mknod(t: Task, dirfd: number, path: string, mode: number, rdev: number): number {
+    const r = this.makeNode(t, dirfd, path, mode, rdev);
+    return typeof r === 'number' ? r : 0;
+  }
+
+  /** bind(2) of an AF_UNIX socket to a path: makes the socket file (mode 0777 less the umask) and returns it. */
+  bindSocket(t: Task, path: string): Location | number {
+    const r = this.makeNode(t, AT_FDCWD, path, S_IFSOCK | 0o777, 0);
+    return r === -EEXIST ? -EADDRINUSE : r;
+  }
+
+  private makeNode(t: Task, dirfd: number, path: string, mode: number, rdev: number): Location | number {
     const type = mode & S_IFMT;
     const p = this.newName(t, this.parentAt(t, dirfd, path), false);
     if (typeof p === 'number') return p;
@@ -702,8 +734,7 @@ export class VFS {
     const r = (m & S_IFMT) === S_IFREG ? dir.create(t, p.name, m & 0o7777, this.ownerFor(t, dir))
       : dir.mknod(t, p.name, m, rdev, this.ownerFor(t, dir));
     if (typeof r === 'number') return r;
-    this.attachChild(p.dir, p.name, r);
-    return 0;
+    return this.attachChild(p.dir, p.name, r);
   }
 
   symlink(t: Task, target: string, dirfd: number, path: string): number {
@@ -726,6 +757,7 @@ export class VFS {
     if (p.dir.mnt !== oldLoc.mnt) return -EXDEV;
     const r = p.dir.d.inode.link(t, p.name, src);
     if (r < 0) return r;
+    inotify.linked(src);
     this.attachChild(p.dir, p.name, src);
     return 0;
   }
@@ -744,6 +776,7 @@ export class VFS {
     const r = p.dir.d.inode.unlink(t, p.name, c.d.inode);
     if (r < 0) return r;
     this.detachChild(p.dir, p.name);
+    inotify.deleted(p.dir.d.inode, p.name, c.d.inode);
     return 0;
   }
 
@@ -762,6 +795,7 @@ export class VFS {
     const r = p.dir.d.inode.rmdir(t, p.name, c.d.inode);
     if (r < 0) return r;
     this.detachChild(p.dir, p.name);
+    inotify.deleted(p.dir.d.inode, p.name, c.d.inode);
     return 0;
   }
 
@@ -809,6 +843,8 @@ export class VFS {
     moved.name = np.name;
     moved.parent = np.dir.d;
     if (np.dir.d.inode.fs.cacheDentries) np.dir.d.children.set(np.name, moved);
+    inotify.moved(op.dir.d.inode, op.name, np.dir.d.inode, np.name, sino);
+    if (replaced) inotify.unlinked(replaced);
     return 0;
   }
 

@@ -39,7 +39,7 @@ export const TINY_ELF_HEADERS = 120;
 export class Code {
   private bytes: number[] = [];
   private labels = new Map<string, number>();
-  private fixups: { at: number; label: string }[] = [];
+  private fixups: { at: number; label?: string; target?: number }[] = [];
 
   emit(...b: number[]): this {
     this.bytes.push(...b);
@@ -61,9 +61,28 @@ export class Code {
     return this;
   }
 
+  /** A label at a position relative to the start of the code (possibly outside it, e.g. a data page before it). */
+  labelAt(name: string, pos: number): this {
+    this.labels.set(name, pos);
+    return this;
+  }
+
+  /** Where a label lies, relative to the start of the code (after it is defined). */
+  offsetOf(name: string): number {
+    const at = this.labels.get(name);
+    if (at === undefined) throw new Error(`undefined label ${name}`);
+    return at;
+  }
+
   /** A rel32 operand to label, measured from the end of the operand (which ends the instruction). */
   rel32(label: string): this {
     this.fixups.push({ at: this.bytes.length, label });
+    return this.imm32(0);
+  }
+
+  /** A rel32 operand to an offset from the start of the code (data placed after it, say). */
+  rel32To(target: number): this {
+    this.fixups.push({ at: this.bytes.length, target });
     return this.imm32(0);
   }
 
@@ -71,7 +90,7 @@ export class Code {
     const out = Uint8Array.from(this.bytes);
     const dv = new DataView(out.buffer);
     for (const f of this.fixups) {
-      const target = this.labels.get(f.label);
+      const target = f.target ?? this.labels.get(f.label!);
       if (target === undefined) throw new Error(`undefined label ${f.label}`);
       dv.setInt32(f.at, target - (f.at + 4), true);
     }

@@ -76,6 +76,85 @@ export const pread = libc.func('long pread(int fd, void *buf, size_t n, long off
 export const pwrite = libc.func('long pwrite(int fd, const void *buf, size_t n, long off)') as (
   fd: number, buf: Uint8Array, n: number, off: number) => number;
 
+// ---- native buffers and fd passing (SCM_RIGHTS) ----
+/** Bytes in native memory: a Buffer over them and their address, for calls whose structs hold pointers. */
+export interface NativeBytes { bytes: Buffer; addr: bigint; ptr: unknown }
+export function allocNative(len: number): NativeBytes {
+  const ptr = koffi.alloc('uint8_t', Math.max(len, 1));
+  return { bytes: Buffer.from(koffi.view(ptr as never, len) as ArrayBuffer), addr: koffi.address(ptr) as bigint, ptr };
+}
+export function freeNative(b: NativeBytes): void { koffi.free(b.ptr as never); }
+
+const sendmsgRaw = libc.func('long sendmsg(int fd, const void *msg, int flags)') as (fd: number, msg: Uint8Array, flags: number) => number;
+const recvmsgRaw = libc.func('long recvmsg(int fd, void *msg, int flags)') as (fd: number, msg: Uint8Array, flags: number) => number;
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+const MSG_NOSIGNAL = 0x4000;
+const MSG_CMSG_CLOEXEC = 0x40000000;
+/** Most fds one message carries; more are a protocol error (the kernel truncates, MSG_CTRUNC). */
+const MAX_FDS = 8;
+/** struct cmsghdr (16 bytes) + MAX_FDS ints. */
+const CONTROL_LEN = 16 + 4 * MAX_FDS;
+const control = allocNative(CONTROL_LEN);
+const controlView = new DataView(control.bytes.buffer, control.bytes.byteOffset, CONTROL_LEN);
+let sendBuf = allocNative(4096);
+/** struct msghdr (56 bytes) with one struct iovec (16 bytes) after it, both in native memory. */
+const msg = allocNative(72);
+const msgView = new DataView(msg.bytes.buffer, msg.bytes.byteOffset, 72);
+
+function fillMsghdr(addr: bigint, len: number, controlLen: number): void {
+  msg.bytes.fill(0);
+  msgView.setBigUint64(56, addr, true); // iov_base
+  msgView.setBigUint64(64, BigInt(len), true); // iov_len
+  msgView.setBigUint64(16, msg.addr + 56n, true); // msg_iov
+  msgView.setBigUint64(24, 1n, true); // msg_iovlen
+  if (controlLen > 0) {
+    msgView.setBigUint64(32, control.addr, true); // msg_control
+    msgView.setBigUint64(40, BigInt(controlLen), true); // msg_controllen
+  }
+}
+
+/**
+ * sendmsg(2) of all of `data` with `fds` attached as SCM_RIGHTS to its first
+ * byte. Returns bytes sent (possibly short: send the rest without fds) or -errno.
+ */
+export function sendWithFds(sock: number, data: Uint8Array, fds: readonly number[]): number {
+  if (fds.length > MAX_FDS) return -22; // EINVAL
+  if (sendBuf.bytes.length < data.length) { freeNative(sendBuf); sendBuf = allocNative(data.length); }
+  sendBuf.bytes.set(data);
+  const clen = fds.length > 0 ? 16 + 4 * fds.length : 0;
+  if (clen > 0) {
+    controlView.setBigUint64(0, BigInt(clen), true);
+    controlView.setInt32(8, SOL_SOCKET, true);
+    controlView.setInt32(12, SCM_RIGHTS, true);
+    fds.forEach((fd, i) => controlView.setInt32(16 + 4 * i, fd, true));
+  }
+  fillMsghdr(sendBuf.addr, data.length, clen === 0 ? 0 : (clen + 7) & ~7);
+  const r = sendmsgRaw(sock, msg.bytes, MSG_NOSIGNAL);
+  return r < 0 ? -koffi.errno() : r;
+}
+
+/**
+ * recvmsg(2) into native memory at `addr` (at most `len` bytes); fds that
+ * arrive (close-on-exec) are appended to `fds`. Returns bytes read, 0 at EOF, or -errno.
+ */
+export function recvWithFds(sock: number, addr: bigint, len: number, fds: number[]): number {
+  fillMsghdr(addr, len, CONTROL_LEN);
+  const r = recvmsgRaw(sock, msg.bytes, MSG_CMSG_CLOEXEC);
+  if (r < 0) return -koffi.errno();
+  const clen = Number(msgView.getBigUint64(40, true));
+  // One cmsghdr is all a 9P peer sends; walk them anyway so none leaks.
+  for (let off = 0; off + 16 <= clen;) {
+    const cl = Number(controlView.getBigUint64(off, true));
+    if (cl < 16 || off + cl > CONTROL_LEN) break;
+    if (controlView.getInt32(off + 8, true) === SOL_SOCKET && controlView.getInt32(off + 12, true) === SCM_RIGHTS) {
+      for (let p = off + 16; p + 4 <= off + cl; p += 4) fds.push(controlView.getInt32(p, true));
+    }
+    off += (cl + 7) & ~7;
+  }
+  return r;
+}
+
 // ---- process information ----
 export const getauxval = libc.func('unsigned long getauxval(unsigned long type)') as (type: number) => number;
 
@@ -125,7 +204,7 @@ export const dup2 = libc.func('int dup2(int oldfd, int newfd)') as (oldfd: numbe
 // ---- namespaces, mounts, credentials (the Gofer's confinement at start-up) ----
 export const unshare = libc.func('int unshare(int flags)') as (flags: number) => number;
 export const mount = libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const void *data)') as (
-  source: string | null, target: string, fstype: string | null, flags: number, data: null) => number;
+  source: string | null, target: string, fstype: string | null, flags: number, data: string | null) => number;
 export const umount2 = libc.func('int umount2(const char *target, int flags)') as (target: string, flags: number) => number;
 const syscallPivotRoot = libc.func('syscall', 'long', ['long', 'str', 'str']) as (nr: number, a: string, b: string) => number;
 /** pivot_root(2) (syscall 155; glibc has no wrapper). */

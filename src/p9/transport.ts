@@ -5,7 +5,7 @@
 // handled; EINTR retries; EAGAIN (someone made the fd non-blocking) waits
 // in poll(2). Nothing here throws on I/O failure: results are -errno.
 import * as fs from 'node:fs';
-import { poll } from '../ffi/libc';
+import { allocNative, close, freeNative, poll, recvWithFds, type NativeBytes } from '../ffi/libc';
 import { EAGAIN, EINTR, EIO, EMSGSIZE, EPROTO } from '../abi/errno';
 import { HEADER_SIZE } from './messages';
 
@@ -45,15 +45,48 @@ export function writeAll(fd: number, data: Uint8Array): number {
 /**
  * Reads whole 9P messages from a stream fd. One buffer is reused: a frame
  * returned by next() is valid until the following call.
+ *
+ * With `passFds` the buffer lives in native memory and is filled with
+ * recvmsg(2), so file descriptors the peer attaches (SCM_RIGHTS: the Gofer
+ * donates open host files this way) are kept, in arrival order, for takeFds().
  */
 export class FrameReader {
   private buf: Buffer;
+  private native: NativeBytes | null = null;
   private start = 0;
   private end = 0;
+  private readonly fds: number[] = [];
 
   /** `maxSize` bounds one message (the negotiated msize); larger is a protocol error. */
-  constructor(readonly fd: number, public maxSize: number) {
-    this.buf = Buffer.allocUnsafe(Math.min(maxSize, 64 * 1024) + 4096);
+  constructor(readonly fd: number, public maxSize: number, private readonly passFds = false) {
+    this.buf = this.alloc(Math.min(maxSize, 64 * 1024) + 4096);
+  }
+
+  private alloc(len: number): Buffer {
+    if (!this.passFds) return Buffer.allocUnsafe(len);
+    const old = this.native;
+    this.native = allocNative(len);
+    if (old) { this.native.bytes.set(this.buf.subarray(0, this.end)); freeNative(old); }
+    return this.native.bytes;
+  }
+
+  /** File descriptors received so far and not yet taken; the caller owns them. */
+  takeFds(): number[] {
+    return this.fds.splice(0);
+  }
+
+  /** Closes received fds nobody took (they came with a reply that wanted none). */
+  dropFds(): void {
+    for (const fd of this.fds.splice(0)) close(fd);
+  }
+
+  private readOnce(): number {
+    if (this.native) return recvWithFds(this.fd, this.native.addr + BigInt(this.end), this.buf.length - this.end, this.fds);
+    try {
+      return fs.readSync(this.fd, this.buf, this.end, this.buf.length - this.end, null);
+    } catch (e) {
+      return -(errnoOf(e) || EIO);
+    }
   }
 
   /** Reads at least once more into the buffer. Returns bytes read, 0 at EOF, or -errno. */
@@ -64,23 +97,23 @@ export class FrameReader {
       this.start = 0;
     }
     for (;;) {
-      try {
-        return fs.readSync(this.fd, this.buf, this.end, this.buf.length - this.end, null);
-      } catch (e) {
-        const err = errnoOf(e);
-        if (err === EINTR) continue;
-        if (err === EAGAIN) { waitFor(this.fd, POLLIN); continue; }
-        return -(err || EIO);
-      }
+      const n = this.readOnce();
+      if (n === -EINTR) continue;
+      if (n === -EAGAIN) { waitFor(this.fd, POLLIN); continue; }
+      return n;
     }
   }
 
   private grow(need: number): void {
     if (this.buf.length >= need) return;
+    if (this.start > 0) {
+      this.buf.copy(this.buf, 0, this.start, this.end);
+      this.end -= this.start;
+      this.start = 0;
+    }
+    if (this.passFds) { this.buf = this.alloc(need); return; }
     const nb = Buffer.allocUnsafe(need);
-    this.buf.copy(nb, 0, this.start, this.end);
-    this.end -= this.start;
-    this.start = 0;
+    this.buf.copy(nb, 0, 0, this.end);
     this.buf = nb;
   }
 

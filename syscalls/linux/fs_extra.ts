@@ -1,7 +1,6 @@
 // File syscalls beyond the core set: mknod*, vectored positional I/O,
-// the old getdents, close_range, flock, fadvise64, fallocate, readahead,
-// copy_file_range, chroot and the xattr family (no filesystem here stores
-// extended attributes).
+// the old getdents, close_range, flock (fs_locks.ts), fadvise64, fallocate, readahead,
+// copy_file_range and chroot.
 import {
   EBADF, EFAULT, EINVAL, EISDIR, ENODEV, ENOTDIR, EOPNOTSUPP, EPERM, ESPIPE,
 } from '../../src/abi/errno';
@@ -14,6 +13,7 @@ import {
 } from '../../sentry/vfs/linuxconst';
 import type { SyscallArgs, SyscallRow, SysResult } from '../types';
 import { readPathArg } from './fs_pathutil';
+import { sysFlock } from './fs_locks';
 import { andThen, clampCount, fileOf, gather, readIovecs, scatter, totalLen } from './fs_util';
 
 // ---- mknod ----
@@ -118,17 +118,6 @@ function sysCloseRange(t: Task, a: SyscallArgs): SysResult {
   return 0;
 }
 
-const LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
-
-function sysFlock(t: Task, a: SyscallArgs): SysResult {
-  const fd = a.int(0), op = a.int(1);
-  const f = fileOf(t, fd);
-  if (!f || f.isPath) return -EBADF;
-  const kind = op & ~LOCK_NB;
-  if (kind !== LOCK_SH && kind !== LOCK_EX && kind !== LOCK_UN) return -EINVAL;
-  return 0;
-}
-
 function sysFadvise(t: Task, a: SyscallArgs): SysResult {
   const fd = a.int(0), advice = a.int(3);
   const f = fileOf(t, fd);
@@ -207,29 +196,6 @@ function sysChroot(t: Task, a: SyscallArgs): SysResult {
   return 0;
 }
 
-// ---- xattrs ----
-
-/** Checks the path (or fd) exists, then answers as a filesystem without xattr support. */
-function xattrPath(follow: boolean, answer: number) {
-  return (t: Task, a: SyscallArgs): SysResult => {
-    const path = readPathArg(t, a.u64(0), false);
-    if (typeof path === 'number') return path;
-    const loc = t.kernel.vfs.resolveAt(t, AT_FDCWD, path, follow, false);
-    if (typeof loc === 'number') return loc;
-    return answer;
-  };
-}
-
-function xattrFd(answer: number) {
-  return (t: Task, a: SyscallArgs): SysResult => {
-    const f = fileOf(t, a.int(0));
-    if (!f || f.isPath) return -EBADF;
-    return answer;
-  };
-}
-
-const XATTR_NOTE = 'No filesystem stores extended attributes: get/set/remove return EOPNOTSUPP, list returns an empty list.';
-
 export const extraRows: SyscallRow[] = [
   {
     nr: SYS.mknod, name: 'mknod', handler: (t, a) => doMknod(t, AT_FDCWD, a.u64(0), a.uint(1), a.uint(2)),
@@ -257,8 +223,7 @@ export const extraRows: SyscallRow[] = [
     note: 'CLOSE_RANGE_UNSHARE does not unshare a table shared by CLONE_FILES.',
   },
   {
-    nr: SYS.flock, name: 'flock', handler: sysFlock, args: ['fd', 'int'], support: 'partial',
-    note: 'Locks are granted at once and not recorded (no contention between processes).',
+    nr: SYS.flock, name: 'flock', handler: sysFlock, args: ['fd', 'int'], support: 'full',
   },
   { nr: SYS.fadvise64, name: 'fadvise64', handler: sysFadvise, args: ['fd', 'off', 'size', 'int'], support: 'full' },
   { nr: SYS.readahead, name: 'readahead', handler: sysReadahead, args: ['fd', 'off', 'size'], support: 'full' },
@@ -273,16 +238,4 @@ export const extraRows: SyscallRow[] = [
   {
     nr: SYS.chroot, name: 'chroot', handler: sysChroot, args: ['path'], support: 'full',
   },
-  { nr: SYS.getxattr, name: 'getxattr', handler: xattrPath(true, -EOPNOTSUPP), args: ['path', 'str', 'ptr', 'size'], support: 'partial', note: XATTR_NOTE },
-  { nr: SYS.lgetxattr, name: 'lgetxattr', handler: xattrPath(false, -EOPNOTSUPP), args: ['path', 'str', 'ptr', 'size'], support: 'partial', note: XATTR_NOTE },
-  { nr: SYS.fgetxattr, name: 'fgetxattr', handler: xattrFd(-EOPNOTSUPP), args: ['fd', 'str', 'ptr', 'size'], support: 'partial', note: XATTR_NOTE },
-  { nr: SYS.setxattr, name: 'setxattr', handler: xattrPath(true, -EOPNOTSUPP), args: ['path', 'str', 'ptr', 'size', 'hex'], support: 'partial', note: XATTR_NOTE },
-  { nr: SYS.lsetxattr, name: 'lsetxattr', handler: xattrPath(false, -EOPNOTSUPP), args: ['path', 'str', 'ptr', 'size', 'hex'], support: 'partial', note: XATTR_NOTE },
-  { nr: SYS.fsetxattr, name: 'fsetxattr', handler: xattrFd(-EOPNOTSUPP), args: ['fd', 'str', 'ptr', 'size', 'hex'], support: 'partial', note: XATTR_NOTE },
-  { nr: SYS.listxattr, name: 'listxattr', handler: xattrPath(true, 0), args: ['path', 'ptr', 'size'], support: 'partial', note: XATTR_NOTE },
-  { nr: SYS.llistxattr, name: 'llistxattr', handler: xattrPath(false, 0), args: ['path', 'ptr', 'size'], support: 'partial', note: XATTR_NOTE },
-  { nr: SYS.flistxattr, name: 'flistxattr', handler: xattrFd(0), args: ['fd', 'ptr', 'size'], support: 'partial', note: XATTR_NOTE },
-  { nr: SYS.removexattr, name: 'removexattr', handler: xattrPath(true, -EOPNOTSUPP), args: ['path', 'str'], support: 'partial', note: XATTR_NOTE },
-  { nr: SYS.lremovexattr, name: 'lremovexattr', handler: xattrPath(false, -EOPNOTSUPP), args: ['path', 'str'], support: 'partial', note: XATTR_NOTE },
-  { nr: SYS.fremovexattr, name: 'fremovexattr', handler: xattrFd(-EOPNOTSUPP), args: ['fd', 'str'], support: 'partial', note: XATTR_NOTE },
 ];

@@ -5,11 +5,13 @@ import type { Task } from '../../sentry/kernel/task';
 import {
   F_ADD_SEALS, F_DUPFD, F_DUPFD_CLOEXEC, F_GET_SEALS, F_GETFD, F_GETFL, F_GETLK, F_GETOWN, F_GETPIPE_SZ,
   F_GETSIG, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_SETOWN,
-  F_SETPIPE_SZ, F_SETSIG, F_UNLCK, FD_CLOEXEC, FIOCLEX, FIONBIO,
-  FIONCLEX, O_CLOEXEC, O_DIRECT, O_NONBLOCK, PIPE_CAPACITY, SEEK_CUR, SEEK_END, SEEK_HOLE, SEEK_SET,
+  F_SETPIPE_SZ, F_SETSIG, FD_CLOEXEC, FIOCLEX, FIONBIO,
+  FIONCLEX, O_CLOEXEC, O_DIRECT, O_NONBLOCK, SEEK_CUR, SEEK_END, SEEK_HOLE, SEEK_SET,
   SEEK_DATA,
 } from '../../sentry/vfs/linuxconst';
-import { newPipe } from '../../sentry/vfs/pipe';
+import { newPipe, PipeFD } from '../../sentry/vfs/pipe';
+import { fcntlSeals } from './fs_memfd';
+import { fcntlLock } from './fs_locks';
 import type { SyscallArgs, SyscallRow, SysResult } from '../types';
 import {
   clampCount, fileOf, finishRead, gather, readIovecs, scatter, andThen, totalLen,
@@ -20,13 +22,15 @@ function sysRead(t: Task, a: SyscallArgs): SysResult {
   const fd = a.int(0), addr = a.u64(1), len = clampCount(a.u64(2));
   const f = fileOf(t, fd);
   if (!f || !f.readable) return -EBADF;
-  return finishRead(t, f.read(t, len, -1), addr);
+  return f.readToUser(t, addr, len, -1) ?? finishRead(t, f.read(t, len, -1), addr);
 }
 
 function sysWrite(t: Task, a: SyscallArgs): SysResult {
   const fd = a.int(0), addr = a.u64(1), len = clampCount(a.u64(2));
   const f = fileOf(t, fd);
   if (!f || !f.writable) return -EBADF;
+  const direct = f.writeFromUser(t, addr, len, -1);
+  if (direct !== null) return direct;
   const data = len === 0 ? new Uint8Array(0) : t.mm.read(addr, len);
   if (!data) return -EFAULT;
   return f.write(t, data, -1);
@@ -38,7 +42,7 @@ function sysPread(t: Task, a: SyscallArgs): SysResult {
   if (!f || !f.readable) return -EBADF;
   if (off < 0) return -EINVAL;
   if (!f.positional) return -ESPIPE;
-  return finishRead(t, f.read(t, len, off), addr);
+  return f.readToUser(t, addr, len, off) ?? finishRead(t, f.read(t, len, off), addr);
 }
 
 function sysPwrite(t: Task, a: SyscallArgs): SysResult {
@@ -47,6 +51,8 @@ function sysPwrite(t: Task, a: SyscallArgs): SysResult {
   if (!f || !f.writable) return -EBADF;
   if (off < 0) return -EINVAL;
   if (!f.positional) return -ESPIPE;
+  const direct = f.writeFromUser(t, addr, len, off);
+  if (direct !== null) return direct;
   const data = len === 0 ? new Uint8Array(0) : t.mm.read(addr, len);
   if (!data) return -EFAULT;
   return f.write(t, data, off);
@@ -137,21 +143,12 @@ function sysFcntl(t: Task, a: SyscallArgs): SysResult {
       if (f.isPath) return -EBADF;
       return f.setStatusFlags(a.uint(2));
     case F_GETLK:
-    case F_OFD_GETLK: {
-      // No other process holds a lock: report the region as unlocked (l_type is the first short of struct flock).
-      if (f.isPath) return -EBADF;
-      const addr = a.u64(2);
-      const cur = t.mm.read(addr, 2);
-      if (!cur) return -EFAULT;
-      return t.mm.write(addr, new Uint8Array([F_UNLCK, 0])) ? 0 : -EFAULT;
-    }
+    case F_OFD_GETLK:
     case F_SETLK:
     case F_SETLKW:
     case F_OFD_SETLK:
     case F_OFD_SETLKW:
-      // Advisory locks are granted without being recorded.
-      if (f.isPath) return -EBADF;
-      return t.mm.read(a.u64(2), 2) ? 0 : -EFAULT;
+      return fcntlLock(t, f, cmd, a.u64(2));
     case F_GETOWN:
     case F_GETSIG:
       return 0;
@@ -159,12 +156,13 @@ function sysFcntl(t: Task, a: SyscallArgs): SysResult {
     case F_SETSIG:
       return 0;
     case F_GETPIPE_SZ:
-      return f.displayName().startsWith('pipe:') ? PIPE_CAPACITY : -EINVAL;
+      return f instanceof PipeFD ? f.pipe.capacity : -EBADF;
     case F_SETPIPE_SZ:
-      return f.displayName().startsWith('pipe:') ? PIPE_CAPACITY : -EINVAL;
+      return f instanceof PipeFD ? f.pipe.resize(a.uint(2), t.creds.euid === 0) : -EBADF;
     case F_GET_SEALS:
+      return fcntlSeals(t, f, null);
     case F_ADD_SEALS:
-      return -EINVAL;
+      return fcntlSeals(t, f, a.uint(2));
     default:
       return -EINVAL;
   }
@@ -221,8 +219,7 @@ export const rwRows: SyscallRow[] = [
   { nr: SYS.dup3, name: 'dup3', handler: sysDup3, args: ['fd', 'fd', 'oflags'], support: 'full' },
   {
     nr: SYS.fcntl, name: 'fcntl', handler: sysFcntl, args: ['fd', 'int', 'hex'], support: 'partial',
-    note: 'Record locks (F_SETLK, F_SETLKW, F_OFD_*) are granted without being recorded and F_GETLK always reports F_UNLCK; ' +
-      'F_SETOWN/F_SETSIG are accepted and ignored; F_SETPIPE_SZ keeps 64 KiB; file seals return EINVAL.',
+    note: 'F_SETOWN/F_SETSIG are accepted and ignored; seals work on tmpfs files and memfds.',
   },
   {
     nr: SYS.ioctl, name: 'ioctl', handler: sysIoctl, args: ['fd', 'hex', 'hex'], support: 'partial',

@@ -5,23 +5,21 @@ import type { Task } from '../../sentry/kernel/task';
 import { Task as TaskClass } from '../../sentry/kernel/task';
 import { Process } from '../../sentry/kernel/process';
 import { exitedStatus } from '../../sentry/kernel/kernel';
-import { R } from '../../sentry/platform/ptrace/regs';
-import type { StubThread } from '../../sentry/platform/ptrace/ptrace';
+import { R } from '../../sentry/platform/regs';
+import type { Context } from '../../sentry/platform/platform';
 import type { AddressSpace } from '../../sentry/mm/address-space';
 import { EXITED, KEEP_REGS } from '../table';
 import { SYS } from '../../src/abi/sysno';
 import {
-  EINVAL, ECHILD, ESRCH, EFAULT, EPERM, E2BIG, EAGAIN,
+  EINVAL, ESRCH, EFAULT, EPERM, E2BIG, EAGAIN,
 } from '../../src/abi/errno';
 import {
   CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_PARENT_SETTID,
   CLONE_CHILD_SETTID, CLONE_CHILD_CLEARTID, CLONE_SETTLS, CLONE_PARENT, CSIGNAL, CLONE_SYSVSEM,
-  WNOHANG, WUNTRACED, WCONTINUED, WEXITED, WNOWAIT, WSTOPPED, __WALL, __WCLONE, __WNOTHREAD,
-  P_ALL, P_PID, P_PGID, SIGCHLD, NSIG,
+  SIGCHLD, NSIG, RLIMIT_NPROC,
 } from '../../src/abi/linux';
-import { Siginfo } from '../../src/abi/layout';
-import { encodeRusage } from './system';
-import { addCpu } from '../../sentry/kernel/cputime';
+import { wait4, waitid } from './wait';
+import { watchCpuLimit } from '../../sentry/kernel/cputimers';
 
 const MAX_ARG_STRINGS = 0x7fffffff;
 const MAX_ARGS_BYTES = 2 << 20;
@@ -67,7 +65,7 @@ interface CloneArgs { flags: number; stack: number; parentTid: number; childTid:
  * parent's registers (rax 0, the new stack and TLS), the tid words, and its
  * first run.
  */
-function startChild(t: Task, c: CloneArgs, tid: number, proc: Process, stub: StubThread, mm: AddressSpace): Task {
+function startChild(t: Task, c: CloneArgs, tid: number, proc: Process, stub: Context, mm: AddressSpace): Task {
   const k = t.kernel;
   const child = new TaskClass(tid, k, proc, stub, mm, c.flags & CLONE_FILES ? t.fds : t.fds.fork(),
     c.flags & CLONE_FS ? t.fs : t.fs.clone(), { ...t.creds, groups: [...t.creds.groups] });
@@ -87,9 +85,23 @@ function startChild(t: Task, c: CloneArgs, tid: number, proc: Process, stub: Stu
   return child;
 }
 
+/**
+ * RLIMIT_NPROC: would another task (process or thread) of t's real user
+ * pass it? Root, and holders of CAP_SYS_RESOURCE/CAP_SYS_ADMIN (euid 0
+ * here), are exempt, as in Linux.
+ */
+function pastNprocLimit(t: Task): boolean {
+  const uid = t.creds.uid;
+  if (uid === 0 || t.creds.euid === 0) return false;
+  let tasks = 0;
+  for (const p of t.kernel.processes.values()) for (const o of p.tasks) if (o.creds.uid === uid) tasks++;
+  return tasks >= t.proc.rlimits[RLIMIT_NPROC]![0];
+}
+
 /** Creates a thread in t's process: a host thread in the same stub process. */
 function cloneThread(t: Task, c: CloneArgs): number {
   if (!(c.flags & CLONE_SIGHAND) || !(c.flags & CLONE_VM) || c.flags & CLONE_VFORK) return -EINVAL;
+  if (pastNprocLimit(t)) return -EAGAIN;
   const k = t.kernel;
   const tid = k.allocPid();
   startChild(t, c, tid, t.proc, k.platform.newThread(t.stub), t.mm);
@@ -103,8 +115,7 @@ function cloneProcess(t: Task, flags: number, stack: number, parentTid: number, 
   if (flags & CLONE_THREAD) return cloneThread(t, c);
   if (flags & CLONE_SIGHAND && !(flags & CLONE_VM)) return -EINVAL;
   const k = t.kernel;
-  const nproc = t.proc.rlimits[6]![0];
-  if (k.processes.size >= nproc) return -EAGAIN;
+  if (pastNprocLimit(t)) return -EAGAIN;
   // A CLONE_VM child (vfork, posix_spawn) is a host task in the parent's address space.
   const stub = flags & CLONE_VM ? k.platform.newSharingMemory(t.stub) : k.platform.newProcess();
   const mm = flags & CLONE_VM ? t.mm : t.mm.fork(stub);
@@ -115,9 +126,15 @@ function cloneProcess(t: Task, flags: number, stack: number, parentTid: number, 
   proc.pgid = t.proc.pgid;
   proc.sid = t.proc.sid;
   proc.comm = t.proc.comm;
+  // The child runs the same image: /proc/[pid]/exe and cmdline stay until it execs.
+  proc.exe = t.proc.exe?.incRef() ?? null;
+  proc.argv = t.proc.argv;
+  proc.envp = t.proc.envp;
   proc.actions = t.proc.forkActions();
   proc.exitSignal = flags & CSIGNAL;
   parent.children.add(proc);
+  // An inherited RLIMIT_CPU applies to the child's own CPU time.
+  watchCpuLimit(k, proc);
   const child = startChild(t, c, pid, proc, stub, mm);
   if (!(flags & CLONE_VFORK)) return pid;
   child.vforkParent = t;
@@ -158,89 +175,6 @@ function exit(t: Task, a: SyscallArgs): number {
   }
   t.kernel.exitTask(t, exitedStatus(a.int(0)));
   return EXITED;
-}
-
-/** Does child c match wait4's pid argument for parent p? */
-function matches(p: Process, c: Process, pid: number): boolean {
-  if (pid > 0) return c.pid === pid;
-  if (pid === 0) return c.pgid === p.pgid;
-  if (pid === -1) return true;
-  return c.pgid === -pid;
-}
-
-/**
- * Blocks until collect() finds a child to report (a pid, 0, or -errno) rather
- * than null (children exist but none has changed state yet).
- */
-function waitForChild(t: Task, collect: () => number | null): Promise<number> {
-  let result = 0;
-  return t.waitFor(() => {
-    const r = collect();
-    if (r === null) return false;
-    result = r;
-    return true;
-  }, [t.proc.childEvents]).then((w) => (w < 0 ? w : result));
-}
-
-function wait4(t: Task, a: SyscallArgs): number | Promise<number> {
-  const pid = a.int(0);
-  const statusAddr = a.u64(1);
-  const options = a.int(2);
-  const rusageAddr = a.u64(3);
-  if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD)) return -EINVAL;
-  const p = t.proc;
-  const collect = (): number | null => {
-    let any = false;
-    for (const c of p.children) {
-      if (!matches(p, c, pid)) continue;
-      any = true;
-      if (!c.zombie) continue;
-      if (statusAddr && !t.mm.writeU32(statusAddr, c.exitStatus!)) return -EFAULT;
-      if (rusageAddr && !t.mm.write(rusageAddr, encodeRusage(addCpu(c.cpu, c.childCpu)))) return -EFAULT;
-      t.kernel.reap(c);
-      return c.pid;
-    }
-    return any ? null : -ECHILD;
-  };
-  const now = collect();
-  if (now !== null) return now;
-  if (options & WNOHANG) return 0;
-  return waitForChild(t, collect);
-}
-
-function waitid(t: Task, a: SyscallArgs): number | Promise<number> {
-  const idtype = a.int(0);
-  const id = a.int(1);
-  const infoAddr = a.u64(2);
-  const options = a.int(3);
-  if (options & ~(WNOHANG | WEXITED | WSTOPPED | WCONTINUED | WNOWAIT | __WALL | __WCLONE | __WNOTHREAD)) return -EINVAL;
-  if (!(options & (WEXITED | WSTOPPED | WCONTINUED))) return -EINVAL;
-  if (idtype !== P_ALL && idtype !== P_PID && idtype !== P_PGID) return -EINVAL;
-  const p = t.proc;
-  const want = (c: Process) => idtype === P_ALL || (idtype === P_PID ? c.pid === id : c.pgid === (id || p.pgid));
-  const collect = (): number | null => {
-    let any = false;
-    for (const c of p.children) {
-      if (!want(c)) continue;
-      any = true;
-      if (!c.zombie || !(options & WEXITED)) continue;
-      const st = c.exitStatus!;
-      const killed = st & 0x7f;
-      if (infoAddr && !t.mm.write(infoAddr, Siginfo.encode({
-        si_signo: SIGCHLD, si_code: killed ? 2 : 1, si_pid: c.pid, si_uid: 0, si_status: killed || (st >> 8) & 0xff,
-      }))) return -EFAULT;
-      if (!(options & WNOWAIT)) t.kernel.reap(c);
-      return 0;
-    }
-    return any ? null : -ECHILD;
-  };
-  const now = collect();
-  if (now !== null) return now;
-  if (options & WNOHANG) {
-    if (infoAddr) t.mm.write(infoAddr, new Uint8Array(Siginfo.size));
-    return 0;
-  }
-  return waitForChild(t, collect);
 }
 
 /** Processes a kill(2) pid argument names, excluding zombies. */
@@ -328,8 +262,8 @@ export const processRows: SyscallRow[] = [
   { nr: SYS.execve, name: 'execve', handler: execve, args: ['path', 'ptr', 'ptr'], support: 'full' },
   { nr: SYS.exit, name: 'exit', handler: exit, args: ['int'], support: 'full' },
   { nr: SYS.exit_group, name: 'exit_group', handler: exitGroup, args: ['int'], support: 'full' },
-  { nr: SYS.wait4, name: 'wait4', handler: wait4, args: ['pid', 'ptr', 'hex', 'ptr'], support: 'partial', note: 'Stopped and continued children are not reported; rusage has CPU times only.' },
-  { nr: SYS.waitid, name: 'waitid', handler: waitid, args: ['int', 'int', 'ptr', 'hex', 'ptr'], support: 'partial', note: 'WEXITED only; P_PIDFD unsupported.' },
+  { nr: SYS.wait4, name: 'wait4', handler: wait4, args: ['pid', 'ptr', 'hex', 'ptr'], support: 'partial', note: 'rusage has CPU times only.' },
+  { nr: SYS.waitid, name: 'waitid', handler: waitid, args: ['int', 'int', 'ptr', 'hex', 'ptr'], support: 'full' },
   { nr: SYS.kill, name: 'kill', handler: kill, args: ['pid', 'signal'], support: 'full' },
   { nr: SYS.tkill, name: 'tkill', handler: (t, a) => signalThread(t, -1, a.int(0), a.int(1)), args: ['pid', 'signal'], support: 'full' },
   { nr: SYS.tgkill, name: 'tgkill', handler: (t, a) => signalThread(t, a.int(0), a.int(1), a.int(2)), args: ['pid', 'pid', 'signal'], support: 'full' },

@@ -7,7 +7,7 @@ import { SIGKILL, SIGSTOP, NSIG, SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK, SS_DISABLE
 import { KSigaction, StackT } from '../../src/abi/layout';
 import { UNBLOCKABLE } from '../../sentry/kernel/signals';
 import { KEEP_REGS } from '../table';
-import { R } from '../../sentry/platform/ptrace/regs';
+import { R } from '../../sentry/platform/regs';
 
 const SIGSET_SIZE = 8;
 

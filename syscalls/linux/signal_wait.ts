@@ -63,8 +63,7 @@ function rtSigqueueinfo(t: Task, a: SyscallArgs): number {
   if (sig < 0 || sig > NSIG) return -EINVAL;
   const p = liveProcess(t, pid);
   if (!p) return -ESRCH;
-  if (sig !== 0) t.kernel.signals.sendToProcess(p, sig, info);
-  return 0;
+  return sig === 0 ? 0 : t.kernel.signals.sendToProcess(p, sig, info);
 }
 
 function rtTgsigqueueinfo(t: Task, a: SyscallArgs): number {
@@ -77,8 +76,7 @@ function rtTgsigqueueinfo(t: Task, a: SyscallArgs): number {
   if (sig < 0 || sig > NSIG) return -EINVAL;
   const target = t.kernel.taskByTid(tid);
   if (!target || target.pid !== tgid || target.exited) return -ESRCH;
-  if (sig !== 0) t.kernel.signals.sendToTask(target, sig, info);
-  return 0;
+  return sig === 0 ? 0 : t.kernel.signals.sendToTask(target, sig, info);
 }
 
 function doSignalfd(t: Task, fd: number, maskAddr: number, size: number, flags: number): number {
@@ -133,8 +131,7 @@ function pidfdSendSignal(t: Task, a: SyscallArgs): number {
     if (typeof u === 'number') return u;
     info = u;
   }
-  if (sig !== 0) t.kernel.signals.sendToProcess(p, sig, info);
-  return 0;
+  return sig === 0 ? 0 : t.kernel.signals.sendToProcess(p, sig, info);
 }
 
 export const signalWaitRows: SyscallRow[] = [

@@ -1,53 +1,100 @@
-// Socket syscalls over sentry/vfs/unix.ts: socketpair(AF_UNIX) and, on those
-// sockets, sendto/recvfrom/sendmsg/recvmsg with SCM_RIGHTS and
-// SCM_CREDENTIALS, shutdown, getsockopt/setsockopt (SOL_SOCKET),
-// getsockname/getpeername. socket(2) itself has no address family yet.
+// Socket syscalls over the Sentry's socket families (sentry/net/socket.ts):
+// AF_UNIX (sentry/vfs/unix.ts), loopback AF_INET/AF_INET6 TCP and UDP
+// (sentry/net/tcp.ts, udp.ts) and NETLINK_ROUTE (sentry/net/netlink.ts).
+// Handlers decode arguments, copy addresses and option values in and out,
+// and leave the semantics to the socket.
 import {
-  EAFNOSUPPORT, EBADF, EFAULT, EINVAL, EISCONN, EMSGSIZE, ENOENT, ENOPROTOOPT, ENOTCONN, ENOTSOCK, EOPNOTSUPP,
-  EPERM, EPROTONOSUPPORT, ESOCKTNOSUPPORT,
+  EAFNOSUPPORT, EBADF, EFAULT, EINVAL, EMSGSIZE, ENOTSOCK, EOPNOTSUPP, EPERM, EPROTONOSUPPORT, ESOCKTNOSUPPORT,
 } from '../../src/abi/errno';
 import {
-  AF_UNIX, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_TRUNC, SCM_CREDENTIALS, SCM_MAX_FD, SCM_RIGHTS, SHUT_RD,
-  SHUT_RDWR, SO_ACCEPTCONN, SO_BROADCAST, SO_DOMAIN, SO_DONTROUTE, SO_ERROR, SO_KEEPALIVE, SO_OOBINLINE,
-  SO_PASSCRED, SO_PEERCRED, SO_PRIORITY, SO_PROTOCOL, SO_RCVBUF, SO_RCVBUFFORCE, SO_REUSEADDR, SO_SNDBUF,
-  SO_SNDBUFFORCE, SO_TYPE, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_RAW, SOCK_SEQPACKET, SOCK_STREAM,
-  SOCK_TYPE_MASK, SOL_SOCKET, UIO_MAXIOV,
+  AF_INET, AF_INET6, AF_NETLINK, AF_UNIX, IPPROTO_TCP, IPPROTO_UDP, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_TRUNC,
+  NETLINK_ROUTE, SCM_CREDENTIALS, SCM_MAX_FD, SCM_RIGHTS, SHUT_RD, SHUT_RDWR, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK,
+  SOCK_RAW, SOCK_SEQPACKET, SOCK_STREAM, SOCK_TYPE_MASK, SOL_SOCKET, UIO_MAXIOV,
 } from '../../src/abi/linux';
-import { Cmsghdr, cmsgAlign, cmsgLen, cmsgSpace, Msghdr, SockaddrUn, Ucred } from '../../src/abi/layout';
+import { Cmsghdr, cmsgAlign, cmsgLen, cmsgSpace, Msghdr, Ucred } from '../../src/abi/layout';
 import { SYS } from '../../src/abi/sysno';
 import type { Task } from '../../sentry/kernel/task';
+import { NetlinkSocket } from '../../sentry/net/netlink';
+import { Socket, type Control, type Creds, type Received } from '../../sentry/net/socket';
+import { netStack } from '../../sentry/net/stack';
+import { TcpSocket } from '../../sentry/net/tcp';
+import { UdpSocket } from '../../sentry/net/udp';
 import type { FileDescription } from '../../sentry/vfs/file';
-import { credsOf, newSocketPair, UnixSocket, type Creds, type Received } from '../../sentry/vfs/unix';
+import { O_NONBLOCK } from '../../sentry/vfs/linuxconst';
+import { credsOf, newSocketPair, UnixSocket } from '../../sentry/vfs/unix';
 import type { SyscallArgs, SyscallRow, SysResult } from '../types';
 import { andThen, fileOf, gather, readIovecs, scatter, totalLen, type IoVec } from './fs_util';
 
+/** sizeof(struct sockaddr_storage): the longest address a socket call copies in. */
+const SOCKADDR_MAX = 128;
+/** The longest option value setsockopt reads. */
+const OPTVAL_MAX = 256;
+/** What a single receive may return (MAX_RW_COUNT). */
+const MAX_RW = 0x7ffff000;
+
 /** The socket fd refers to, or -EBADF / -ENOTSOCK. */
-function sockOf(t: Task, fd: number): UnixSocket | number {
+function sockOf(t: Task, fd: number): Socket | number {
   const f = fileOf(t, fd);
   if (!f) return -EBADF;
-  return f instanceof UnixSocket ? f : -ENOTSOCK;
+  return f instanceof Socket ? f : -ENOTSOCK;
 }
 
-/** Validates socket(2)/socketpair(2) arguments: the socket type, or -errno. */
-function checkType(domain: number, type: number, protocol: number): number {
-  if ((type & ~(SOCK_TYPE_MASK | SOCK_NONBLOCK | SOCK_CLOEXEC)) !== 0) return -EINVAL;
-  if (domain !== AF_UNIX) return -EAFNOSUPPORT;
+/** Validates socket(2)/socketpair(2) type flags: the base type, or -EINVAL. */
+function baseType(type: number): number {
+  return (type & ~(SOCK_TYPE_MASK | SOCK_NONBLOCK | SOCK_CLOEXEC)) !== 0 ? -EINVAL : type & SOCK_TYPE_MASK;
+}
+
+/** An AF_UNIX socket type for (type, protocol), or -errno. */
+function unixType(base: number, protocol: number): number {
   if (protocol !== 0 && protocol !== AF_UNIX) return -EPROTONOSUPPORT;
-  const base = type & SOCK_TYPE_MASK;
   if (base === SOCK_RAW) return SOCK_DGRAM; // as unix_create does
   if (base !== SOCK_STREAM && base !== SOCK_DGRAM && base !== SOCK_SEQPACKET) return -ESOCKTNOSUPPORT;
   return base;
 }
 
+/** A new unconnected socket, or -errno. */
+function newSocket(t: Task, domain: number, base: number, protocol: number, nonblock: boolean): Socket | number {
+  switch (domain) {
+    case AF_UNIX: {
+      const type = unixType(base, protocol);
+      return type < 0 ? type : new UnixSocket(type, nonblock, null);
+    }
+    case AF_INET: case AF_INET6:
+      if (base === SOCK_STREAM && (protocol === 0 || protocol === IPPROTO_TCP)) return new TcpSocket(domain, nonblock, netStack(t.kernel));
+      if (base === SOCK_DGRAM && (protocol === 0 || protocol === IPPROTO_UDP)) return new UdpSocket(domain, nonblock, netStack(t.kernel));
+      if (base === SOCK_STREAM || base === SOCK_DGRAM) return -EPROTONOSUPPORT;
+      // Raw sockets need a real network, which --network=none has not.
+      return base === SOCK_RAW && t.creds.euid !== 0 ? -EPERM : -ESOCKTNOSUPPORT;
+    case AF_NETLINK:
+      if (base !== SOCK_RAW && base !== SOCK_DGRAM) return -ESOCKTNOSUPPORT;
+      return protocol === NETLINK_ROUTE ? new NetlinkSocket(base, nonblock, netStack(t.kernel)) : -EPROTONOSUPPORT;
+    default:
+      return -EAFNOSUPPORT;
+  }
+}
+
+/** Installs a new socket's fd (dropping the socket on failure). */
+function installSocket(t: Task, s: Socket, cloexec: boolean): number {
+  const fd = t.fds.install(s, cloexec);
+  if (fd < 0) s.decRef();
+  return fd;
+}
+
 function sysSocket(t: Task, a: SyscallArgs): SysResult {
-  const r = checkType(a.int(0), a.int(1), a.int(2));
-  // Unconnected AF_UNIX sockets need named addresses (bind/connect), which are not implemented.
-  return r < 0 ? r : -EAFNOSUPPORT;
+  const type = a.int(1);
+  const base = baseType(type);
+  if (base < 0) return base;
+  const s = newSocket(t, a.int(0), base, a.int(2), (type & SOCK_NONBLOCK) !== 0);
+  return typeof s === 'number' ? s : installSocket(t, s, (type & SOCK_CLOEXEC) !== 0);
 }
 
 function sysSocketpair(t: Task, a: SyscallArgs): SysResult {
-  const type = a.int(1), svAddr = a.u64(3);
-  const base = checkType(a.int(0), type, a.int(2));
+  const domain = a.int(0), type = a.int(1), svAddr = a.u64(3);
+  let base = baseType(type);
+  if (base < 0) return base;
+  if (domain === AF_INET || domain === AF_INET6) return -EOPNOTSUPP;
+  if (domain !== AF_UNIX) return -EAFNOSUPPORT;
+  base = unixType(base, a.int(2));
   if (base < 0) return base;
   const [s0, s1] = newSocketPair(base, (type & SOCK_NONBLOCK) !== 0, credsOf(t));
   const cloexec = (type & SOCK_CLOEXEC) !== 0;
@@ -63,27 +110,77 @@ function sysSocketpair(t: Task, a: SyscallArgs): SysResult {
   return 0;
 }
 
-/** A destination address on a connected socket: stream refuses it, seqpacket ignores it, datagram cannot reach a named socket. */
-function checkDest(s: UnixSocket, nameAddr: number, nameLen: number): number {
-  if (!nameAddr || nameLen === 0) return 0;
-  if (s.type === SOCK_STREAM) return -EISCONN;
-  if (s.type === SOCK_SEQPACKET) return 0;
-  return nameLen < 2 || nameLen > SockaddrUn.size ? -EINVAL : -ENOENT;
+// ---- addresses ----
+
+/** move_addr_to_kernel: the address bytes, or -errno. */
+function readSockaddr(t: Task, addr: number, len: number): Uint8Array | number {
+  if (len < 0 || len > SOCKADDR_MAX) return -EINVAL;
+  if (len === 0) return new Uint8Array(0);
+  return t.mm.read(addr, len) ?? -EFAULT;
 }
 
-function sysSendto(t: Task, a: SyscallArgs): SysResult {
+/** move_addr_to_user: copies at most *lenAddr bytes of sa to addr and stores sa's whole length in *lenAddr. */
+function writeSockaddr(t: Task, addr: number, lenAddr: number, sa: Uint8Array): number {
+  const len = t.mm.readU32(lenAddr);
+  if (len === null) return -EFAULT;
+  if ((len | 0) < 0) return -EINVAL;
+  const n = Math.min(len, sa.length);
+  if (n > 0 && !t.mm.write(addr, sa.subarray(0, n))) return -EFAULT;
+  return t.mm.writeU32(lenAddr, sa.length) ? 0 : -EFAULT;
+}
+
+function sysBind(t: Task, a: SyscallArgs): SysResult {
   const s = sockOf(t, a.int(0));
   if (typeof s === 'number') return s;
-  const buf = a.u64(1), len = a.u64(2), flags = a.uint(3);
-  const e = checkDest(s, a.u64(4), a.uint(5));
-  if (e < 0) return e;
-  const data = len === 0 ? new Uint8Array(0) : t.mm.read(buf, len);
-  if (!data) return -EFAULT;
-  return s.send(t, data, null, credsOf(t), flags);
+  const sa = readSockaddr(t, a.u64(1), a.int(2));
+  return typeof sa === 'number' ? sa : s.bind(t, sa);
 }
 
+function sysConnect(t: Task, a: SyscallArgs): SysResult {
+  const s = sockOf(t, a.int(0));
+  if (typeof s === 'number') return s;
+  const sa = readSockaddr(t, a.u64(1), a.int(2));
+  return typeof sa === 'number' ? sa : s.connect(t, sa);
+}
+
+function sysListen(t: Task, a: SyscallArgs): SysResult {
+  const s = sockOf(t, a.int(0));
+  return typeof s === 'number' ? s : s.listen(t, a.int(1));
+}
+
+function doAccept(t: Task, a: SyscallArgs, flags: number): SysResult {
+  if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) return -EINVAL;
+  const s = sockOf(t, a.int(0));
+  if (typeof s === 'number') return s;
+  const addr = a.u64(1), lenAddr = a.u64(2);
+  return andThen(s.accept(t), (c) => {
+    if (typeof c === 'number') return c;
+    if (flags & SOCK_NONBLOCK) c.flags |= O_NONBLOCK;
+    if (addr) {
+      const peer = c.peerName();
+      const e = writeSockaddr(t, addr, lenAddr, typeof peer === 'number' ? c.sockName().subarray(0, 2) : peer);
+      if (e < 0) { c.decRef(); return e; }
+    }
+    return installSocket(t, c, (flags & SOCK_CLOEXEC) !== 0);
+  });
+}
+
+function sysGetsockname(t: Task, a: SyscallArgs): SysResult {
+  const s = sockOf(t, a.int(0));
+  return typeof s === 'number' ? s : writeSockaddr(t, a.u64(1), a.u64(2), s.sockName());
+}
+
+function sysGetpeername(t: Task, a: SyscallArgs): SysResult {
+  const s = sockOf(t, a.int(0));
+  if (typeof s === 'number') return s;
+  const peer = s.peerName();
+  return typeof peer === 'number' ? peer : writeSockaddr(t, a.u64(1), a.u64(2), peer);
+}
+
+// ---- sending and receiving ----
+
 /** Parses sendmsg's control messages: descriptions to pass (with a reference each) and credentials. */
-function parseControl(t: Task, addr: number, len: number): { rights: FileDescription[] | null; creds: Creds | null } | number {
+function parseControl(t: Task, addr: number, len: number): Control | number {
   if (len < Cmsghdr.size) return { rights: null, creds: null };
   const raw = t.mm.read(addr, len);
   if (!raw) return -EFAULT;
@@ -122,28 +219,59 @@ function parseControl(t: Task, addr: number, len: number): { rights: FileDescrip
   return { rights: rights.length > 0 ? rights : null, creds };
 }
 
-function sysSendmsg(t: Task, a: SyscallArgs): SysResult {
+
+/** What sendto and sendmsg share: the destination, the control messages, then the socket's send. */
+function sendCommon(t: Task, s: Socket, data: Uint8Array, name: number, nameLen: number, control: number, controlLen: number, flags: number): SysResult {
+  let dest: Uint8Array | null = null;
+  if (name && nameLen !== 0) {
+    const sa = readSockaddr(t, name, nameLen);
+    if (typeof sa === 'number') return sa;
+    dest = sa;
+  }
+  const ctl = control ? parseControl(t, control, controlLen) : { rights: null, creds: null };
+  if (typeof ctl === 'number') return ctl;
+  return s.sendmsg(t, data, dest, ctl, flags);
+}
+
+function sysSendto(t: Task, a: SyscallArgs): SysResult {
   const s = sockOf(t, a.int(0));
   if (typeof s === 'number') return s;
-  const msgAddr = a.u64(1), flags = a.uint(2);
+  const buf = a.u64(1), len = a.u64(2);
+  const data = len === 0 ? new Uint8Array(0) : t.mm.read(buf, len);
+  if (!data) return -EFAULT;
+  return sendCommon(t, s, data, a.u64(4), a.int(5), 0, 0, a.uint(3));
+}
+
+/** A msghdr and its iovecs, read from user memory. */
+function readMsghdr(t: Task, msgAddr: number): { m: ReturnType<typeof Msghdr.decode>; iovs: IoVec[] } | number {
   const raw = t.mm.read(msgAddr, Msghdr.size);
   if (!raw) return -EFAULT;
   const m = Msghdr.decode(raw);
   if (m.msg_iovlen > UIO_MAXIOV) return -EMSGSIZE;
   const iovs = readIovecs(t, m.msg_iov, m.msg_iovlen);
-  if (typeof iovs === 'number') return iovs;
-  const e = checkDest(s, m.msg_name, m.msg_namelen);
-  if (e < 0) return e;
-  const data = gather(t, iovs);
-  if (typeof data === 'number') return data;
-  const ctl = parseControl(t, m.msg_control, m.msg_controllen);
-  if (typeof ctl === 'number') return ctl;
-  return s.send(t, data, ctl.rights, ctl.creds ?? { pid: t.pid, uid: t.creds.uid, gid: t.creds.gid }, flags);
+  return typeof iovs === 'number' ? iovs : { m, iovs };
 }
 
-/** Writes an empty (unnamed) peer address length where recvfrom/recvmsg were given room for one. */
-function putNoAddr(t: Task, lenAddr: number): number {
-  if (!lenAddr) return 0;
+function sysSendmsg(t: Task, a: SyscallArgs): SysResult {
+  const s = sockOf(t, a.int(0));
+  if (typeof s === 'number') return s;
+  const msg = readMsghdr(t, a.u64(1));
+  if (typeof msg === 'number') return msg;
+  const data = gather(t, msg.iovs);
+  if (typeof data === 'number') return data;
+  const { m } = msg;
+  return sendCommon(t, s, data, m.msg_name, m.msg_namelen | 0, m.msg_control, m.msg_controllen, a.uint(2));
+}
+
+/** What recvfrom and recvmsg return: the datagram's whole length with MSG_TRUNC, else the bytes received. */
+function recvResult(s: Socket, r: Received, flags: number): number {
+  return (flags & MSG_TRUNC) !== 0 && s.type !== SOCK_STREAM ? r.fullLength : r.data.length;
+}
+
+/** Stores the sender's address where recvfrom/recvmsg were given room: none (length 0) when unnamed. */
+function putFrom(t: Task, addr: number, lenAddr: number, from: Uint8Array | null): number {
+  if (!addr || !lenAddr) return 0;
+  if (from) return writeSockaddr(t, addr, lenAddr, from);
   const len = t.mm.readU32(lenAddr);
   if (len === null) return -EFAULT;
   if ((len | 0) < 0) return -EINVAL;
@@ -154,20 +282,17 @@ function sysRecvfrom(t: Task, a: SyscallArgs): SysResult {
   const s = sockOf(t, a.int(0));
   if (typeof s === 'number') return s;
   const buf = a.u64(1), len = a.u64(2), flags = a.uint(3), addr = a.u64(4), lenAddr = a.u64(5);
-  return andThen(s.recv(t, Math.min(len, 0x7ffff000), flags & ~MSG_CMSG_CLOEXEC), (r) => {
+  return andThen(s.recvmsg(t, Math.min(len, MAX_RW), flags & ~MSG_CMSG_CLOEXEC), (r) => {
     if (typeof r === 'number') return r;
     for (const f of r.rights ?? []) f.decRef();
     if (r.data.length > 0 && !t.mm.write(buf, r.data)) return -EFAULT;
-    if (addr) {
-      const e = putNoAddr(t, lenAddr);
-      if (e < 0) return e;
-    }
-    return (flags & MSG_TRUNC) !== 0 && s.type !== SOCK_STREAM ? r.fullLength : r.data.length;
+    const e = putFrom(t, addr, lenAddr, r.from);
+    return e < 0 ? e : recvResult(s, r, flags);
   });
 }
 
 /** Builds recvmsg's control messages (put_cmsg, scm_detach_fds), installing received descriptions. */
-function buildControl(t: Task, r: Received, s: UnixSocket, room: number, cloexec: boolean): { bytes: Uint8Array; flags: number } {
+function buildControl(t: Task, r: Received, s: Socket, room: number, cloexec: boolean): { bytes: Uint8Array; flags: number } {
   const out = new Uint8Array(Math.max(room, 0));
   let used = 0, flags = 0;
   const put = (type: number, data: Uint8Array) => {
@@ -179,7 +304,7 @@ function buildControl(t: Task, r: Received, s: UnixSocket, room: number, cloexec
     out.set(data.subarray(0, cmlen - Cmsghdr.size), used + Cmsghdr.size);
     used += Math.min(cmsgSpace(data.length), left);
   };
-  if (s.passcred && r.creds) put(SCM_CREDENTIALS, Ucred.encode(r.creds));
+  if (s instanceof UnixSocket && s.passcred && r.creds) put(SCM_CREDENTIALS, Ucred.encode(r.creds));
   if (r.rights) {
     const left = room - used;
     const fdmax = Math.min(left > Cmsghdr.size ? Math.floor((left - Cmsghdr.size) / 4) : 0, r.rights.length);
@@ -205,18 +330,15 @@ function sysRecvmsg(t: Task, a: SyscallArgs): SysResult {
   const s = sockOf(t, a.int(0));
   if (typeof s === 'number') return s;
   const msgAddr = a.u64(1), flags = a.uint(2);
-  const raw = t.mm.read(msgAddr, Msghdr.size);
-  if (!raw) return -EFAULT;
-  const m = Msghdr.decode(raw);
-  if (m.msg_iovlen > UIO_MAXIOV) return -EMSGSIZE;
-  const iovs = readIovecs(t, m.msg_iov, m.msg_iovlen);
-  if (typeof iovs === 'number') return iovs;
-  return andThen(s.recv(t, totalLen(iovs), flags & ~MSG_CMSG_CLOEXEC), (r) => finishRecvmsg(t, s, r, msgAddr, m, iovs, flags));
+  const msg = readMsghdr(t, msgAddr);
+  if (typeof msg === 'number') return msg;
+  return andThen(s.recvmsg(t, Math.min(totalLen(msg.iovs), MAX_RW), flags & ~MSG_CMSG_CLOEXEC),
+    (r) => finishRecvmsg(t, s, r, msgAddr, msg.m, msg.iovs, flags));
 }
 
 function finishRecvmsg(
-  t: Task, s: UnixSocket, r: Received | number, msgAddr: number, m: Record<'msg_name' | 'msg_control' | 'msg_controllen', number>,
-  iovs: IoVec[], flags: number,
+  t: Task, s: Socket, r: Received | number, msgAddr: number,
+  m: Record<'msg_name' | 'msg_namelen' | 'msg_control' | 'msg_controllen', number>, iovs: IoVec[], flags: number,
 ): number {
   if (typeof r === 'number') return r;
   const n = scatter(t, iovs, r.data);
@@ -228,12 +350,17 @@ function finishRecvmsg(
     msg_controllen: ctl.bytes.length,
     msg_flags: (flags & MSG_CMSG_CLOEXEC) | r.msgFlags | ctl.flags,
   };
-  if (m.msg_name) back.msg_namelen = 0;
+  if (m.msg_name) {
+    const from = r.from ?? new Uint8Array(0);
+    const len = Math.min(Math.max(m.msg_namelen | 0, 0), from.length);
+    if (len > 0 && !t.mm.write(m.msg_name, from.subarray(0, len))) return -EFAULT;
+    back.msg_namelen = from.length;
+  }
   const out = t.mm.read(msgAddr, Msghdr.size);
   if (!out) return -EFAULT;
   Msghdr.encodeInto(out, 0, back);
   if (!t.mm.write(msgAddr, out)) return -EFAULT;
-  return (flags & MSG_TRUNC) !== 0 && s.type !== SOCK_STREAM ? r.fullLength : r.data.length;
+  return recvResult(s, r, flags);
 }
 
 function sysShutdown(t: Task, a: SyscallArgs): SysResult {
@@ -241,144 +368,102 @@ function sysShutdown(t: Task, a: SyscallArgs): SysResult {
   if (typeof s === 'number') return s;
   const how = a.int(1);
   if (how < SHUT_RD || how > SHUT_RDWR) return -EINVAL;
-  s.shutdown(how + 1);
-  return 0;
+  return s.shutdown(how);
 }
 
-/** Copies an option value out: at most *optlen bytes, and the length used back to optlen. */
-function putOpt(t: Task, val: number, lenAddr: number, bytes: Uint8Array): number {
-  const len = t.mm.readU32(lenAddr);
-  if (len === null) return -EFAULT;
-  if ((len | 0) < 0) return -EINVAL;
-  const n = Math.min(len, bytes.length);
-  if (n > 0 && !t.mm.write(val, bytes.subarray(0, n))) return -EFAULT;
-  return t.mm.writeU32(lenAddr, n) ? 0 : -EFAULT;
-}
-
-/** Boolean options that are stored and reported but change nothing for a Unix socket. */
-const INERT_OPTS = new Set([SO_REUSEADDR, SO_KEEPALIVE, SO_BROADCAST, SO_DONTROUTE, SO_OOBINLINE, SO_PRIORITY]);
-const inertValues = new WeakMap<UnixSocket, Map<number, number>>();
+// ---- options ----
 
 function sysGetsockopt(t: Task, a: SyscallArgs): SysResult {
   const s = sockOf(t, a.int(0));
   if (typeof s === 'number') return s;
-  const level = a.int(1), name = a.int(2), val = a.u64(3), lenAddr = a.u64(4);
-  if (level !== SOL_SOCKET) return -EOPNOTSUPP;
-  let v: number;
-  switch (name) {
-    case SO_PEERCRED: return putOpt(t, val, lenAddr, Ucred.encode(s.peerCred));
-    case SO_TYPE: v = s.type; break;
-    case SO_DOMAIN: v = AF_UNIX; break;
-    case SO_PROTOCOL: v = 0; break;
-    case SO_ERROR: v = s.err; s.err = 0; break;
-    case SO_SNDBUF: v = s.sndbuf; break;
-    case SO_RCVBUF: v = s.rcvbuf; break;
-    case SO_PASSCRED: v = s.passcred ? 1 : 0; break;
-    case SO_ACCEPTCONN: v = 0; break;
-    default:
-      if (!INERT_OPTS.has(name)) return -ENOPROTOOPT;
-      v = inertValues.get(s)?.get(name) ?? 0;
-  }
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setInt32(0, v, true);
-  return putOpt(t, val, lenAddr, b);
+  const val = a.u64(3), lenAddr = a.u64(4);
+  const len = t.mm.readU32(lenAddr);
+  if (len === null) return -EFAULT;
+  if ((len | 0) < 0) return -EINVAL;
+  const v = s.getsockopt(t, a.int(1), a.int(2));
+  if (typeof v === 'number') return v;
+  const n = Math.min(len, v.length);
+  if (n > 0 && !t.mm.write(val, v.subarray(0, n))) return -EFAULT;
+  return t.mm.writeU32(lenAddr, n) ? 0 : -EFAULT;
 }
 
 function sysSetsockopt(t: Task, a: SyscallArgs): SysResult {
   const s = sockOf(t, a.int(0));
   if (typeof s === 'number') return s;
-  const level = a.int(1), name = a.int(2), val = a.u64(3), len = a.int(4);
-  if (level !== SOL_SOCKET) return -EOPNOTSUPP;
-  if (len < 4) return -EINVAL;
-  const raw = t.mm.readU32(val);
-  if (raw === null) return -EFAULT;
-  const v = raw | 0;
-  switch (name) {
-    case SO_SNDBUF: case SO_SNDBUFFORCE: s.setBuf('snd', v < 0 ? 0 : v); return 0;
-    case SO_RCVBUF: case SO_RCVBUFFORCE: s.setBuf('rcv', v < 0 ? 0 : v); return 0;
-    case SO_PASSCRED: s.passcred = v !== 0; return 0;
-    default: {
-      if (!INERT_OPTS.has(name)) return -ENOPROTOOPT;
-      let m = inertValues.get(s);
-      if (!m) inertValues.set(s, (m = new Map()));
-      m.set(name, name === SO_PRIORITY ? v : v !== 0 ? 1 : 0);
-      return 0;
-    }
-  }
+  const val = a.u64(3), len = a.int(4);
+  if (len < 0) return -EINVAL;
+  const bytes = len === 0 ? new Uint8Array(0) : t.mm.read(val, Math.min(len, OPTVAL_MAX));
+  if (!bytes) return -EFAULT;
+  return s.setsockopt(t, a.int(1), a.int(2), bytes);
 }
 
-/** An unnamed AF_UNIX address: just the family (2 bytes), truncated to the caller's length. */
-function putUnnamed(t: Task, addr: number, lenAddr: number): number {
-  const len = t.mm.readU32(lenAddr);
-  if (len === null) return -EFAULT;
-  if ((len | 0) < 0) return -EINVAL;
-  const sa = SockaddrUn.encode({ sun_family: AF_UNIX }).subarray(0, 2);
-  const n = Math.min(len, sa.length);
-  if (n > 0 && !t.mm.write(addr, sa.subarray(0, n))) return -EFAULT;
-  return t.mm.writeU32(lenAddr, sa.length) ? 0 : -EFAULT;
-}
-
-function sysGetsockname(t: Task, a: SyscallArgs): SysResult {
-  const s = sockOf(t, a.int(0));
-  if (typeof s === 'number') return s;
-  return putUnnamed(t, a.u64(1), a.u64(2));
-}
-
-function sysGetpeername(t: Task, a: SyscallArgs): SysResult {
-  const s = sockOf(t, a.int(0));
-  if (typeof s === 'number') return s;
-  if (!s.peer) return -ENOTCONN;
-  return putUnnamed(t, a.u64(1), a.u64(2));
-}
-
-const UNNAMED = 'Unix sockets from socketpair only (socket(2) has no address family yet).';
+const FAMILIES = 'AF_UNIX, AF_INET/AF_INET6 (TCP and UDP on the Sentry\'s loopback) and AF_NETLINK (NETLINK_ROUTE)';
 
 export const socketRows: SyscallRow[] = [
   {
     nr: SYS.socket, name: 'socket', handler: sysSocket, args: ['int', 'hex', 'int'], support: 'partial',
-    note: 'Validates its arguments, then returns EAFNOSUPPORT for every family: named AF_UNIX sockets and ' +
-      'AF_INET/AF_INET6/AF_NETLINK are not implemented. Use socketpair for AF_UNIX.',
+    note: `${FAMILIES}, with SOCK_NONBLOCK/SOCK_CLOEXEC. Raw and packet sockets are ESOCKTNOSUPPORT (there is no network ` +
+      'but lo); other families EAFNOSUPPORT.',
   },
   {
     nr: SYS.socketpair, name: 'socketpair', handler: sysSocketpair, args: ['int', 'hex', 'int', 'ptr'], support: 'full',
-    note: 'AF_UNIX SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET with SOCK_NONBLOCK/SOCK_CLOEXEC; other families EAFNOSUPPORT.',
+    note: 'AF_UNIX SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET with SOCK_NONBLOCK/SOCK_CLOEXEC; AF_INET/AF_INET6 EOPNOTSUPP.',
+  },
+  {
+    nr: SYS.bind, name: 'bind', handler: sysBind, args: ['fd', 'ptr', 'int'], support: 'full',
+    note: 'AF_UNIX paths (a socket file in the VFS), abstract names and autobind; 127.0.0.0/8, ::1 and the wildcards ' +
+      '(EADDRNOTAVAIL otherwise) with SO_REUSEADDR/SO_REUSEPORT and ephemeral ports; netlink port ids.',
+  },
+  {
+    nr: SYS.listen, name: 'listen', handler: sysListen, args: ['fd', 'int'], support: 'full',
+    note: 'AF_UNIX stream/seqpacket and TCP; the backlog bounds connections waiting for accept (backlog + 1, as Linux).',
+  },
+  {
+    nr: SYS.connect, name: 'connect', handler: sysConnect, args: ['fd', 'ptr', 'int'], support: 'full',
+    note: 'Blocking and non-blocking (TCP: EINPROGRESS, then POLLOUT and SO_ERROR). Destinations off lo are ENETUNREACH.',
+  },
+  {
+    nr: SYS.accept, name: 'accept', handler: (t, a) => doAccept(t, a, 0), args: ['fd', 'ptr', 'ptr'], support: 'full',
+  },
+  {
+    nr: SYS.accept4, name: 'accept4', handler: (t, a) => doAccept(t, a, a.int(3)), args: ['fd', 'ptr', 'ptr', 'hex'],
+    support: 'full', note: 'SOCK_NONBLOCK, SOCK_CLOEXEC.',
   },
   {
     nr: SYS.sendto, name: 'sendto', handler: sysSendto, args: ['fd', 'buf', 'size', 'hex', 'ptr', 'int'], support: 'partial',
-    note: `${UNNAMED} MSG_DONTWAIT, MSG_NOSIGNAL; MSG_OOB is EOPNOTSUPP; a datagram destination address is ENOENT (no named sockets).`,
+    note: 'MSG_DONTWAIT, MSG_NOSIGNAL; MSG_OOB is EOPNOTSUPP.',
   },
   {
     nr: SYS.recvfrom, name: 'recvfrom', handler: sysRecvfrom, args: ['fd', 'ptr', 'size', 'hex', 'ptr', 'ptr'], support: 'partial',
-    note: `${UNNAMED} MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_TRUNC; no peek offsets (SO_PEEK_OFF).`,
+    note: 'MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_TRUNC; no peek offsets (SO_PEEK_OFF), no MSG_OOB.',
   },
   {
     nr: SYS.sendmsg, name: 'sendmsg', handler: sysSendmsg, args: ['fd', 'ptr', 'hex'], support: 'partial',
-    note: `${UNNAMED} SCM_RIGHTS and SCM_CREDENTIALS; descriptions in flight in a reference cycle are not garbage-collected.`,
+    note: 'SCM_RIGHTS and SCM_CREDENTIALS on AF_UNIX (EINVAL elsewhere); descriptions in flight in a reference cycle are not garbage-collected.',
   },
   {
     nr: SYS.recvmsg, name: 'recvmsg', handler: sysRecvmsg, args: ['fd', 'ptr', 'hex'], support: 'partial',
-    note: `${UNNAMED} SCM_RIGHTS (MSG_CMSG_CLOEXEC, MSG_CTRUNC), SCM_CREDENTIALS with SO_PASSCRED.`,
+    note: 'SCM_RIGHTS (MSG_CMSG_CLOEXEC, MSG_CTRUNC), SCM_CREDENTIALS with SO_PASSCRED; the sender\'s address in msg_name.',
   },
   {
-    nr: SYS.shutdown, name: 'shutdown', handler: sysShutdown, args: ['fd', 'int'], support: 'partial', note: UNNAMED,
+    nr: SYS.shutdown, name: 'shutdown', handler: sysShutdown, args: ['fd', 'int'], support: 'full',
   },
   {
     nr: SYS.getsockopt, name: 'getsockopt', handler: sysGetsockopt, args: ['fd', 'int', 'int', 'ptr', 'ptr'], support: 'partial',
-    note: 'SOL_SOCKET: SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_PEERCRED, SO_ERROR, SO_SNDBUF, SO_RCVBUF, SO_PASSCRED, SO_ACCEPTCONN ' +
-      'and the stored-only booleans SO_REUSEADDR, SO_KEEPALIVE, SO_BROADCAST, SO_DONTROUTE, SO_OOBINLINE, SO_PRIORITY; ' +
-      'others ENOPROTOOPT; other levels EOPNOTSUPP.',
+    note: 'SOL_SOCKET: SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ERROR, SO_SNDBUF, SO_RCVBUF, SO_ACCEPTCONN, SO_REUSEADDR, ' +
+      'SO_REUSEPORT, SO_PEERCRED, SO_PASSCRED and the stored-only SO_KEEPALIVE, SO_BROADCAST, SO_DONTROUTE, SO_OOBINLINE, ' +
+      'SO_PRIORITY; SOL_TCP: TCP_NODELAY, TCP_MAXSEG, TCP_CORK, TCP_KEEP*, TCP_QUICKACK, TCP_USER_TIMEOUT, TCP_DEFER_ACCEPT (stored); ' +
+      'SOL_IP: IP_TOS, IP_TTL; SOL_IPV6: IPV6_V6ONLY, IPV6_UNICAST_HOPS; SOL_NETLINK options (stored). Others ENOPROTOOPT.',
   },
   {
     nr: SYS.setsockopt, name: 'setsockopt', handler: sysSetsockopt, args: ['fd', 'int', 'int', 'ptr', 'int'], support: 'partial',
-    note: 'SOL_SOCKET: SO_SNDBUF/SO_RCVBUF (doubled and clamped as Linux; SO_SNDBUF bounds what may be in flight), SO_PASSCRED, ' +
-      'the stored-only booleans listed under getsockopt; others ENOPROTOOPT (including SO_RCVTIMEO/SO_SNDTIMEO); other levels EOPNOTSUPP.',
+    note: 'The options listed under getsockopt; SO_SNDBUF/SO_RCVBUF are doubled and clamped as Linux (SO_SNDBUF bounds ' +
+      'what may be in flight); SO_RCVTIMEO/SO_SNDTIMEO are ENOPROTOOPT.',
   },
   {
-    nr: SYS.getsockname, name: 'getsockname', handler: sysGetsockname, args: ['fd', 'ptr', 'ptr'], support: 'partial',
-    note: 'Unnamed AF_UNIX address only.',
+    nr: SYS.getsockname, name: 'getsockname', handler: sysGetsockname, args: ['fd', 'ptr', 'ptr'], support: 'full',
   },
   {
-    nr: SYS.getpeername, name: 'getpeername', handler: sysGetpeername, args: ['fd', 'ptr', 'ptr'], support: 'partial',
-    note: 'Unnamed AF_UNIX address only.',
+    nr: SYS.getpeername, name: 'getpeername', handler: sysGetpeername, args: ['fd', 'ptr', 'ptr'], support: 'full',
   },
 ];

@@ -8,23 +8,23 @@ import {
   ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS, PR_SET_NAME, PR_GET_NAME, PR_SET_PDEATHSIG, PR_GET_PDEATHSIG,
   PR_GET_DUMPABLE, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER,
   PR_GET_CHILD_SUBREAPER, PR_CAPBSET_READ, GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE, RUSAGE_SELF, RUSAGE_CHILDREN,
-  RUSAGE_THREAD,
+  RUSAGE_THREAD, RLIMIT_CPU,
 } from '../../src/abi/linux';
 import { encodeUtsname, Rlimit, Rusage, Sysinfo, Tms } from '../../src/abi/layout';
-import { R } from '../../sentry/platform/ptrace/regs';
+import { R } from '../../sentry/platform/regs';
 import { processCpu, taskCpu, type CpuTime } from '../../sentry/kernel/cputime';
+import { watchCpuLimit } from '../../sentry/kernel/cputimers';
 import { randomFillSync } from 'node:crypto';
-import { totalmem, freemem } from 'node:os';
+import { CPUS, memory, RELEASE, VERSION } from '../../sentry/kernel/machine';
 
 const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
 const NS = 1_000_000_000n;
 const RLIMIT_COUNT = 16;
 const TASK_COMM_LEN = 16;
-const CPUS = 1;
 
 function uname(t: Task, a: SyscallArgs): number {
   return t.mm.write(a.u64(0), encodeUtsname({
-    sysname: 'Linux', nodename: t.kernel.hostname, release: '6.1.0', version: '#1 SMP runsc-ts',
+    sysname: 'Linux', nodename: t.kernel.hostname, release: RELEASE, version: VERSION,
     machine: 'x86_64', domainname: '(none)',
   })) ? 0 : -EFAULT;
 }
@@ -105,7 +105,10 @@ function prctl(t: Task, a: SyscallArgs): number {
     case PR_SET_NAME: {
       const s = t.mm.readCString(a.u64(1), TASK_COMM_LEN - 1);
       if (s === null) return -EFAULT;
-      t.proc.comm = s ?? '';
+      // A longer name is cut to its first TASK_COMM_LEN - 1 bytes.
+      const cut = s ?? t.mm.read(a.u64(1), TASK_COMM_LEN - 1);
+      if (cut === null) return -EFAULT;
+      t.proc.comm = typeof cut === 'string' ? cut : Buffer.from(cut).toString('utf8');
       return 0;
     }
     case PR_GET_NAME: {
@@ -162,7 +165,8 @@ function prlimit(t: Task, pid: number, resource: number, newAddr: number, oldAdd
   }
   if (next) {
     p.rlimits[resource] = next;
-    if (resource === 7) t.fds.limit = Math.min(next[0], 1 << 20);
+    if (resource === 7) for (const o of p.tasks) o.fds.limit = Math.min(next[0], 1 << 20);
+    if (resource === RLIMIT_CPU) watchCpuLimit(t.kernel, p);
   }
   return 0;
 }
@@ -208,8 +212,9 @@ function times(t: Task, a: SyscallArgs): number {
 }
 
 function sysinfo(t: Task, a: SyscallArgs): number {
+  const mem = memory(t.kernel);
   return t.mm.write(a.u64(0), Sysinfo.encode({
-    uptime: t.kernel.uptimeNs() / 1_000_000_000n, totalram: totalmem(), freeram: freemem(),
+    uptime: t.kernel.uptimeNs() / 1_000_000_000n, totalram: mem.total, freeram: mem.free,
     procs: t.kernel.processes.size, mem_unit: 1,
   })) ? 0 : -EFAULT;
 }
@@ -246,13 +251,13 @@ export const systemRows: SyscallRow[] = [
   { nr: SYS.setresgid, name: 'setresgid', handler: (t, a) => setresgid(t, a.int(0), a.int(1), a.int(2)), args: ['int', 'int', 'int'], support: 'partial', note: 'As setuid.' },
   { nr: SYS.arch_prctl, name: 'arch_prctl', handler: archPrctl, args: ['hex', 'ptr'], support: 'partial', note: 'ARCH_SET/GET_FS and _GS only.' },
   { nr: SYS.prctl, name: 'prctl', handler: prctl, args: ['int', 'hex', 'hex', 'hex', 'hex'], support: 'partial', note: 'PR_SET/GET_NAME, PDEATHSIG (sent when the parent process exits), CHILD_SUBREAPER, NO_NEW_PRIVS, DUMPABLE, CAPBSET_READ; other options return EINVAL.' },
-  { nr: SYS.prlimit64, name: 'prlimit64', handler: (t, a) => prlimit(t, a.int(0), a.int(1), a.u64(2), a.u64(3)), args: ['pid', 'int', 'ptr', 'ptr'], support: 'partial', note: 'Limits are stored and reported; only RLIMIT_NOFILE and RLIMIT_NPROC are enforced.' },
+  { nr: SYS.prlimit64, name: 'prlimit64', handler: (t, a) => prlimit(t, a.int(0), a.int(1), a.u64(2), a.u64(3)), args: ['pid', 'int', 'ptr', 'ptr'], support: 'partial', note: 'Enforced: RLIMIT_NOFILE, NPROC, AS, STACK (the stack of the next execve), CPU, SIGPENDING; others are stored and reported.' },
   { nr: SYS.getrlimit, name: 'getrlimit', handler: (t, a) => (a.u64(1) === 0 ? -EFAULT : prlimit(t, 0, a.int(0), 0, a.u64(1))), args: ['int', 'ptr'], support: 'full' },
   { nr: SYS.setrlimit, name: 'setrlimit', handler: (t, a) => (a.u64(1) === 0 ? -EFAULT : prlimit(t, 0, a.int(0), a.u64(1), 0)), args: ['int', 'ptr'], support: 'partial', note: 'As prlimit64.' },
   { nr: SYS.getrandom, name: 'getrandom', handler: getrandom, args: ['ptr', 'size', 'hex'], support: 'full' },
   { nr: SYS.getrusage, name: 'getrusage', handler: getrusage, args: ['int', 'ptr'], support: 'partial', note: 'User and system CPU time (the stub threads\' host accounting, 10 ms ticks); other fields read 0.' },
   { nr: SYS.times, name: 'times', handler: times, args: ['ptr'], support: 'partial', note: 'CPU times as getrusage.' },
-  { nr: SYS.sysinfo, name: 'sysinfo', handler: sysinfo, args: ['ptr'], support: 'partial', note: 'Memory figures are the host\'s.' },
+  { nr: SYS.sysinfo, name: 'sysinfo', handler: sysinfo, args: ['ptr'], support: 'partial', note: 'totalram is the host\'s RAM; freeram is what the sandbox has not used of it; no swap, no load averages.' },
   { nr: SYS.sched_getaffinity, name: 'sched_getaffinity', handler: schedGetaffinity, args: ['pid', 'size', 'ptr'], support: 'partial', note: 'The sandbox has one CPU.' },
   { nr: SYS.sched_yield, name: 'sched_yield', handler: () => 0, args: [], support: 'full' },
   { nr: SYS.getcpu, name: 'getcpu', handler: getcpu, args: ['ptr', 'ptr', 'ptr'], support: 'full' },

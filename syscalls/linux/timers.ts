@@ -1,13 +1,14 @@
-// Interval timers: alarm, setitimer/getitimer (ITIMER_REAL), POSIX timers
+// Interval timers: alarm, setitimer/getitimer (ITIMER_REAL; VIRTUAL and PROF on the CPU clock), POSIX timers
 // (timer_create & co., SIGEV_SIGNAL, SIGEV_THREAD_ID, SIGEV_NONE) and timerfd.
 import type { SyscallRow, SyscallArgs } from '../types';
 import type { Task } from '../../sentry/kernel/task';
 import { IntervalTimer } from '../../sentry/kernel/itimer';
+import { cpuTimers } from '../../sentry/kernel/cputimers';
 import { TimerFD } from '../../sentry/vfs/timerfd';
 import { SYS } from '../../src/abi/sysno';
 import { EINVAL, EFAULT, EAGAIN, EBADF } from '../../src/abi/errno';
 import {
-  SIGALRM, NSIG, ITIMER_REAL, SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID, TIMER_ABSTIME, TFD_TIMER_ABSTIME,
+  SIGALRM, NSIG, ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF, SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID, TIMER_ABSTIME, TFD_TIMER_ABSTIME,
   TFD_TIMER_CANCEL_ON_SET, O_CLOEXEC, O_NONBLOCK,
 } from '../../src/abi/linux';
 import { Itimerval, Itimerspec, Siginfo } from '../../src/abi/layout';
@@ -37,13 +38,24 @@ const encodeVal = (v: { value: bigint; interval: bigint }) => Itimerval.encode({
   it_interval_sec: v.interval / NS, it_interval_usec: (v.interval % NS) / 1000n,
 });
 
+/** The timer setitimer's which names: ITIMER_REAL on the wall clock, VIRTUAL and PROF on the CPU clock. */
+function itimer(t: Task, which: number): { set(v: bigint, i: bigint): { value: bigint; interval: bigint }; get(): { value: bigint; interval: bigint } } | null {
+  if (which === ITIMER_REAL) return realTimer(t);
+  const kind = which === ITIMER_VIRTUAL ? 'virtual' : which === ITIMER_PROF ? 'prof' : null;
+  if (!kind) return null;
+  const timers = cpuTimers(t.kernel, t.proc);
+  return { set: (v, i) => timers.set(kind, v, i), get: () => timers.get(kind) };
+}
+
 function getitimer(t: Task, a: SyscallArgs): number {
-  if (a.int(0) !== ITIMER_REAL) return -EINVAL;
-  return t.mm.write(a.u64(1), encodeVal(realTimer(t).get())) ? 0 : -EFAULT;
+  const timer = itimer(t, a.int(0));
+  if (!timer) return -EINVAL;
+  return t.mm.write(a.u64(1), encodeVal(timer.get())) ? 0 : -EFAULT;
 }
 
 function setitimer(t: Task, a: SyscallArgs): number {
-  if (a.int(0) !== ITIMER_REAL) return -EINVAL;
+  const timer = itimer(t, a.int(0));
+  if (!timer) return -EINVAL;
   let value = 0n;
   let interval = 0n;
   if (a.u64(1)) {
@@ -55,7 +67,7 @@ function setitimer(t: Task, a: SyscallArgs): number {
     value = v.it_value_sec * NS + v.it_value_usec * 1000n;
     interval = v.it_interval_sec * NS + v.it_interval_usec * 1000n;
   }
-  const old = realTimer(t).set(value, interval);
+  const old = timer.set(value, interval);
   if (a.u64(2) && !t.mm.write(a.u64(2), encodeVal(old))) return -EFAULT;
   return 0;
 }

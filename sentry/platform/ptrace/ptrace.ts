@@ -4,16 +4,21 @@
 //
 // Outcomes of running a thread (Platform.wait): a syscall stop, a signal the
 // host raised in the stub (a fault: SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, or
-// one sent from outside), or the stub's death. Every ptrace request must come
-// from the thread that attached (the Node main thread): nothing here is async.
+// one sent from outside), an interruption, or the stub's death. Every ptrace
+// request must come from the thread that attached (the Node main thread):
+// nothing here is async.
 //
 // Lock order: none; single-threaded.
+import { readFileSync } from 'node:fs';
 import * as libc from '../../../src/ffi/libc';
-import { Regs, R, NREGS } from './regs';
+import { Regs, R } from '../regs';
+import { ContextDied, type Context, type CpuTimes, type Platform, type Stop } from '../platform';
+import type { MemoryFile } from '../../mm/memfile';
 import {
   STUB_BASE, STUB_SIZE, TRAMPOLINE, TRAMPOLINE_END, stubElf, STUB_SIGACTION_IGN, BATCH, BATCH_END, BATCH_PAGE,
   BATCH_PAGE_SIZE, BATCH_ENTRY_SIZE,
 } from './stub';
+import { stubFilter } from './stubfilter';
 
 const PTRACE_POKEUSER = 6;
 const PTRACE_CONT = 7;
@@ -33,8 +38,10 @@ const PTRACE_O_EXITKILL = 0x100000;
 const PTRACE_EVENT_FORK = 1;
 const PTRACE_EVENT_CLONE = 3;
 const PTRACE_EVENT_STOP = 128;
+const TICK_NS = 10_000_000n;
 const WALL = 0x40000000;
 const SIGKILL = 9;
+const SIGURG = 23;
 const SIGTRAP = 5;
 const SIGCHLD = 17;
 const EINTR = 4;
@@ -45,6 +52,10 @@ const NR_RT_SIGACTION = 13;
 const NR_CLONE = 56;
 const NR_PRCTL = 157;
 const PR_SET_PDEATHSIG = 1;
+const PR_SET_NO_NEW_PRIVS = 38;
+const NR_CLOSE_RANGE = 436;
+const NR_SECCOMP = 317;
+const SECCOMP_SET_MODE_FILTER = 1;
 const CLONE_VM = 0x100;
 const CLONE_FS = 0x200;
 const CLONE_FILES = 0x400;
@@ -59,13 +70,11 @@ export const TASK_SIZE = 0x7fff_ffff_f000;
 /** The fd number the memory file has inside every stub. */
 const STUB_MEMORY_FD = 100;
 
-export type StopKind = 'syscall' | 'signal' | 'exited' | 'killed' | 'event';
-
-/** What Platform.wait observed. */
-export interface Stop {
+/** What waitpid observed of a stub thread. */
+interface HostStop {
   tid: number;
-  kind: StopKind;
-  /** Signal for 'signal' and 'killed'; exit code for 'exited'. */
+  kind: 'syscall' | 'signal' | 'exited' | 'killed' | 'event';
+  /** Signal for 'signal' and 'killed'; exit code for 'exited'; the event for 'event'. */
   value: number;
 }
 
@@ -76,7 +85,7 @@ function check(r: number, what: string): number {
   return r;
 }
 
-function decode(tid: number, s: number): Stop {
+function decode(tid: number, s: number): HostStop {
   if ((s & 0x7f) === 0) return { tid, kind: 'exited', value: (s >> 8) & 0xff };
   if ((s & 0xff) !== 0x7f) return { tid, kind: 'killed', value: s & 0x7f };
   const sig = (s >> 8) & 0xff;
@@ -86,7 +95,7 @@ function decode(tid: number, s: number): Stop {
 }
 
 /** Waits for the next stop of tid (or of any traced thread when tid is -1). */
-function waitStop(tid: number): Stop {
+function waitStop(tid: number): HostStop {
   for (;;) {
     const pid = libc.waitpid(tid, status, WALL);
     if (pid > 0) return decode(pid, status[0]!);
@@ -95,7 +104,7 @@ function waitStop(tid: number): Stop {
 }
 
 /** One traced host thread. Its registers are the workload thread's while it is stopped. */
-export class StubThread {
+export class StubThread implements Context {
   readonly regs = new Regs();
   /** The workload's registers were changed here and must be written back before it runs. */
   private regsDirty = false;
@@ -104,6 +113,22 @@ export class StubThread {
   readonly deferredSignals: number[] = [];
 
   constructor(readonly tid: number) {}
+
+  get id(): number {
+    return this.tid;
+  }
+
+  /** The host's accounting of the thread from /proc/<tid>/stat (clock ticks), zero if it is gone. */
+  cpuTime(): CpuTimes {
+    try {
+      const stat = readFileSync(`/proc/${this.tid}/stat`, 'latin1');
+      // Fields after the parenthesised command name: state is field 3; utime 14, stime 15.
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return { userNs: BigInt(f[11]!) * TICK_NS, sysNs: BigInt(f[12]!) * TICK_NS };
+    } catch {
+      return { userNs: 0n, sysNs: 0n };
+    }
+  }
 
   loadRegs(): void {
     check(libc.ptraceBuf(PTRACE_GETREGS, this.tid, 0, this.regs.buf), 'PTRACE_GETREGS');
@@ -242,9 +267,9 @@ export class StubThread {
 }
 
 /** A stub died while the Sentry was using it (killed from outside, or out of memory). */
-export class StubDied extends Error {
-  constructor(readonly tid: number, readonly stop: Stop) {
-    super(`stub ${tid} died: ${stop.kind} ${stop.value}`);
+class StubDied extends ContextDied {
+  constructor(tid: number, stop: HostStop) {
+    super(tid, `${stop.kind} ${stop.value}`);
   }
 }
 
@@ -260,7 +285,7 @@ const WAKER_PAGE = 0x10000;
  * stop of any workload thread (waitpid) also ends at the next timer deadline:
  * the waker's sleep ends in a stop like any other.
  */
-export class Waker {
+class Waker {
   /** The deadline the waker is sleeping until, or null when it is stopped. */
   private armedUntil: bigint | null = null;
 
@@ -302,7 +327,7 @@ const NR_PAUSE = 34;
  * sandbox's control-socket watcher) can end the loop's waitpid by signalling
  * it: the signal arrives as a stop of this stub, which the kernel then re-arms.
  */
-export class Doorbell {
+class Doorbell {
   constructor(readonly thread: StubThread) {}
 
   /** (Re)starts the wait; a signal that arrived meanwhile stops it again at once. */
@@ -318,21 +343,24 @@ export class Doorbell {
 }
 
 /** Owns the stub processes of one sandbox. */
-export class PtracePlatform {
+export class PtracePlatform implements Platform {
+  readonly name = 'ptrace';
   private template: StubThread | null = null;
   private readonly cpuMask: Uint8Array;
+  private waker: Waker | null = null;
+  private bell: Doorbell | null = null;
 
+  /** BATCH_PAGE_SIZE bytes of the memory file that every stub sees read-only at BATCH_PAGE. */
+  private readonly batchOff: number;
   private readonly batch: DataView;
   private batchLen = 0;
   /** The stub whose process the queued batch entries are for. */
   private batchOwner: StubThread | null = null;
 
-  /**
-   * memoryFd is the memory file; every stub holds it as STUB_MEMORY_FD so the
-   * Sentry can map workload memory into it. batchPage is BATCH_PAGE_SIZE
-   * bytes of it (at batchOff) that every stub sees read-only at BATCH_PAGE.
-   */
-  constructor(private readonly memoryFd: number, private readonly batchOff: number, batchPage: Uint8Array) {
+  /** Every stub holds the memory file as STUB_MEMORY_FD so the Sentry can map workload memory into it. */
+  constructor(private readonly mf: MemoryFile) {
+    this.batchOff = mf.allocate(BATCH_PAGE_SIZE);
+    const batchPage = mf.viewOf(this.batchOff, BATCH_PAGE_SIZE)!;
     this.batch = new DataView(batchPage.buffer, batchPage.byteOffset, BATCH_PAGE_SIZE);
     // Cross-CPU wakeups cost ~100 µs in these VMs: keep the tracer thread and
     // every stub on one CPU.
@@ -348,11 +376,17 @@ export class PtracePlatform {
    * injected syscall instead of a process spawn.
    */
   newProcess(): StubThread {
-    const template = this.template ?? (this.template = this.spawnTemplate());
+    this.prepare();
+    const template = this.template!;
     const t = PtracePlatform.cloneStub(template, SIGCHLD);
     // The template's parent is the Sentry; this one's is the template.
     t.hostSyscall(NR_PRCTL, PR_SET_PDEATHSIG, SIGKILL);
     return t;
+  }
+
+  /** Spawns the template stub now, while the Sentry may still start processes (before its seccomp filter). */
+  prepare(): void {
+    this.template ??= this.spawnTemplate();
   }
 
   /** A new host task in the same address space as parent's (for CLONE_VM children). */
@@ -387,18 +421,26 @@ export class PtracePlatform {
     libc.schedSetaffinity(pid, this.cpuMask.length, this.cpuMask);
   }
 
-  /** A waker whose timespec lives in the page of the memory file at pageOff. */
-  newWaker(pageOff: number, writeTimespec: (ns: bigint) => void): Waker {
+  /** The waker, whose timespec lives in a page of the memory file. */
+  private newWaker(): Waker {
+    const pageOff = this.mf.allocate(0x1000);
     const t = this.newProcess();
     const r = t.hostSyscall(NR_MMAP, WAKER_PAGE, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED, STUB_MEMORY_FD, pageOff);
     if (r !== WAKER_PAGE) throw new Error(`mapping the waker's page failed: ${r}`);
-    return new Waker(t, writeTimespec);
+    return new Waker(t, (ns) => {
+      const ts = new DataView(new ArrayBuffer(16));
+      ts.setBigInt64(0, ns / 1_000_000_000n, true);
+      ts.setBigInt64(8, ns % 1_000_000_000n, true);
+      this.mf.write(pageOff, new Uint8Array(ts.buffer));
+    });
   }
 
-  newDoorbell(): Doorbell {
-    const d = new Doorbell(this.newProcess());
-    d.arm();
-    return d;
+  doorbell(): { tid: number; signal: number } {
+    if (!this.bell) {
+      this.bell = new Doorbell(this.newProcess());
+      this.bell.arm();
+    }
+    return { tid: this.bell.thread.tid, signal: SIGURG };
   }
 
   /**
@@ -446,9 +488,21 @@ export class PtracePlatform {
     for (let i = 0; i < 7; i++) this.batch.setBigInt64(at + 8 * i, BigInt(call[i] ?? 0), true);
   }
 
-  /** Waits for the next stop of any stub thread. */
-  wait(): Stop {
-    return waitStop(-1);
+  /** Waits for the next stop of any stub thread, or for the waker's stop at deadline. */
+  wait(deadline: bigint | null): Stop | null {
+    if (deadline !== null) (this.waker ??= this.newWaker()).arm(deadline);
+    const stop = waitStop(-1);
+    if (this.waker && stop.tid === this.waker.thread.tid) {
+      this.waker.stopped();
+      return null;
+    }
+    if (this.bell && stop.tid === this.bell.thread.tid) {
+      this.bell.arm();
+      return null;
+    }
+    // Events other than the interruption arrive only while the Sentry injects syscalls.
+    if (stop.kind === 'event') return { id: stop.tid, kind: 'interrupted', value: 0 };
+    return { id: stop.tid, kind: stop.kind, value: stop.value };
   }
 
   private spawnTemplate(): StubThread {
@@ -458,7 +512,7 @@ export class PtracePlatform {
       if (libc.write(imageFd, image, image.length) !== image.length) throw new Error('writing the stub image failed');
       const actions = new Uint8Array(libc.POSIX_SPAWN_FILE_ACTIONS_SIZE);
       libc.posixSpawnFileActionsInit(actions);
-      libc.posixSpawnFileActionsAddDup2(actions, this.memoryFd, STUB_MEMORY_FD);
+      libc.posixSpawnFileActionsAddDup2(actions, this.mf.fd, STUB_MEMORY_FD);
       const pid = new Int32Array(1);
       const path = `/proc/self/fd/${imageFd}`;
       const err = libc.posixSpawn(pid, path, actions, null, ['runsc-stub', null], [null]);
@@ -481,11 +535,33 @@ export class PtracePlatform {
       // Every stub forked from here shares the read-only batch page.
       const r = t.hostSyscall(NR_MMAP, BATCH_PAGE, BATCH_PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, STUB_MEMORY_FD, this.batchOff);
       if (r !== BATCH_PAGE) throw new Error(`mapping the batch page failed: ${r}`);
+      this.trap(t);
       return t;
     } finally {
       libc.close(imageFd);
     }
   }
+
+  /**
+   * Seals the template, and so every stub forked from it: no host fd but the
+   * memory file (posix_spawn passed on the Sentry's unmarked ones, stdio
+   * included), no_new_privs, and the stub filter (stubfilter.ts), which the
+   * Sentry hands over through the batch page before any batch uses it.
+   */
+  private trap(t: StubThread): void {
+    if (this.batchLen !== 0) throw new Error('the batch page is in use');
+    const ok = (r: number, what: string): void => {
+      if (r < 0) throw new Error(`${what} in the stub failed: errno ${-r}`);
+    };
+    ok(t.hostSyscall(NR_CLOSE_RANGE, 0, STUB_MEMORY_FD - 1, 0), 'close_range');
+    ok(t.hostSyscall(NR_CLOSE_RANGE, STUB_MEMORY_FD + 1, 0xffff_ffff, 0), 'close_range');
+    ok(t.hostSyscall(NR_PRCTL, PR_SET_NO_NEW_PRIVS, 1), 'PR_SET_NO_NEW_PRIVS');
+    const prog = stubFilter();
+    const FILTER_AT = 64;
+    new Uint8Array(this.batch.buffer, this.batch.byteOffset + FILTER_AT, prog.length).set(prog);
+    this.batch.setUint16(0, prog.length / 8, true); // struct sock_fprog {u16 len; sock_filter *filter}
+    this.batch.setBigUint64(8, BigInt(BATCH_PAGE + FILTER_AT), true);
+    ok(t.hostSyscall(NR_SECCOMP, SECCOMP_SET_MODE_FILTER, 0, BATCH_PAGE), 'seccomp');
+  }
 }
 
-export { NREGS, PTRACE_EVENT_CLONE, PTRACE_EVENT_STOP };

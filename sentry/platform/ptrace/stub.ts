@@ -6,9 +6,10 @@
 // syscalls. Everything else in the stub's address space belongs to the
 // workload and is mapped from the Sentry's memory file.
 import { tinyElf } from '../../../src/elf/tiny';
+import { USER_END } from '../platform';
 
-/** Where the stub's code page lives; the workload's address space ends below it. */
-export const STUB_BASE = 0x7fff_0000_0000;
+/** Where the stub's code page lives, just above the workload's address space. */
+export const STUB_BASE = USER_END;
 export const STUB_SIZE = 0x1000;
 const ENTRY_OFFSET = 0x80;
 const TRAMPOLINE_OFFSET = 0x100;
@@ -20,6 +21,8 @@ const SIGACTION_IGN_OFFSET = 0x180;
 const BATCH_OFFSET = 0x200;
 /** Address of the batch routine: runs rsi syscalls described at rdi, stopping at the first error. */
 export const BATCH = STUB_BASE + BATCH_OFFSET;
+/** rip just after the batch routine's syscall instruction. */
+export const BATCH_SYSCALL_END = BATCH + 0x2f;
 /** rip after the batch routine's int3 has trapped. */
 export const BATCH_END = BATCH + 0x41;
 /** Read-only page(s) from which the batch routine takes its syscalls: {nr, a0..a5, unused} per 64 bytes. */

@@ -1,5 +1,6 @@
-// A stub thread's registers as PTRACE_GETREGS fills them (struct
-// user_regs_struct), with fast accessors that avoid BigInt on the hot path.
+// A workload thread's registers in the layout of PTRACE_GETREGS (struct
+// user_regs_struct), every platform's exchange format, with fast accessors
+// that avoid BigInt on the hot path.
 
 /** Index of each register in user_regs_struct (asm/ptrace.h, x86-64). */
 export const R = {

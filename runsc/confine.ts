@@ -1,0 +1,244 @@
+// The Sentry's confinement (issue 7, the second layer under the Sentry).
+//
+// Stage 1 runs before Node, in dist/launcher (runsc/launcher.ts), which
+// bin/runsc puts in front of `runsc do`: new mount, PID, IPC and UTS
+// namespaces, a network namespace unless --network=host, a user namespace
+// with --rootless (the user's ids mapped to 0), private mounts,
+// no_new_privs, and a bounding set of SENTRY_BOUNDING. The Sentry is pid 1 of
+// its PID namespace, so when it dies the kernel kills the Gofer and every stub
+// with it; the launcher, outside, waits and passes its exit status on.
+//
+// Stage 2 (confineSentry) runs once the Sentry is up — its Gofers started and
+// attached, its first stub spawned — because after it the Sentry can neither
+// start processes nor open host paths:
+//   * a fresh tmpfs holding only a read-only /proc of the Sentry's own PID
+//     namespace (stub CPU times, /proc/self/fd) becomes the root (pivot_root,
+//     old root detached) and is made read-only: no host path resolves;
+//   * every capability is dropped from the main thread (bounding, effective,
+//     permitted, inheritable, ambient);
+//   * a seccomp filter on every thread (TSYNC) allows only the host syscalls
+//     in SENTRY_SYSCALLS, with the argument checks noted there; anything else
+//     kills the Sentry (SECCOMP_RET_KILL_PROCESS), the kernel logs the call
+//     (SECCOMP_FILTER_FLAG_LOG), and the launcher reports the SIGSYS.
+// Capabilities are per thread: Node's helper threads keep SENTRY_BOUNDING,
+// and the filter is what denies them every call those capabilities guard.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as libc from '../src/ffi/libc';
+import {
+  AUDIT_ARCH_X86_64, Bpf, DATA_ARCH, DATA_NR, SECCOMP_FILTER_FLAG_LOG, SECCOMP_FILTER_FLAG_TSYNC, SECCOMP_RET_ALLOW,
+  SECCOMP_RET_ERRNO, SECCOMP_RET_KILL_PROCESS, dataArg,
+} from '../src/seccomp';
+import { KEEP_CAPS, SETUP_CAPS } from '../gofer/confine';
+import { OPT_FORK, capMask } from './launcher';
+
+export class SentryConfineError extends Error {
+  constructor(step: string, why: string) { super(`confining the Sentry: ${step}: ${why}`); }
+}
+
+const CLONE_NEWNS = 0x20000;
+const CLONE_NEWUTS = 0x4000000;
+const CLONE_NEWIPC = 0x8000000;
+const CLONE_NEWUSER = 0x10000000;
+const CLONE_NEWPID = 0x20000000;
+const CLONE_NEWNET = 0x40000000;
+const CLONE_THREAD = 0x10000;
+
+/**
+ * The Sentry's bounding set: what the Gofers it starts need (gofer/confine.ts);
+ * the Sentry itself needs only CAP_SYS_ADMIN (mount, pivot_root) and
+ * CAP_SETPCAP (emptying the bounding set) for stage 2, then nothing.
+ */
+export const SENTRY_BOUNDING = [...KEEP_CAPS.keys(), ...SETUP_CAPS];
+
+export interface ConfineOptions {
+  network: string;
+  rootless: boolean;
+}
+
+/** The launcher's arguments (before the program) for a Sentry started with o. */
+export function launcherArgs(o: ConfineOptions, uid: number, gid: number): string[] {
+  let flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID;
+  if (o.network !== 'host') flags |= CLONE_NEWNET;
+  if (o.rootless) flags |= CLONE_NEWUSER;
+  return [String(flags), capMask(SENTRY_BOUNDING), String(OPT_FORK), o.rootless ? `0 ${uid} 1` : '-', o.rootless ? `0 ${gid} 1` : '-'];
+}
+
+/** The hidden flag the launched Sentry carries (bin/runsc adds it). */
+export const CONFINED_FLAG = '--sentry-confined';
+
+/**
+ * For a `do` started without bin/runsc: execve this same command line through
+ * the launcher (a second Node start; bin/runsc avoids it).
+ */
+export function reexecConfined(o: ConfineOptions): never {
+  const launcher = path.join(__dirname, 'launcher');
+  const args = [launcher, ...launcherArgs(o, process.getuid!(), process.getgid!()), process.execPath, ...process.execArgv,
+    process.argv[1]!, CONFINED_FLAG, ...process.argv.slice(2)];
+  const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
+  libc.execve(launcher, [...args, null], [...env, null]);
+  throw new SentryConfineError('execve', `${launcher}: errno ${libc.errno()}`);
+}
+
+// ---- stage 2 ----
+
+const MS_RDONLY = 0x1;
+const MS_NOSUID = 0x2;
+const MS_NODEV = 0x4;
+const MS_NOEXEC = 0x8;
+const MS_REMOUNT = 0x20;
+const MS_BIND = 0x1000;
+const MNT_DETACH = 2;
+const PR_CAPBSET_READ = 23;
+const PR_CAPBSET_DROP = 24;
+const PR_CAP_AMBIENT = 47;
+const PR_CAP_AMBIENT_CLEAR_ALL = 4;
+const PR_GET_NO_NEW_PRIVS = 39;
+const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
+
+function check(r: number, step: string): void {
+  if (r < 0) throw new SentryConfineError(step, `errno ${libc.errno()}`);
+}
+
+/** Stage 2; see the top of this file. `mountPoint` is any directory to build the new root on. */
+export function confineSentry(mountPoint = '/tmp'): void {
+  if (process.pid !== 1) throw new SentryConfineError('namespaces', 'not pid 1 of a new PID namespace: was the launcher skipped?');
+  if (libc.prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) !== 1) throw new SentryConfineError('no_new_privs', 'not set');
+  check(libc.mount('none', mountPoint, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, 'mode=0555,size=16k'), `tmpfs on ${mountPoint}`);
+  fs.mkdirSync(path.join(mountPoint, 'proc'));
+  check(libc.mount('proc', path.join(mountPoint, 'proc'), 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, null), 'mount proc');
+  check(libc.chdir(mountPoint), 'chdir');
+  check(libc.pivotRoot('.', '.'), 'pivot_root');
+  check(libc.umount2('.', MNT_DETACH), 'detach the old root');
+  check(libc.chdir('/'), 'chdir /');
+  check(libc.mount(null, '/', null, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, null), 'read-only root');
+  for (let c = 0; c < 64 && libc.prctl(PR_CAPBSET_READ, c, 0, 0, 0) >= 0; c++) check(libc.prctl(PR_CAPBSET_DROP, c, 0, 0, 0), `drop capability ${c}`);
+  check(libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), 'clear ambient capabilities');
+  const hdr = new Uint8Array(8);
+  new DataView(hdr.buffer).setUint32(0, LINUX_CAPABILITY_VERSION_3, true);
+  check(libc.capset(hdr, new Uint8Array(24)), 'capset');
+  check(libc.seccompSetFilter(SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG, sentryFilter()), 'seccomp');
+}
+
+/**
+ * The host syscalls the Sentry may make once confined, each with why. The
+ * list was measured (docs/security.md says how) over the test suite's
+ * programs; the Sentry's own calls are in src/ffi/libc.ts, the rest are
+ * Node's (V8, libuv, glibc).
+ */
+export const SENTRY_SYSCALLS: ReadonlyMap<number, string> = new Map([
+  [0, 'read: 9P replies from the Gofer, host stdin, libuv\'s wakeup pipes'],
+  [1, 'write: 9P requests, host stdout/stderr, logs'],
+  [3, 'close'],
+  [5, 'fstat: Node and glibc on open fds'],
+  [7, 'poll: host fds the workload polls'],
+  [8, 'lseek: host fds (stdio) the workload seeks'],
+  [9, 'mmap: V8 heap, the memory file\'s windows'],
+  [10, 'mprotect: V8 code pages, guard pages'],
+  [11, 'munmap'],
+  [12, 'brk: malloc'],
+  [13, 'rt_sigaction: Node\'s signal handling'],
+  [14, 'rt_sigprocmask'],
+  [15, 'rt_sigreturn: return from Node\'s signal handlers'],
+  [16, 'ioctl: TCGETS/TIOCGWINSZ and the like on host stdio, FIONBIO; KVM_RUN and the VM\'s ioctls (--platform=kvm)'],
+  [17, 'pread64: host fds'],
+  [18, 'pwrite64: host fds'],
+  [19, 'readv'],
+  [20, 'writev: pino and libuv writes'],
+  [24, 'sched_yield: V8 spin locks'],
+  [25, 'mremap: glibc realloc of large blocks'],
+  [27, 'mincore: fork copies only resident pages'],
+  [28, 'madvise: V8 and glibc release memory'],
+  [32, 'dup'],
+  [33, 'dup2'],
+  [35, 'nanosleep'],
+  [39, 'getpid'],
+  [47, 'recvmsg: 9P replies'],
+  [51, 'getsockname: libuv tells what kind of fd stdio is'],
+  [55, 'getsockopt: libuv tells what kind of fd stdio is (SO_TYPE)'],
+  [46, 'sendmsg: 9P requests'],
+  [53, 'socketpair: the Sentry\'s own sockets (socketpair in the workload is Sentry-side; libuv)'],
+  [60, 'exit: a Node thread ends'],
+  [61, 'wait4: the scheduler waits for stub stops'],
+  [62, 'kill: SIGKILL to stubs'],
+  [63, 'uname: Node\'s os module'],
+  [72, 'fcntl: flags of host fds'],
+  [74, 'fsync: pino\'s synchronous log destination'],
+  [77, 'ftruncate: the memory file grows'],
+  [89, 'readlink: /proc/self/fd names of host fds'],
+  [96, 'gettimeofday'],
+  [97, 'getrlimit'],
+  [98, 'getrusage: process.cpuUsage'],
+  [99, 'sysinfo: os.freemem'],
+  [102, 'getuid'], [104, 'getgid'], [107, 'geteuid'], [108, 'getegid'], [115, 'getgroups'],
+  [110, 'getppid'],
+  [128, 'rt_sigtimedwait: the KVM platform takes its time-slice signal'],
+  [131, 'sigaltstack: V8 and Node threads'],
+  [157, 'prctl: thread names (PR_SET_NAME), PR_SET_VMA'],
+  [186, 'gettid'],
+  [200, 'tkill'],
+  [201, 'time'],
+  [202, 'futex: every lock and condition variable'],
+  [203, 'sched_setaffinity: stubs pinned to the Sentry\'s CPU'],
+  [204, 'sched_getaffinity: libuv counts CPUs'],
+  [217, 'getdents64: /proc reads'],
+  [223, 'timer_settime: the KVM platform arms its time-slice timer'],
+  [218, 'set_tid_address: new threads'],
+  [228, 'clock_gettime: when the vDSO is not used'],
+  [229, 'clock_getres'],
+  [230, 'clock_nanosleep'],
+  [231, 'exit_group'],
+  [232, 'epoll_wait: libuv\'s loop'],
+  [233, 'epoll_ctl: libuv\'s loop'],
+  [234, 'tgkill: Node signals its own threads'],
+  [247, 'waitid'],
+  [257, 'openat: /proc files (stub CPU times); the root is an empty read-only tmpfs'],
+  [262, 'newfstatat'],
+  [270, 'pselect6'],
+  [271, 'ppoll'],
+  [273, 'set_robust_list: new threads'],
+  [281, 'epoll_pwait: libuv\'s loop'],
+  [284, 'eventfd'],
+  [285, 'fallocate: the memory file releases pages (PUNCH_HOLE)'],
+  [290, 'eventfd2: libuv\'s async handles'],
+  [291, 'epoll_create1: libuv'],
+  [292, 'dup3'],
+  [293, 'pipe2: libuv'],
+  [302, 'prlimit64: Node reads RLIMIT_NOFILE / RLIMIT_STACK'],
+  [309, 'getcpu: sched_getcpu when the vDSO is not used'],
+  [318, 'getrandom: V8\'s and Node\'s random seeds'],
+  [319, 'memfd_create: the memory file and stub images'],
+  [324, 'membarrier: V8'],
+  [332, 'statx: Node\'s fs.stat'],
+  [334, 'rseq: glibc registers each new thread'],
+  [441, 'epoll_pwait2: libuv'],
+]);
+
+const NR_PTRACE = 101;
+/** Requests that would take a new tracee: stubs are seized before the filter, their forks are traced automatically. */
+const PTRACE_NEW_TRACEE = [0 /* TRACEME */, 16 /* ATTACH */, 0x4206 /* SEIZE */];
+const NR_CLONE = 56;
+const NR_CLONE3 = 435;
+const ENOSYS = 38;
+
+/**
+ * SENTRY_SYSCALLS as a filter, plus ptrace on existing tracees, clone for
+ * threads only, and clone3 refused (ENOSYS: glibc then uses clone).
+ */
+export function sentryFilter(): Uint8Array {
+  const p = new Bpf().load(DATA_ARCH).jeq(AUDIT_ARCH_X86_64, null, 'kill').load(DATA_NR);
+  for (const nr of SENTRY_SYSCALLS.keys()) p.jeq(nr, 'allow');
+  p.jeq(NR_PTRACE, 'ptrace');
+  p.jeq(NR_CLONE3, 'nosys');
+  p.jeq(NR_CLONE, null, 'kill');
+  // A new thread only: no new process (that could exec), no namespaces.
+  p.load(dataArg(0)).jset(CLONE_THREAD, null, 'kill').jset(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET, 'kill', 'allow');
+  // ptrace: the ptrace platform, on the stubs it already traces.
+  p.label('ptrace').load(dataArg(0));
+  for (const req of PTRACE_NEW_TRACEE) p.jeq(req, 'kill');
+  p.jeq(0, 'allow', 'allow');
+  return p.label('allow').ret(SECCOMP_RET_ALLOW)
+    .label('nosys').ret(SECCOMP_RET_ERRNO | ENOSYS)
+    .label('kill').ret(SECCOMP_RET_KILL_PROCESS)
+    .assemble();
+}

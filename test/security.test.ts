@@ -1,0 +1,236 @@
+// The two layers under the workload, checked from the host while a sandbox
+// runs (docs/security.md): the Sentry's namespaces, root, capabilities and
+// seccomp filter; the stubs' filter and fds; the filters' semantics (a probe
+// program installs each and makes allowed and forbidden calls); --rootless
+// and --network=host; and faults — kill -9 of the Sentry, the launcher, a
+// stub or the Gofer leaves nothing behind and breaks no later run, and data
+// fsync'd to a writable root before the kill is on the host.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { BASE_ENV, REPO, RUNSC, buildC, describeRun, killAll, run, runSandboxed } from './harness';
+import { sentryFilter } from '../runsc/confine';
+import { stubFilter } from '../sentry/platform/ptrace/stubfilter';
+
+afterAll(killAll);
+
+/** Sandboxes started by startSandbox, killed (by group) after each test. */
+const started: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of started.splice(0)) {
+    try {
+      process.kill(-c.pid!, 'SIGKILL');
+    } catch {
+      // Gone.
+    }
+  }
+});
+
+interface Live {
+  child: ChildProcess;
+  /** Everything the sandbox printed so far. */
+  out: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `runsc [globals] do ARGS` and resolves once its stdout shows `ready`. */
+async function startSandbox(args: string[], ready = 'ready', globals: string[] = []): Promise<Live> {
+  const child = spawn(RUNSC, [...globals, 'do', ...args], { cwd: REPO, env: { ...BASE_ENV }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  started.push(child);
+  let out = '';
+  child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+  const deadline = Date.now() + 20_000;
+  while (!out.includes(ready)) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the sandbox did not get ready: ${out}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { child, out: () => out, exited };
+}
+
+function children(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+      out.push(...fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+    }
+  } catch {
+    // Gone.
+  }
+  return out;
+}
+
+function descendants(pid: number): number[] {
+  const all: number[] = [];
+  for (const c of children(pid)) all.push(c, ...descendants(c));
+  return all;
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
+
+const status = (pid: number): string => fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+const field = (st: string, name: string): string => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(st)?.[1] ?? '';
+const cmdline = (pid: number): string => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+};
+
+/** The sandbox's host processes: the launcher (the pid runsc was started as), the Sentry, its Gofer and stubs. */
+function processes(l: Live): { launcher: number; sentry: number; gofer: number; stubs: number[] } {
+  const launcher = l.child.pid!;
+  const [sentry] = children(launcher);
+  expect(sentry, 'the launcher has the Sentry as its child').toBeDefined();
+  const below = descendants(sentry!);
+  const gofer = below.find((p) => cmdline(p).includes('gofer.js'));
+  expect(gofer, 'the Sentry has a Gofer').toBeDefined();
+  const goferTree = new Set([gofer!, ...descendants(gofer!)]);
+  return { launcher, sentry: sentry!, gofer: gofer!, stubs: below.filter((p) => !goferTree.has(p)) };
+}
+
+async function gone(pids: number[], ms = 5000): Promise<number[]> {
+  const deadline = Date.now() + ms;
+  let left = pids.filter(alive);
+  while (left.length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    left = left.filter(alive);
+  }
+  return left;
+}
+
+const ns = (pid: number | 'self', kind: string): string => fs.readlinkSync(`/proc/${pid}/ns/${kind}`);
+const SLEEPER = ['/bin/sh', '-c', 'echo ready; exec sleep 60'];
+
+describe('confinement', () => {
+  it('the Sentry runs in its own namespaces, in an empty read-only root, with no capabilities and a seccomp filter on every thread', async () => {
+    const l = await startSandbox(SLEEPER);
+    const p = processes(l);
+    for (const kind of ['mnt', 'pid', 'ipc', 'uts', 'net']) expect(ns(p.sentry, kind), kind).not.toBe(ns('self', kind));
+    expect(ns(p.sentry, 'user'), 'no user namespace without --rootless').toBe(ns('self', 'user'));
+    expect(fs.readdirSync(`/proc/${p.sentry}/root`), 'the root holds only /proc').toEqual(['proc']);
+    for (const tid of fs.readdirSync(`/proc/${p.sentry}/task`)) {
+      const st = fs.readFileSync(`/proc/${p.sentry}/task/${tid}/status`, 'utf8');
+      expect(field(st, 'Seccomp'), `thread ${tid}`).toBe('2');
+      expect(field(st, 'NoNewPrivs'), `thread ${tid}`).toBe('1');
+    }
+    const st = status(p.sentry);
+    expect(field(st, 'CapEff')).toBe('0000000000000000');
+    expect(field(st, 'CapPrm')).toBe('0000000000000000');
+    expect(field(st, 'CapBnd')).toBe('0000000000000000');
+    expect(field(status(p.gofer), 'Seccomp'), 'the Gofer is confined too').toBe('2');
+  });
+
+  it('stubs carry their own seccomp filter, no_new_privs and no fd but the memory file', async () => {
+    const l = await startSandbox(['/bin/sh', '-c', 'sleep 60 & echo ready; wait']);
+    const { stubs } = processes(l);
+    expect(stubs.length).toBeGreaterThanOrEqual(3); // template, sh, sleep (and the waker)
+    for (const s of stubs) {
+      const st = status(s);
+      expect(field(st, 'Seccomp'), `stub ${s}`).toBe('2');
+      expect(field(st, 'Seccomp_filters'), `stub ${s}: only its own filter`).toBe('1');
+      expect(field(st, 'NoNewPrivs'), `stub ${s}`).toBe('1');
+      const fds = fs.readdirSync(`/proc/${s}/fd`);
+      expect(fds, `stub ${s} fds`).toEqual(['100']);
+      expect(fs.readlinkSync(`/proc/${s}/fd/100`)).toMatch(/memfd:runsc-memory/);
+    }
+  });
+
+  it('--network=host keeps the host network namespace', async () => {
+    const l = await startSandbox(SLEEPER, 'ready', ['--network=host']);
+    const p = processes(l);
+    expect(ns(p.sentry, 'net')).toBe(ns('self', 'net'));
+    expect(ns(p.sentry, 'mnt')).not.toBe(ns('self', 'mnt'));
+  });
+
+  it('--rootless runs as an unprivileged user, in a user namespace; without it an unprivileged runsc says why it cannot start', async () => {
+    const nobody = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+    let r = await run('setpriv', [...nobody, RUNSC, '--rootless', 'do', '/bin/sh', '-c', 'id -u; echo ok'], { cwd: '/' });
+    expect(r.status, describeRun('rootless', r)).toBe(0);
+    expect(r.stdout).toBe('0\nok\n');
+    r = await run('setpriv', [...nobody, RUNSC, 'do', '/bin/true'], { cwd: '/' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/namespaces need root, or --rootless/);
+  });
+});
+
+describe('seccomp filters', () => {
+  const probe = (): string => buildC(path.join(REPO, 'test', 'security', 'filter_probe.c'), 'static', ['-pthread']);
+  const withFilter = (prog: Uint8Array): string => {
+    const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'runsc-filter-')), 'filter');
+    fs.writeFileSync(f, prog);
+    return f;
+  };
+
+  it('the Sentry\'s allow list lets threads through and kills fork, execve, mount, sockets, ptrace attach and unshare', () => {
+    const bin = probe();
+    const f = withFilter(sentryFilter());
+    const ok = spawnSync(bin, [f, 'allowed'], { encoding: 'utf8' });
+    expect(ok.status, ok.stderr).toBe(0);
+    for (const what of ['fork', 'execve', 'mount', 'socket', 'ptrace-attach', 'unshare']) {
+      const r = spawnSync(bin, [f, what], { encoding: 'utf8' });
+      expect(r.signal, `${what}: ${r.stderr}`).toBe('SIGSYS');
+    }
+  });
+
+  it('the stub filter kills a syscall made from anywhere but the stub page', () => {
+    const r = spawnSync(probe(), [withFilter(stubFilter()), 'getpid'], { encoding: 'utf8' });
+    expect(r.signal, r.stderr).toBe('SIGSYS');
+  });
+
+  it('the launcher reports a Sentry killed by SIGSYS', () => {
+    const r = spawnSync(path.join(REPO, 'dist', 'launcher'), ['0', '0', '1', '-', '-', '/bin/sh', '-c', 'kill -SYS $$'], { encoding: 'utf8' });
+    expect(r.status).toBe(128 + 31);
+    expect(r.stderr).toMatch(/killed by SIGSYS/);
+  });
+});
+
+describe('faults', () => {
+  /**
+   * Host mounts of the kinds a sandbox makes (the Sentry's tmpfs root and its
+   * read-only /proc). Only these are compared: other tests on the machine
+   * mount things too.
+   */
+  const mounts = (): string[] => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+    .filter((l) => / - tmpfs none .*size=16k/.test(l) || / - proc proc ro/.test(l));
+
+  async function killAndCheck(which: (p: ReturnType<typeof processes>) => number, expectCode?: number): Promise<void> {
+    const before = mounts();
+    const l = await startSandbox(['/bin/sh', '-c', 'sleep 60 & echo ready; wait']);
+    const p = processes(l);
+    const all = [p.launcher, p.sentry, p.gofer, ...p.stubs];
+    process.kill(which(p), 'SIGKILL');
+    const end = await Promise.race([l.exited, new Promise<null>((r) => setTimeout(() => r(null), 15_000))]);
+    expect(end, `runsc ended: ${l.out()}`).not.toBeNull();
+    if (expectCode !== undefined) expect(end!.code ?? (end!.signal === 'SIGKILL' ? 137 : -1)).toBe(expectCode);
+    expect(await gone(all), 'no process of the sandbox is left').toEqual([]);
+    expect(mounts(), 'no mount is left on the host').toEqual(before);
+    const next = await runSandboxed('/bin/sh', ['-c', 'echo next']);
+    expect(next.stdout, describeRun('the next run', next)).toBe('next\n');
+  }
+
+  it('kill -9 of the Sentry', () => killAndCheck((p) => p.sentry, 137));
+  it('kill -9 of the launcher', () => killAndCheck((p) => p.launcher, 137));
+  it('kill -9 of a stub', () => killAndCheck((p) => p.stubs[p.stubs.length - 1]!));
+  it('kill -9 of the Gofer ends the sandbox', () => killAndCheck((p) => p.gofer, 128));
+
+  it('data fsync\'d to a writable root before the Sentry is killed is on the host', async () => {
+    const bin = buildC(path.join(REPO, 'test', 'security', 'fsync.c'), 'static');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runsc-fsync-'));
+    const file = path.join(dir, 'data');
+    const l = await startSandbox(['--force-overlay=false', bin, file, 'written before the crash'], 'synced');
+    process.kill(processes(l).sentry, 'SIGKILL');
+    await l.exited;
+    expect(fs.readFileSync(file, 'utf8')).toBe('written before the crash');
+  });
+});
