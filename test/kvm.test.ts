@@ -1,9 +1,11 @@
 // The KVM platform's failure modes: a missing or unusable device is a clear
-// error naming the fix, never a hang. (Its behaviour is covered by the
+// error naming the fix, and a vCPU stuck in ring 0 fails its process with a
+// diagnosis, never a hang. (Its behaviour is covered by the
 // conformance programs and scenarios, which run on both platforms.)
 import { describe, expect, it } from 'vitest';
 import { MemoryFile } from '../sentry/mm/memfile';
 import { KvmPlatform, KvmUnavailable } from '../sentry/platform/kvm/kvm';
+import { buildRing0, CODE_PAGE } from '../sentry/platform/kvm/ring0';
 import { KVM_UNUSABLE, run, RUNSC } from './harness';
 
 describe('kvm platform', () => {
@@ -20,6 +22,22 @@ describe('kvm platform', () => {
     const r = await run(RUNSC, ['--platform=kvm', 'do', '/bin/sh', '-c', 'echo on kvm; exit 3']);
     expect(r.stdout).toBe('on kvm\n');
     expect(r.status).toBe(3);
+  });
+
+  it.skipIf(KVM_UNUSABLE)('a vCPU stuck in ring 0 kills its context with a diagnosis', () => {
+    const mf = new MemoryFile();
+    const platform = new KvmPlatform(mf);
+    // Ring 0's pages are the memory file's first allocation: turn the path
+    // back to ring 3 into `jmp .`, a ring 0 that never gets out.
+    const ring0 = buildRing0();
+    const code = mf.viewOf(CODE_PAGE * 4096, 4096)!;
+    expect(code).toEqual(ring0.pages[CODE_PAGE]);
+    code.set([0xeb, 0xfe], ring0.restore);
+    const ctx = platform.newProcess();
+    ctx.resume();
+    // A deadline already due asks the vCPU to stop at once; ring 0 never lets it.
+    const stop = platform.wait(process.hrtime.bigint());
+    expect(stop).toMatchObject({ kind: 'killed', detail: expect.stringMatching(/stayed in ring 0 for a second of CPU time/) });
   });
 
   it('--platform accepts only ptrace and kvm', async () => {

@@ -52,6 +52,15 @@ export const ioctlBuf = libc.func('ioctl', 'int', ['int', 'unsigned long', 'void
   fd: number, req: number, arg: ArrayBufferView) => number;
 export const close = libc.func('int close(int fd)') as (fd: number) => number;
 
+const CLOCK_THREAD_CPUTIME_ID = 3;
+const clockGettime = libc.func('int clock_gettime(int clock, int64_t *ts)') as (clock: number, ts: BigInt64Array) => number;
+const cpuTs = new BigInt64Array(2);
+/** The CPU time the calling thread has had (ns), guest time in KVM_RUN included: what a busy host does not inflate. */
+export function threadCpuNs(): bigint {
+  clockGettime(CLOCK_THREAD_CPUTIME_ID, cpuTs);
+  return cpuTs[0]! * 1_000_000_000n + cpuTs[1]!;
+}
+
 const mmapFn = libc.func('void *mmap(void *addr, size_t len, int prot, int flags, int fd, long off)') as (
   addr: null, len: number, prot: number, flags: number, fd: number, off: number) => unknown;
 const MAP_FAILED = 0xffff_ffff_ffff_ffffn;

@@ -13,7 +13,8 @@
 // guest's registers synced into the run area, so a context running in ring 3
 // is stopped right there and the loop is never held by a CPU-bound workload;
 // a vCPU that stays in ring 0 fails its process with a diagnosis instead of
-// hanging the sandbox.
+// hanging the sandbox. Ring 0 is judged by the CPU time the vCPU's thread
+// had in it, not by the wall clock, which a busy host inflates.
 import * as kvm from '../../../src/ffi/kvm';
 import * as libc from '../../../src/ffi/libc';
 import { Regs, R } from '../regs';
@@ -35,8 +36,14 @@ const SLICE_NS = 10_000_000n;
 /** The shortest run: time for ring 0's restore path, which this host emulates. */
 const MIN_RUN_NS = 1_000_000n;
 const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
-/** Slices a vCPU may ignore a request to stop before its process is failed. */
-const WATCHDOG_SLICES = 100;
+/**
+ * The longest run a vCPU found in ring 0 is given to get out: its runs double
+ * from MIN_RUN_NS up to this, so a thread the host hardly schedules still gets
+ * the uninterrupted time this host's emulated ring 0 needs to make progress.
+ */
+const RING0_RUN_NS = 128_000_000n;
+/** CPU time a vCPU may spend in ring 0 past a request to stop before its process is failed. */
+const WATCHDOG_CPU_NS = 1_000_000_000n;
 /** The real-time signal that ends time slices (glibc keeps 32-34 for itself). */
 const SLICE_SIGNAL = 40;
 /** MXCSR's place in an FXSAVE image, and the bits of it that may be set (MXCSR_MASK of SSE2 CPUs with DAZ). */
@@ -562,12 +569,14 @@ export class KvmPlatform implements Platform {
   }
 
   private runUntilStop(c: KvmContext, deadline: bigint | null): Stop {
-    let ignored = 0;
+    /** The thread's CPU time when the vCPU was first found in ring 0 past a request to stop (null: not so far). */
+    let ring0Since: bigint | null = null;
+    let minRun = MIN_RUN_NS;
     for (;;) {
       const start = process.hrtime.bigint();
-      // Never less than MIN_RUN_NS: ring 0 is emulated here and must get out before the signal.
-      const want = deadline !== null && deadline < start + SLICE_NS ? max(deadline, start + MIN_RUN_NS) : start + SLICE_NS;
-      if (this.armedAt === null || this.armedAt > want || this.armedAt <= start) {
+      // Never less than minRun: ring 0 is emulated here and must get out before the signal.
+      const want = deadline !== null && deadline < start + SLICE_NS ? max(deadline, start + minRun) : start + max(SLICE_NS, minRun);
+      if (this.armedAt === null || this.armedAt > want || this.armedAt <= start || ring0Since !== null) {
         this.timer.arm(want);
         this.armedAt = want;
       }
@@ -583,7 +592,13 @@ export class KvmPlatform implements Platform {
         // run area are then all of its state).
         if (this.queue.length > 0 || (deadline !== null && end >= deadline)) {
           if (!this.inGuestKernel()) return this.preempted(c);
-          if (++ignored > WATCHDOG_SLICES) return this.fail(c, 'the vCPU stayed in ring 0 for a second');
+          // A signal that came while the host ran something else ends the
+          // run before ring 0 did anything: the next run is longer, and only
+          // CPU time the thread really had in ring 0 counts towards the watchdog.
+          const cpu = kvm.threadCpuNs();
+          if (ring0Since === null) ring0Since = cpu;
+          else if (cpu - ring0Since > WATCHDOG_CPU_NS) return this.fail(c, 'the vCPU stayed in ring 0 for a second of CPU time');
+          minRun = minRun * 2n < RING0_RUN_NS ? minRun * 2n : RING0_RUN_NS;
         }
         continue;
       }
