@@ -587,19 +587,24 @@ export class KvmPlatform implements Platform {
       if (r < 0 && kvm.errno() !== EINTR) return this.fail(c, `KVM_RUN failed: errno ${kvm.errno()}`);
       if (r < 0 || reason === kvm.KVM_EXIT.INTR) {
         if (this.timer.take()) this.armedAt = null;
+        const stopWanted = this.queue.length > 0 || (deadline !== null && end >= deadline);
         // Stop the context when another one or the kernel's timers are due,
         // once it is in ring 3 outside the landing page (the registers in the
         // run area are then all of its state).
-        if (this.queue.length > 0 || (deadline !== null && end >= deadline)) {
-          if (!this.inGuestKernel()) return this.preempted(c);
-          // A signal that came while the host ran something else ends the
-          // run before ring 0 did anything: the next run is longer, and only
-          // CPU time the thread really had in ring 0 counts towards the watchdog.
-          const cpu = kvm.threadCpuNs();
-          if (ring0Since === null) ring0Since = cpu;
-          else if (cpu - ring0Since > WATCHDOG_CPU_NS) return this.fail(c, 'the vCPU stayed in ring 0 for a second of CPU time');
-          minRun = minRun * 2n < RING0_RUN_NS ? minRun * 2n : RING0_RUN_NS;
+        if (!this.inGuestKernel()) {
+          if (stopWanted) return this.preempted(c);
+          ring0Since = null;
+          minRun = MIN_RUN_NS;
+          continue;
         }
+        // Ring 0 only passes through, stop wanted or not. A signal that came
+        // while the host ran something else ends the run before ring 0 did
+        // anything: the next run is longer, and only CPU time the thread
+        // really had counts towards the watchdog.
+        const cpu = kvm.threadCpuNs();
+        if (ring0Since === null) ring0Since = cpu;
+        else if (cpu - ring0Since > WATCHDOG_CPU_NS) return this.fail(c, 'the vCPU stayed in ring 0 for a second of CPU time');
+        if (stopWanted) minRun = minRun * 2n < RING0_RUN_NS ? minRun * 2n : RING0_RUN_NS;
         continue;
       }
       switch (reason) {
