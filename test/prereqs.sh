@@ -10,6 +10,7 @@ command -v gcc >/dev/null || missing+=(gcc libc6-dev)
 [ -x /usr/bin/python3 ] || missing+=(python3)
 [ -x /bin/bash ] || missing+=(bash)
 [ -x /usr/bin/sha256sum ] || missing+=(coreutils)
+[ -x /usr/bin/script ] || missing+=(bsdutils) # test/tty.test.ts
 [ -x /usr/sbin/diod ] || missing+=(diod) # test/gofer_diod.test.ts
 command -v make >/dev/null || missing+=(make) # test/gofer_build.test.ts
 command -v trinity >/dev/null || missing+=(trinity) # test/fuzz.test.ts
