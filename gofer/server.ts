@@ -43,13 +43,13 @@ import * as fs from 'node:fs';
 import * as libc from '../src/ffi/libc';
 import {
   EACCES, EAGAIN, EBADF, EFBIG, ENAMETOOLONG, EINVAL, EIO, EISDIR, ELOOP, ENOENT, ENOSYS, ENOTDIR, ENXIO, EOPNOTSUPP, EPERM,
-  EPROTO, EROFS, EBUSY, ESTALE,
+  EPROTO, EROFS, EBUSY, ESTALE, E2BIG,
 } from '../src/abi/errno';
 import {
   AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, DT_UNKNOWN, F_DUPFD_CLOEXEC,
   O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_DSYNC, O_EXCL, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK,
   O_PATH, O_RDONLY, O_SYNC, O_TRUNC, O_WRONLY, PROC_SUPER_MAGIC, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS,
-  RESOLVE_NO_SYMLINKS, SEEK_SET, S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, UTIME_NOW, UTIME_OMIT,
+  RESOLVE_NO_SYMLINKS, SEEK_SET, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, UTIME_NOW, UTIME_OMIT,
 } from '../src/abi/linux';
 import { Stat, Statfs } from '../src/abi/layout';
 import {
@@ -66,6 +66,13 @@ import {
  * reopened on demand.
  */
 const NODE_FDS = 4096;
+
+const XATTR_CREATE = 1;
+const XATTR_REPLACE = 2;
+/** Linux's XATTR_SIZE_MAX: the largest attribute value. */
+const XATTR_SIZE_MAX = 65536;
+/** The only attribute namespace served: trusted.*, security.* and system.* stay the host's. */
+const XATTR_USER = 'user.';
 
 /** Largest msize we accept: 1 MiB of payload plus headers. */
 export const MAX_MSIZE = (1 << 20) + 4096;
@@ -118,6 +125,10 @@ interface Fid {
   listing: DirEnt[] | null;
   /** n_uname of the attach this fid descends from (owner of files it creates), or -1. */
   uid: number;
+  /** Txattrwalk made this fid: the attribute's value (or the name list) to Tread. */
+  xattrRead?: Buffer;
+  /** Txattrcreate made this fid: the value Twrites fill, set (or, empty, removed) at Tclunk. */
+  xattrWrite?: { name: string; value: Buffer; written: number; flags: number };
 }
 
 type Reply = Msg | number;
@@ -274,8 +285,8 @@ export class GoferServer {
       case 'Tsetattr': return this.setattr(m);
       case 'Tfsync': return this.fsync(m);
       case 'Tremove': return this.remove(m);
-      case 'Txattrwalk': return EOPNOTSUPP;
-      case 'Txattrcreate': return this.opts.readOnly ? EROFS : EOPNOTSUPP;
+      case 'Txattrwalk': return this.xattrwalk(m);
+      case 'Txattrcreate': return this.xattrcreate(m);
       case 'Tlock': case 'Tgetlock': return EOPNOTSUPP;
       default: return EOPNOTSUPP; // an R-message sent to us, or a 9P2000 message 9P2000.L dropped
     }
@@ -480,9 +491,67 @@ export class GoferServer {
   private clunk(m: Msg<'Tclunk'>): Reply {
     const f = this.fids.get(m.fid);
     if (f === undefined) return EBADF;
-    this.release(f);
     this.fids.delete(m.fid);
+    try {
+      if (f.xattrWrite) this.commitXattr(f.node, f.xattrWrite);
+    } finally {
+      this.release(f);
+    }
     return { type: 'Rclunk', tag: 0 };
+  }
+
+  // ---- extended attributes (user.* only, regular files and directories only) ----
+
+  /** Runs fn on a fresh read-only fd of the Node's inode (xattr calls need a real fd, not O_PATH). */
+  private withOpenFd<T>(n: Node, fn: (fd: number) => T): T {
+    if (n.kind !== S_IFREG && n.kind !== S_IFDIR) throw new HostError(-EOPNOTSUPP, 'xattrs on a special file');
+    const fd = this.reopen(n, O_RDONLY);
+    try { return fn(fd); } finally { libc.close(fd); }
+  }
+
+  private xattrwalk(m: Msg<'Txattrwalk'>): Reply {
+    const f = this.fids.get(m.fid);
+    if (f === undefined) return EBADF;
+    if (m.newfid === m.fid || this.fids.has(m.newfid) || m.newfid === NOFID) return EBADF;
+    if (m.name !== '' && !m.name.startsWith(XATTR_USER)) return EOPNOTSUPP;
+    const value = this.withOpenFd(f.node, (fd) => {
+      // Size, then contents; a race that grows it in between is ERANGE, as for any getxattr caller.
+      if (m.name === '') {
+        const size = sys(libc.flistxattr(fd, null, 0), 'flistxattr');
+        const buf = Buffer.alloc(size);
+        const n = sys(libc.flistxattr(fd, buf, size), 'flistxattr');
+        const names = buf.subarray(0, n).toString('utf8').split('\0').filter((x) => x.startsWith(XATTR_USER));
+        return Buffer.from(names.map((x) => x + '\0').join(''), 'utf8');
+      }
+      const size = sys(libc.fgetxattr(fd, m.name, null, 0), `fgetxattr ${m.name}`);
+      const buf = Buffer.alloc(size);
+      return buf.subarray(0, sys(libc.fgetxattr(fd, m.name, buf, size), `fgetxattr ${m.name}`));
+    });
+    f.node.refs++;
+    this.fids.set(m.newfid, { ...this.newFid(f.node, f.uid), xattrRead: value });
+    return { type: 'Rxattrwalk', tag: 0, size: BigInt(value.length) };
+  }
+
+  private xattrcreate(m: Msg<'Txattrcreate'>): Reply {
+    if (this.opts.readOnly) return EROFS;
+    const f = this.fids.get(m.fid);
+    if (f === undefined) return EBADF;
+    if (f.fd >= 0 || f.xattrRead || f.xattrWrite) return EBUSY;
+    if (!m.name.startsWith(XATTR_USER)) return EOPNOTSUPP;
+    if (m.attrSize > BigInt(XATTR_SIZE_MAX)) return E2BIG;
+    if ((m.flags & ~(XATTR_CREATE | XATTR_REPLACE)) !== 0) return EINVAL;
+    if (f.node.kind !== S_IFREG && f.node.kind !== S_IFDIR) return EOPNOTSUPP;
+    f.xattrWrite = { name: m.name, value: Buffer.alloc(Number(m.attrSize)), written: 0, flags: m.flags };
+    return { type: 'Rxattrcreate', tag: 0 };
+  }
+
+  /** At Tclunk: sets the attribute Twrites filled (all of it, or EINVAL); an empty one is removed, as QEMU's 9p does. */
+  private commitXattr(n: Node, x: NonNullable<Fid['xattrWrite']>): void {
+    if (x.written !== x.value.length) throw new HostError(-EINVAL, 'short xattr value');
+    this.withOpenFd(n, (fd) => {
+      if (x.value.length === 0) sys(libc.fremovexattr(fd, x.name), `fremovexattr ${x.name}`);
+      else sys(libc.fsetxattr(fd, x.name, x.value, x.value.length, x.flags), `fsetxattr ${x.name}`);
+    });
   }
 
   // ---- read side ----
@@ -601,6 +670,10 @@ export class GoferServer {
   private read(m: Msg<'Tread'>): Reply {
     const f = this.fids.get(m.fid);
     if (f === undefined) return EBADF;
+    if (f.xattrRead) {
+      const off = Number(m.offset > BigInt(f.xattrRead.length) ? BigInt(f.xattrRead.length) : m.offset);
+      return { type: 'Rread', tag: 0, data: f.xattrRead.subarray(off, off + Math.min(m.count, this.msize - RREAD_HEADER)) };
+    }
     if (f.fd < 0 || (f.flags & O_ACCMODE) === O_WRONLY) return EBADF;
     if (f.node.kind === S_IFDIR) return EISDIR;
     const count = Math.min(m.count, this.msize - RREAD_HEADER);
@@ -703,6 +776,13 @@ export class GoferServer {
   private write(m: Msg<'Twrite'>): Reply {
     const f = this.fids.get(m.fid);
     if (f === undefined) return EBADF;
+    if (f.xattrWrite) {
+      const x = f.xattrWrite;
+      if (m.offset !== BigInt(x.written) || x.written + m.data.length > x.value.length) return EINVAL;
+      x.value.set(m.data, x.written);
+      x.written += m.data.length;
+      return { type: 'Rwrite', tag: 0, count: m.data.length };
+    }
     if (f.fd < 0 || (f.flags & O_ACCMODE) === O_RDONLY) return EBADF;
     const data = m.data;
     let n = 0;
@@ -763,11 +843,16 @@ export class GoferServer {
     if (typeof d === 'number') return d;
     if (badName(m.name, false)) return EINVAL;
     const fmt = m.mode & S_IFMT;
-    // Regular files only. Device nodes are never made (the Sentry has its own
-    // /dev); FIFOs and sockets would need mknodat, which the seccomp filter denies.
-    if (fmt !== 0 && fmt !== S_IFREG) return EPERM;
-    libc.close(sys(libc.openat(this.fdOf(d.node), m.name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, m.mode & 0o7777),
-      `mknod ${m.name}`));
+    // Regular files, FIFOs and sockets. Device nodes are never made (the
+    // Sentry has its own /dev; the seccomp filter refuses them too).
+    if (fmt === S_IFIFO || fmt === S_IFSOCK) {
+      sys(libc.mknodat(this.fdOf(d.node), m.name, fmt | (m.mode & 0o7777), 0), `mknod ${m.name}`);
+    } else if (fmt === 0 || fmt === S_IFREG) {
+      libc.close(sys(libc.openat(this.fdOf(d.node), m.name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, m.mode & 0o7777),
+        `mknod ${m.name}`));
+    } else {
+      return EPERM;
+    }
     this.chownNew(this.fdOf(d.node), m.name, d.uid, m.gid);
     return { type: 'Rmknod', tag: 0, qid: this.qidAt(this.fdOf(d.node), m.name) };
   }

@@ -30,6 +30,7 @@ import { VFS } from '../sentry/vfs/vfs';
 import { FDTable } from '../sentry/vfs/fdtable';
 import { Kernel, defaultRlimits, type StartArgs } from '../sentry/kernel/kernel';
 import * as unix from '../src/ffi/unix';
+import type { PlatformName } from '../sentry/platform/create';
 import { controlAddress } from './container';
 import { ControlServer, type Connection, type Request } from './control';
 import { Cgroup, type CgroupPaths } from './cgroup';
@@ -45,6 +46,7 @@ export interface SandboxOptions {
   debug: boolean;
   debugLog: string | undefined;
   logFormat: 'text' | 'json';
+  platform: PlatformName;
   /** --overlay2=root:memory: the root's writes go to an in-memory upper layer, the rootfs is served read-only. */
   overlay?: boolean;
   fileAccess?: 'exclusive' | 'shared';
@@ -73,7 +75,7 @@ class Gofers {
     if (have) return have;
     const g = startGofer(dir, readOnly, this.log, this.errFd);
     if (g.pid) this.pids.push(g.pid);
-    const c = new GoferClient(g.fd);
+    const c = new GoferClient(g.fd, true);
     c.onDead = (why) => this.onDead?.(`lost the Gofer of ${dir}: ${why}`);
     this.byKey.set(key, c);
     return c;
@@ -206,7 +208,7 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
     const loc = vfs.resolve(null, vfs.root, vfs.root, p, true);
     if (typeof loc !== 'number' && loc.d.inode.isDir) vfs.mountTmpfs(p, 0o555, true);
   }
-  const kernel = new Kernel({ vfs, log, strace: o.strace, hostname: spec.hostname || os.hostname() });
+  const kernel = new Kernel({ vfs, log, strace: o.strace, hostname: spec.hostname || os.hostname(), platform: o.platform });
   for (const pid of gofers.pids) { kernel.platform.pin(pid); kernel.watchVital(pid, 'a Gofer'); }
   gofers.onDead = (why) => kernel.shutdown(why);
   const fds = new FDTable();

@@ -75,7 +75,7 @@ export function doCommand(program: Command): void {
       // --force-overlay=false (or --overlay2=none) writes through the Gofer.
       const overlay = o.forceOverlay && g.overlay2 !== 'none';
       const gofer = startGofer(path.resolve(o.root), overlay, log);
-      const client = new GoferClient(gofer.fd);
+      const client = new GoferClient(gofer.fd, true);
       const vfs = new VFS({ gofer: client, overlay, fileAccess: g.fileAccess });
       const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname(), platform: g.platform });
       if (gofer.pid) {

@@ -15,6 +15,8 @@ import { signaledStatus } from './kernel';
 import { ENOEXEC, ELOOP, EACCES, ENOENT } from '../../src/abi/errno';
 import { SIGSYS, SIGKILL, RLIMIT_STACK } from '../../src/abi/linux';
 import { getHwcaps } from './hwcap';
+import { exitRobustList } from './futex_pi';
+import { execCaps } from './caps';
 
 /** Syscalls that SA_RESTART does not restart (signal(7)): they return EINTR. */
 const NOT_RESTARTABLE = new Set([
@@ -129,8 +131,10 @@ export class Dispatcher {
       file.decRef();
       return -ENOEXEC;
     }
-    // The point of no return: the old image goes. An address space shared
-    // with another process (vfork) stays with it; this one gets a new stub.
+    // The point of no return: the old image goes (and with it the locks on
+    // the thread's robust list). An address space shared with another
+    // process (vfork) stays with it; this one gets a new stub.
+    exitRobustList(t);
     if (t.mm.users > 1 || t.proc.tasks.size > 1) {
       // Other threads die with the old image: a fresh stub process, and the
       // old one (all its host threads) is killed.
@@ -176,6 +180,8 @@ export class Dispatcher {
     t.stub.touchRegs();
     t.fds.closeOnExec();
     t.proc.resetActionsForExec();
+    t.proc.dumpable = 1;
+    execCaps(t.creds);
     // POSIX timers do not survive execve (setitimer's do).
     for (const timer of t.proc.posixTimers.values()) timer.disarm();
     t.proc.posixTimers.clear();

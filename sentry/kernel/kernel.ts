@@ -19,6 +19,7 @@ import { Process, SIG_IGN } from './process';
 import { Signals, sigbit } from './signals';
 import { Timers } from './timers';
 import { Futexes } from './futex';
+import { PiFutexes, exitRobustList } from './futex_pi';
 import { addCpu, taskCpu } from './cputime';
 import { Dispatcher } from './dispatch';
 import { Vdso } from './vdso';
@@ -68,6 +69,7 @@ export class Kernel {
   readonly signals = new Signals(this);
   readonly timers = new Timers();
   readonly futexes = new Futexes();
+  readonly piFutexes = new PiFutexes(this);
   readonly vfs: VFS;
   readonly log: Logger;
   readonly hostname: string;
@@ -235,6 +237,7 @@ export class Kernel {
       this.exitProcess(p, status);
       return;
     }
+    exitRobustList(t);
     p.cpu = addCpu(p.cpu, taskCpu(t));
     t.exited = true;
     this.running.delete(t);
@@ -251,6 +254,7 @@ export class Kernel {
     const p = t.proc;
     for (const o of [...p.tasks]) {
       if (o === t) continue;
+      exitRobustList(o);
       o.exited = true;
       this.running.delete(o);
       this.platform.discard(o.stub);
@@ -446,6 +450,7 @@ export class Kernel {
 
   private removeProcessTasks(p: Process): void {
     for (const t of p.tasks) {
+      exitRobustList(t);
       p.cpu = addCpu(p.cpu, taskCpu(t));
       t.exited = true;
       this.running.delete(t);

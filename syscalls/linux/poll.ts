@@ -161,14 +161,17 @@ function select(t: Task, a: SyscallArgs): number | Promise<number> {
     deadline = t.kernel.monotonicNs() + tv.tv_sec * NS + tv.tv_usec * 1000n;
   }
   return doSelect(t, nfds, [a.u64(1), a.u64(2), a.u64(3)], deadline, () => {}).then((r) => {
-    // Linux reports the time left in the timeval.
-    if (tvAddr && deadline !== undefined && r >= 0) {
-      const left = deadline - t.kernel.monotonicNs();
-      const l = left > 0n ? left : 0n;
-      t.mm.write(tvAddr, Timeval.encode({ tv_sec: l / NS, tv_usec: (l % NS) / 1000n }));
-    }
+    const left = timeLeft(t, deadline);
+    if (tvAddr && left !== null) t.mm.write(tvAddr, Timeval.encode({ tv_sec: left / NS, tv_usec: (left % NS) / 1000n }));
     return r;
   });
+}
+
+/** What is left of a deadline (select and pselect6 report it back, as Linux does), or null for none. */
+function timeLeft(t: Task, deadline: bigint | undefined): bigint | null {
+  if (deadline === undefined) return null;
+  const left = deadline - t.kernel.monotonicNs();
+  return left > 0n ? left : 0n;
 }
 
 function pselect6(t: Task, a: SyscallArgs): number | Promise<number> {
@@ -186,7 +189,12 @@ function pselect6(t: Task, a: SyscallArgs): number | Promise<number> {
     undo = withMask(t, Number(dv.getBigUint64(0, true)), Number(dv.getBigUint64(8, true)));
     if (typeof undo === 'number') return undo;
   }
-  return doSelect(t, nfds, [a.u64(1), a.u64(2), a.u64(3)], deadline, undo);
+  const tsAddr = a.u64(4);
+  return doSelect(t, nfds, [a.u64(1), a.u64(2), a.u64(3)], deadline, undo).then((r) => {
+    const left = timeLeft(t, deadline);
+    if (left !== null) t.mm.write(tsAddr, Timespec.encode({ tv_sec: left / NS, tv_nsec: left % NS }));
+    return r;
+  });
 }
 
 export const pollRows: SyscallRow[] = [

@@ -185,20 +185,23 @@ static void devices(void) {
   EXPECT("TIOCSTI on stdin", ioctl(0, TIOCSTI, &ch), ENOTTY);
   EXPECT("TIOCSTI on stdout", ioctl(1, TIOCSTI, &ch), ENOTTY);
   EXPECT("open the host's /dev/tty", open("/dev/tty", O_RDWR), ENXIO);
-  const char *devs[] = { "/dev/mem", "/dev/kmem", "/dev/port", "/dev/kvm", "/dev/sda", "/dev/vda", "/dev/nvme0n1", "/dev/tty1", "/dev/console", "/dev/kmsg" };
+  const char *devs[] = { "/dev/mem", "/dev/kmem", "/dev/port", "/dev/kvm", "/dev/sda", "/dev/vda", "/dev/nvme0n1", "/dev/tty1", "/dev/kmsg" };
   for (unsigned i = 0; i < sizeof devs / sizeof *devs; i++) {
     snprintf(path, sizeof path, "open %s", devs[i]);
     EXPECT(path, open(devs[i], O_RDWR), ENOENT);
   }
+  /* The sandbox's console is a terminal runsc gave it, or none (ENXIO); never the host's. */
+  EXPECT("open /dev/console", open("/dev/console", O_RDWR), ENOENT, ENXIO);
   /* A device node made inside: Linux (device cgroup) EPERM; the Sentry ENXIO. */
   (void)mknod("/mem", S_IFCHR | 0600, makedev(1, 1));
   EXPECT("open a home-made /dev/mem node", open("/mem", O_RDWR), EPERM, ENXIO);
   (void)mknod("/sda", S_IFBLK | 0600, makedev(8, 0));
   EXPECT("open a home-made disk node", open("/sda", O_RDWR), EPERM, ENXIO);
-  /* No CAP_NET_RAW: EPERM in Linux; the Sentry has no such families (EAFNOSUPPORT). */
+  /* No CAP_NET_RAW: EPERM in Linux; the Sentry has no packet family (EAFNOSUPPORT) and, for
+     root, no raw inet sockets (ESOCKTNOSUPPORT): nothing reaches a host network device. */
   EXPECT("packet socket", socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL)), EPERM, EAFNOSUPPORT);
-  EXPECT("raw IP socket", socket(AF_INET, SOCK_RAW, IPPROTO_RAW), EPERM, EAFNOSUPPORT);
-  EXPECT("raw ICMP socket", socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), EPERM, EAFNOSUPPORT);
+  EXPECT("raw IP socket", socket(AF_INET, SOCK_RAW, IPPROTO_RAW), EPERM, ESOCKTNOSUPPORT);
+  EXPECT("raw ICMP socket", socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), EPERM, ESOCKTNOSUPPORT);
 }
 
 int main(int argc, char **argv) {

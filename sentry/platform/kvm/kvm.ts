@@ -32,6 +32,9 @@ import { hostPoller } from '../hostpoll';
 const PAGE = 4096;
 /** How long a context runs before others get the vCPU. */
 const SLICE_NS = 10_000_000n;
+/** The shortest run: time for ring 0's restore path, which this host emulates. */
+const MIN_RUN_NS = 1_000_000n;
+const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 /** Slices a vCPU may ignore a request to stop before its process is failed. */
 const WATCHDOG_SLICES = 100;
 /** The real-time signal that ends time slices (glibc keeps 32-34 for itself). */
@@ -255,10 +258,10 @@ export class KvmPlatform implements Platform {
     this.parked = this.initVcpu();
     this.check(kvm.ioctlBuf(this.vcpu, kvm.KVM_GET_XSAVE, this.xsave), 'KVM_GET_XSAVE');
     this.cleanFp = this.xsave.slice();
-    // Nothing is blocked while the guest runs: the slice signal (blocked
-    // otherwise) and any signal from outside end KVM_RUN.
+    // The slice signal, blocked otherwise, ends KVM_RUN; so does any signal the thread does not block.
     const mask = new Uint8Array(12);
     new DataView(mask.buffer).setUint32(0, 8, true);
+    mask.set(this.timer.runMask(), 4);
     this.check(kvm.ioctlBuf(this.vcpu, kvm.KVM_SET_SIGNAL_MASK, mask), 'KVM_SET_SIGNAL_MASK');
 
     const cpu = Math.max(0, libc.schedGetcpu());
@@ -556,7 +559,8 @@ export class KvmPlatform implements Platform {
     let ignored = 0;
     for (;;) {
       const start = process.hrtime.bigint();
-      const want = deadline !== null && deadline < start + SLICE_NS ? deadline : start + SLICE_NS;
+      // Never less than MIN_RUN_NS: ring 0 is emulated here and must get out before the signal.
+      const want = deadline !== null && deadline < start + SLICE_NS ? max(deadline, start + MIN_RUN_NS) : start + SLICE_NS;
       if (this.armedAt === null || this.armedAt > want || this.armedAt <= start) {
         this.timer.arm(want);
         this.armedAt = want;
