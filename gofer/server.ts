@@ -151,13 +151,27 @@ const WALK_FLAGS = O_PATH | O_NOFOLLOW | O_CLOEXEC;
 const WALK_RESOLVE = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
 const NOCHANGE = 0xffffffff; // (uid_t)-1
 
-function qidOfMode(mode: number, ino: bigint): Qid {
-  const fmt = mode & S_IFMT;
-  const type = fmt === S_IFDIR ? QTDIR : fmt === S_IFLNK ? QTSYMLINK : QTFILE;
-  return { type, version: 0, path: ino };
-}
+/**
+ * qid.path must name one file across the whole export, and a served tree can
+ * span filesystems whose inode numbers collide (every pseudo filesystem's
+ * root is inode 1): files of the root's filesystem keep their inode number,
+ * those of the n-th other filesystem met get n in the top byte.
+ */
+class QidPaths {
+  private readonly devs = new Map<bigint, bigint>();
 
-function qidOf(st: fs.BigIntStats): Qid { return qidOfMode(Number(st.mode), st.ino); }
+  constructor(rootDev: bigint) { this.devs.set(rootDev, 0n); }
+
+  qid(mode: number, dev: bigint, ino: bigint): Qid {
+    const fmt = mode & S_IFMT;
+    const type = fmt === S_IFDIR ? QTDIR : fmt === S_IFLNK ? QTSYMLINK : QTFILE;
+    let n = this.devs.get(dev);
+    if (n === undefined) this.devs.set(dev, (n = BigInt(this.devs.size)));
+    return { type, version: 0, path: n === 0n ? ino : (n << 56n) ^ ino };
+  }
+
+  of(st: fs.BigIntStats): Qid { return this.qid(Number(st.mode), st.dev, st.ino); }
+}
 
 /** EINVAL for names a single path component can never be. ".." is allowed only where `dotdot`. */
 function badName(name: string, dotdot: boolean): boolean {
@@ -166,11 +180,13 @@ function badName(name: string, dotdot: boolean): boolean {
 
 const NS = 1_000_000_000n;
 const STAT_INO = Stat.offset('st_ino');
+const STAT_DEV = Stat.offset('st_dev');
 const STAT_MODE = Stat.offset('st_mode');
 
 export class GoferServer {
   private readonly fids = new Map<number, Fid>();
   private readonly rootNode: Node;
+  private readonly qids: QidPaths;
   /** Every live Node but the root, for renames. */
   private readonly live = new Set<Node>();
   /** Nodes (the root excepted) whose fd is open, least recently used first. */
@@ -195,6 +211,7 @@ export class GoferServer {
     const st = fs.fstatSync(fd, { bigint: true });
     if (!st.isDirectory()) { libc.close(fd); throw new Error(`root ${opts.root} is not a directory`); }
     this.rootNode = { fd, parent: null, name: '', kind: S_IFDIR, dev: st.dev, ino: st.ino, refs: 1, children: new Map() };
+    this.qids = new QidPaths(st.dev);
     const dv = new DataView(this.how.buffer);
     dv.setBigUint64(0, BigInt(WALK_FLAGS), true);
     dv.setBigUint64(16, BigInt(WALK_RESOLVE), true);
@@ -409,15 +426,17 @@ export class GoferServer {
   }
 
   /** lstat of `name` in directory fd `dirfd` (the raw struct in statBuf): mode and ino. */
-  private statAt(dirfd: number, name: string): { mode: number; ino: bigint } | number {
+  private statAt(dirfd: number, name: string): { mode: number; dev: bigint; ino: bigint } | number {
     if (libc.fstatat(dirfd, name, this.statBuf, AT_SYMLINK_NOFOLLOW) < 0) return -libc.errno();
-    return { mode: this.statDv.getUint32(STAT_MODE, true), ino: this.statDv.getBigUint64(STAT_INO, true) };
+    return {
+      mode: this.statDv.getUint32(STAT_MODE, true), dev: this.statDv.getBigUint64(STAT_DEV, true), ino: this.statDv.getBigUint64(STAT_INO, true),
+    };
   }
 
   private qidAt(dirfd: number, name: string): Qid {
     const s = this.statAt(dirfd, name);
     if (typeof s === 'number') throw new HostError(s, `stat ${name}`);
-    return qidOfMode(s.mode, s.ino);
+    return this.qids.qid(s.mode, s.dev, s.ino);
   }
 
   // ---- helpers ----
@@ -485,7 +504,7 @@ export class GoferServer {
       }
     } catch (e) { this.unref(node); throw e; }
     this.fids.set(m.fid, this.newFid(node, uid));
-    return { type: 'Rattach', tag: 0, qid: qidOf(st) };
+    return { type: 'Rattach', tag: 0, qid: this.qids.of(st) };
   }
 
   private clunk(m: Msg<'Tclunk'>): Reply {
@@ -574,7 +593,7 @@ export class GoferServer {
           const next = this.child(node, name);
           this.unref(node);
           node = next.node;
-          wqids.push(qidOf(next.st));
+          wqids.push(this.qids.of(next.st));
         } catch (e) {
           err = errnoOf(e);
           if (err === 0) { this.unref(node); throw e; }
@@ -603,7 +622,7 @@ export class GoferServer {
     return {
       type: 'Rgetattr', tag: 0,
       valid: BigInt(GETATTR_BASIC | (hasBtime ? GETATTR_BTIME : 0)),
-      qid: qidOf(st), mode: Number(st.mode), uid: Number(st.uid), gid: Number(st.gid),
+      qid: this.qids.of(st), mode: Number(st.mode), uid: Number(st.uid), gid: Number(st.gid),
       nlink: st.nlink, rdev: st.rdev, size: st.size, blksize: st.blksize, blocks: st.blocks,
       atimeSec: st.atimeNs / NS, atimeNsec: st.atimeNs % NS,
       mtimeSec: st.mtimeNs / NS, mtimeNsec: st.mtimeNs % NS,
@@ -642,7 +661,7 @@ export class GoferServer {
       if (n.kind === S_IFDIR) f.listing = this.list(fd);
     } catch (e) { libc.close(fd); f.fd = -1; throw e; }
     if (n.kind === S_IFREG) this.donation = fd;
-    return { type: 'Rlopen', tag: 0, qid: qidOfMode(n.kind, n.ino), iounit: this.iounit() };
+    return { type: 'Rlopen', tag: 0, qid: this.qids.qid(n.kind, n.dev, n.ino), iounit: this.iounit() };
   }
 
   /** The entries of the open directory `fd`, from its start, without "." and "..". */
@@ -713,7 +732,7 @@ export class GoferServer {
         if (e.off === 0) return EINVAL; // not even one entry fits, as getdents(2)
         break;
       }
-      encodeDirent(e, { qid: qidOfMode(st.mode, st.ino), offset: BigInt(i + 1), type: ent.type, name: ent.name });
+      encodeDirent(e, { qid: this.qids.qid(st.mode, st.dev, st.ino), offset: BigInt(i + 1), type: ent.type, name: ent.name });
     }
     return { type: 'Rreaddir', tag: 0, data: e.bytes() };
   }
@@ -770,7 +789,7 @@ export class GoferServer {
     d.seekable = node.kind === S_IFREG;
     d.listing = null;
     if (node.kind === S_IFREG) this.donation = fd;
-    return { type: 'Rlcreate', tag: 0, qid: qidOfMode(node.kind, node.ino), iounit: this.iounit() };
+    return { type: 'Rlcreate', tag: 0, qid: this.qids.qid(node.kind, node.dev, node.ino), iounit: this.iounit() };
   }
 
   private write(m: Msg<'Twrite'>): Reply {

@@ -12,7 +12,8 @@ import type { Regs } from '../platform/regs';
 import { loadExecutable } from '../loader/elf';
 import { AddressSpace } from '../mm/address-space';
 import { signaledStatus } from './kernel';
-import { ENOEXEC, ELOOP, EACCES, ENOENT } from '../../src/abi/errno';
+import { ENOEXEC, ELOOP, EACCES, ENOENT, ENOMEM } from '../../src/abi/errno';
+import { OutOfMemory } from '../mm/memfile';
 import { SIGSYS, SIGKILL, RLIMIT_STACK } from '../../src/abi/linux';
 import { getHwcaps } from './hwcap';
 import { exitRobustList } from './futex_pi';
@@ -64,8 +65,12 @@ export class Dispatcher {
     try {
       r = row.handler(t, this.args);
     } catch (e) {
-      this.bug(t, e);
-      return;
+      // Out of workload memory is the workload's problem (ENOMEM), not a bug.
+      if (e instanceof OutOfMemory) r = -ENOMEM;
+      else {
+        this.bug(t, e);
+        return;
+      }
     }
     if (typeof r === 'number') {
       if (this.strace) this.straceExit(t, entry, row, r);

@@ -170,8 +170,9 @@ export class StubThread implements Context {
     return fp;
   }
 
-  setFpregs(fp: Uint8Array): void {
-    check(libc.ptraceBuf(PTRACE_SETFPREGS, this.tid, 0, fp), 'PTRACE_SETFPREGS');
+  /** Sets the x87/SSE state; false when the kernel refuses it (reserved MXCSR bits set). */
+  setFpregs(fp: Uint8Array): boolean {
+    return libc.ptraceBuf(PTRACE_SETFPREGS, this.tid, 0, fp) >= 0;
   }
 
   /** Reads the siginfo of the current signal stop into buf (128 bytes). */
