@@ -208,7 +208,7 @@ async function execContainer(g: GlobalOptions, id: string, args: string[], o: Ex
       });
     }
     // Detached: a child of ours waits for the process and exits with its status; its pid is the pid file's.
-    const child = spawn(process.execPath, [path.join(__dirname, 'runsc.js'), ...globalFlags(g), 'exec-wait', '--address', address], {
+    const child = spawn(process.execPath, [path.join(__dirname, 'runsc.js'), ...globalFlags(g), 'exec-wait', '--state-dir', containerDir(g.root, id)], {
       stdio: [stdio[0]!, stdio[1]!, stdio[2]!, 'pipe'], detached: true, env: { ...process.env, [EXEC_PROCESS_ENV]: JSON.stringify(proc) },
     });
     const pipe = child.stdio[3] as unknown as NodeJS.ReadableStream & { destroy(): void };
@@ -535,8 +535,8 @@ export function ociCommands(program: Command): void {
   program
     .command('exec-wait', { hidden: true })
     .description(`(internal) a detached exec: runs the process in $${EXEC_PROCESS_ENV}, tells fd 3, exits with its status`)
-    .requiredOption('--address <addr>', 'the control socket')
-    .action(async (o: { address: string }) => {
+    .requiredOption('--state-dir <dir>', 'the container\'s state directory')
+    .action(async (o: { stateDir: string }) => {
       const tell = (msg: string): void => {
         try { fs.writeSync(3, `${msg.replace(/\n/g, ' ')}\n`); fs.closeSync(3); } catch { /* the exec command went away */ }
       };
@@ -544,7 +544,7 @@ export function ociCommands(program: Command): void {
       try {
         const proc = JSON.parse(process.env[EXEC_PROCESS_ENV] ?? '') as Record<string, unknown>;
         delete process.env[EXEC_PROCESS_ENV];
-        code = await runExec(o.address, proc, [0, 1, 2], () => tell('ok'));
+        code = await runExec(controlAddress(o.stateDir), proc, [0, 1, 2], () => tell('ok'));
       } catch (e) {
         tell((e as Error).message);
         process.exit(1);

@@ -365,7 +365,7 @@ export class Kernel {
     for (;;) {
       if (this.fatal !== null && this.init && !this.init.zombie) this.exitProcess(this.init, signaledStatus(SIGKILL));
       if (this.result !== null) return;
-      if (this.wakeups > 0 || this.blocked > 0 && this.running.size === 0 && this.timers.size === 0) {
+      if (this.wakeups > 0 || this.blocked > 0 && this.running.size === 0) {
         // Let woken syscalls (Promise continuations) finish before blocking.
         this.wakeups = 0;
         Atomics.store(this.doorbellCell, 0, 0);

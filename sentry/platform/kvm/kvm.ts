@@ -39,6 +39,9 @@ const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 const WATCHDOG_SLICES = 100;
 /** The real-time signal that ends time slices (glibc keeps 32-34 for itself). */
 const SLICE_SIGNAL = 40;
+/** MXCSR's place in an FXSAVE image, and the bits of it that may be set (MXCSR_MASK of SSE2 CPUs with DAZ). */
+const FXSAVE_MXCSR = 24;
+const MXCSR_VALID = 0xffff;
 const KVM_API_VERSION = 12;
 const KVM_CAP_SYNC_REGS = 74;
 const SYNC_X86_REGS = 1;
@@ -131,8 +134,8 @@ class KvmContext implements Context {
   }
 
   setFpregs(fp: Uint8Array): boolean {
-    // MXCSR (FXSAVE offset 24) bits 16-31 are reserved: loading them would fault.
-    if (new DataView(fp.buffer, fp.byteOffset, fp.byteLength).getUint32(24, true) >>> 16) return false;
+    // FXRSTOR of reserved MXCSR bits would fault in ring 0: refuse them, as ptrace does.
+    if (new DataView(fp.buffer, fp.byteOffset).getUint32(FXSAVE_MXCSR, true) & ~MXCSR_VALID) return false;
     this.host.setFxsave(this, fp);
     return true;
   }
