@@ -2,7 +2,7 @@
 // makes start-up faster than resolving dozens of compiled files.
 import { build } from 'esbuild';
 import { createRequire } from 'node:module';
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 
 const common = {
   bundle: true,
@@ -31,6 +31,8 @@ await Promise.all([
 await build({ ...common, sourcemap: false, entryPoints: ['runsc/launcher-build.ts'], outfile: 'dist/launcher-build.cjs' });
 const { launcherElf, launcherEnv } = createRequire(import.meta.url)('./dist/launcher-build.cjs');
 rmSync('dist/launcher-build.cjs');
-writeFileSync('dist/launcher', launcherElf());
-chmodSync('dist/launcher', 0o755);
+// A new file renamed into place: the old one may be running (ETXTBSY).
+writeFileSync('dist/launcher.tmp', launcherElf());
+chmodSync('dist/launcher.tmp', 0o755);
+renameSync('dist/launcher.tmp', 'dist/launcher');
 writeFileSync('dist/launcher.env', launcherEnv());

@@ -3,7 +3,7 @@
 // --platform=kvm) vs the real gVisor (/usr/bin/runsc --platform=ptrace
 // --network=none do …), side by side.
 //
-//   node bench/run.mjs [--only getppid,openread,forkexec,pipe,mmap,pagefault,cpu,true]
+//   node bench/run.mjs [--only CASE,…  (the ids in CASES below)]
 //                      [--reps N] [--no-gvisor] [--no-kvm] [--json] [--target-ms MS]
 //                      [--true-runs N] [--timeout S] [--ours PATH]
 //
@@ -91,6 +91,14 @@ const CASES = [
   {
     id: 'cpu', title: 'CPU-bound loop, 10M rounds', unit: 'ms/iter', scale: 1e6,
     src: 'cpu.c', args: () => [], calib: 3,
+  },
+  {
+    id: 'pipebw', title: 'pipe throughput, 64 KiB writes', unit: 'µs/64 KiB', scale: 1e3,
+    src: 'pipebw.c', args: () => [], calib: 100,
+  },
+  {
+    id: 'epoll', title: 'epoll_wait, 1000 idle fds + 1 active', unit: 'µs/iter', scale: 1e3,
+    src: 'epoll.c', args: () => [], calib: 200,
   },
   { id: 'true', title: 'wall time of `do /bin/true`', unit: 'ms', wall: true },
   {

@@ -215,7 +215,7 @@ export const DENIED_SYSCALLS: ReadonlyMap<number, string> = new Map([
   [101, 'ptrace'], [310, 'process_vm_readv'], [311, 'process_vm_writev'],
   [175, 'init_module'], [313, 'finit_module'], [176, 'delete_module'],
   [246, 'kexec_load'], [320, 'kexec_file_load'], [169, 'reboot'],
-  [133, 'mknod: device nodes'], [259, 'mknodat: device nodes'],
+  [133, 'mknod: device nodes (mknodat is allowed for FIFOs and sockets only, below)'],
   [321, 'bpf'], [298, 'perf_event_open'], [323, 'userfaultfd'],
   [248, 'add_key'], [249, 'request_key'], [250, 'keyctl'],
   [172, 'iopl'], [173, 'ioperm'], [167, 'swapon'], [168, 'swapoff'],
@@ -225,18 +225,26 @@ export const DENIED_SYSCALLS: ReadonlyMap<number, string> = new Map([
 /** clone3 hides its flags in memory: refused with ENOSYS, so glibc falls back to clone, which is checked. */
 const SYS_CLONE3 = 435;
 const SYS_CLONE = 56;
+/** mknodat may make FIFOs, sockets and regular files, never device nodes (its mode is args[2]). */
+const SYS_MKNODAT = 259;
 /** CLONE_NEWNS|CLONE_NEWCGROUP|CLONE_NEWUTS|CLONE_NEWIPC|CLONE_NEWUSER|CLONE_NEWPID|CLONE_NEWNET. */
 const CLONE_NS_FLAGS = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000;
+const S_IFMT = 0o170000;
+const MKNOD_TYPES = [0o010000 /* FIFO */, 0o140000 /* socket */, 0o100000 /* regular */, 0];
 
 /** The filter as struct sock_filter bytes. */
 export function seccompProgram(): Uint8Array {
   const ins: [number, number, number, number][] = [];
   const LD_W_ABS = 0x20; const JEQ_K = 0x15; const JGE_K = 0x35; const JSET_K = 0x45; const RET_K = 0x06;
+  const AND_K = 0x54;
   const denied = [...DENIED_SYSCALLS.keys()];
-  // Layout: 0 ld arch; 1 jeq x86-64; 2 kill; 3 ld nr; 4 jge x32; 5.. jeq denied; then clone3, clone, allow,
-  // ld args[0], jset ns flags, allow, deny EPERM, deny ENOSYS.
+  // Layout: 0 ld arch; 1 jeq x86-64; 2 kill; 3 ld nr; 4 jge x32; 5.. jeq denied; then clone3, clone, mknodat, allow;
+  // clone: ld args[0], jset ns flags, allow; mknodat: ld args[2], and S_IFMT, jeq each allowed type, allow;
+  // deny EPERM, deny ENOSYS.
   const n = denied.length;
-  const iClone3 = 5 + n; const iAllow = iClone3 + 2; const iArg = iAllow + 1; const iDeny = iArg + 3; const iNosys = iDeny + 1;
+  const iClone3 = 5 + n; const iMknodat = iClone3 + 2; const iAllow = iMknodat + 1;
+  const iArg = iAllow + 1; const iMode = iArg + 3; const iModeAllow = iMode + 2 + MKNOD_TYPES.length;
+  const iDeny = iModeAllow + 1; const iNosys = iDeny + 1;
   ins.push([LD_W_ABS, 0, 0, 4]);
   ins.push([JEQ_K, 1, 0, AUDIT_ARCH_X86_64]);
   ins.push([RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS]);
@@ -244,10 +252,19 @@ export function seccompProgram(): Uint8Array {
   ins.push([JGE_K, iDeny - 5, 0, 0x40000000]); // x32 ABI numbers
   denied.forEach((nr, i) => ins.push([JEQ_K, iDeny - (5 + i) - 1, 0, nr]));
   ins.push([JEQ_K, iNosys - iClone3 - 1, 0, SYS_CLONE3]);
-  ins.push([JEQ_K, 1, 0, SYS_CLONE]);
+  ins.push([JEQ_K, iArg - (iClone3 + 1) - 1, 0, SYS_CLONE]);
+  ins.push([JEQ_K, iMode - iMknodat - 1, 0, SYS_MKNODAT]);
   ins.push([RET_K, 0, 0, SECCOMP_RET_ALLOW]);
   ins.push([LD_W_ABS, 0, 0, 16]); // args[0], low 32 bits: the clone flags
   ins.push([JSET_K, iDeny - (iArg + 1) - 1, 0, CLONE_NS_FLAGS]);
+  ins.push([RET_K, 0, 0, SECCOMP_RET_ALLOW]);
+  ins.push([LD_W_ABS, 0, 0, 32]); // args[2], low 32 bits: mknodat's mode
+  ins.push([AND_K, 0, 0, S_IFMT]);
+  MKNOD_TYPES.forEach((type, i) => {
+    const at = iMode + 2 + i;
+    const last = i === MKNOD_TYPES.length - 1;
+    ins.push([JEQ_K, iModeAllow - at - 1, last ? iDeny - at - 1 : 0, type]);
+  });
   ins.push([RET_K, 0, 0, SECCOMP_RET_ALLOW]);
   ins.push([RET_K, 0, 0, SECCOMP_RET_ERRNO | EPERM]);
   ins.push([RET_K, 0, 0, SECCOMP_RET_ERRNO | ENOSYS]);

@@ -85,8 +85,17 @@ function parseArgs(argv: string[]): Args {
   return { root, fd, readOnly, noConfine, stage2, logFile, logFormat, debug };
 }
 
-/** Writes a reply, with `donated` (if not -1) attached to its first byte. 0 or -errno. */
-function send(sock: number, reply: Uint8Array, donated: number): number {
+/**
+ * Writes the replies held back (emptying `held`), then `reply` with `donated`
+ * (if not -1) attached to its first byte. 0 or -errno.
+ */
+function send(sock: number, reply: Uint8Array, donated: number, held: Buffer[]): number {
+  if (held.length > 0) {
+    const all = Buffer.concat(donated < 0 ? [...held, reply] : held);
+    held.length = 0;
+    const e = writeAll(sock, all);
+    if (e < 0 || donated < 0) return e;
+  }
   if (donated < 0) return writeAll(sock, reply);
   let n: number;
   do n = sendWithFds(sock, reply, [donated]); while (n === -EINTR);
@@ -144,6 +153,7 @@ function main(): number {
     return 1;
   }
   const reader = new FrameReader(args.fd, MAX_MSIZE);
+  const held: Buffer[] = [];
   for (;;) {
     const frame = reader.next();
     if (frame === null) break; // the Sentry closed its end: done
@@ -153,7 +163,11 @@ function main(): number {
       return 1;
     }
     const reply = server.handleFrame(frame);
-    const err = send(args.fd, reply, server.takeDonation());
+    const donated = server.takeDonation();
+    // Requests the client wrote together (Twalk + Tgetattr) get their replies
+    // in one write: hold this one while the next request is already here.
+    if (donated < 0 && reader.ready) { held.push(Buffer.from(reply)); continue; }
+    const err = send(args.fd, reply, donated, held);
     if (err < 0) {
       log.error({ errno: -err }, 'cannot write a 9P reply');
       server.closeAll();

@@ -43,13 +43,13 @@ import * as fs from 'node:fs';
 import * as libc from '../src/ffi/libc';
 import {
   EACCES, EAGAIN, EBADF, EFBIG, ENAMETOOLONG, EINVAL, EIO, EISDIR, ELOOP, ENOENT, ENOSYS, ENOTDIR, ENXIO, EOPNOTSUPP, EPERM,
-  EPROTO, EROFS, EBUSY, ESTALE,
+  EPROTO, EROFS, EBUSY, ESTALE, E2BIG,
 } from '../src/abi/errno';
 import {
   AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW, DT_UNKNOWN, F_DUPFD_CLOEXEC,
   O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_DSYNC, O_EXCL, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK,
   O_PATH, O_RDONLY, O_SYNC, O_TRUNC, O_WRONLY, PROC_SUPER_MAGIC, RESOLVE_BENEATH, RESOLVE_NO_MAGICLINKS,
-  RESOLVE_NO_SYMLINKS, SEEK_SET, S_IFBLK, S_IFCHR, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, UTIME_NOW, UTIME_OMIT,
+  RESOLVE_NO_SYMLINKS, SEEK_SET, S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK, UTIME_NOW, UTIME_OMIT,
 } from '../src/abi/linux';
 import { Stat, Statfs } from '../src/abi/layout';
 import {
@@ -66,6 +66,13 @@ import {
  * reopened on demand.
  */
 const NODE_FDS = 4096;
+
+const XATTR_CREATE = 1;
+const XATTR_REPLACE = 2;
+/** Linux's XATTR_SIZE_MAX: the largest attribute value. */
+const XATTR_SIZE_MAX = 65536;
+/** The only attribute namespace served: trusted.*, security.* and system.* stay the host's. */
+const XATTR_USER = 'user.';
 
 /** Largest msize we accept: 1 MiB of payload plus headers. */
 export const MAX_MSIZE = (1 << 20) + 4096;
@@ -118,6 +125,10 @@ interface Fid {
   listing: DirEnt[] | null;
   /** n_uname of the attach this fid descends from (owner of files it creates), or -1. */
   uid: number;
+  /** Txattrwalk made this fid: the attribute's value (or the name list) to Tread. */
+  xattrRead?: Buffer;
+  /** Txattrcreate made this fid: the value Twrites fill, set (or, empty, removed) at Tclunk. */
+  xattrWrite?: { name: string; value: Buffer; written: number; flags: number };
 }
 
 type Reply = Msg | number;
@@ -140,13 +151,27 @@ const WALK_FLAGS = O_PATH | O_NOFOLLOW | O_CLOEXEC;
 const WALK_RESOLVE = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
 const NOCHANGE = 0xffffffff; // (uid_t)-1
 
-function qidOfMode(mode: number, ino: bigint): Qid {
-  const fmt = mode & S_IFMT;
-  const type = fmt === S_IFDIR ? QTDIR : fmt === S_IFLNK ? QTSYMLINK : QTFILE;
-  return { type, version: 0, path: ino };
-}
+/**
+ * qid.path must name one file across the whole export, and a served tree can
+ * span filesystems whose inode numbers collide (every pseudo filesystem's
+ * root is inode 1): files of the root's filesystem keep their inode number,
+ * those of the n-th other filesystem met get n in the top byte.
+ */
+class QidPaths {
+  private readonly devs = new Map<bigint, bigint>();
 
-function qidOf(st: fs.BigIntStats): Qid { return qidOfMode(Number(st.mode), st.ino); }
+  constructor(rootDev: bigint) { this.devs.set(rootDev, 0n); }
+
+  qid(mode: number, dev: bigint, ino: bigint): Qid {
+    const fmt = mode & S_IFMT;
+    const type = fmt === S_IFDIR ? QTDIR : fmt === S_IFLNK ? QTSYMLINK : QTFILE;
+    let n = this.devs.get(dev);
+    if (n === undefined) this.devs.set(dev, (n = BigInt(this.devs.size)));
+    return { type, version: 0, path: n === 0n ? ino : (n << 56n) ^ ino };
+  }
+
+  of(st: fs.BigIntStats): Qid { return this.qid(Number(st.mode), st.dev, st.ino); }
+}
 
 /** EINVAL for names a single path component can never be. ".." is allowed only where `dotdot`. */
 function badName(name: string, dotdot: boolean): boolean {
@@ -155,11 +180,13 @@ function badName(name: string, dotdot: boolean): boolean {
 
 const NS = 1_000_000_000n;
 const STAT_INO = Stat.offset('st_ino');
+const STAT_DEV = Stat.offset('st_dev');
 const STAT_MODE = Stat.offset('st_mode');
 
 export class GoferServer {
   private readonly fids = new Map<number, Fid>();
   private readonly rootNode: Node;
+  private readonly qids: QidPaths;
   /** Every live Node but the root, for renames. */
   private readonly live = new Set<Node>();
   /** Nodes (the root excepted) whose fd is open, least recently used first. */
@@ -184,6 +211,7 @@ export class GoferServer {
     const st = fs.fstatSync(fd, { bigint: true });
     if (!st.isDirectory()) { libc.close(fd); throw new Error(`root ${opts.root} is not a directory`); }
     this.rootNode = { fd, parent: null, name: '', kind: S_IFDIR, dev: st.dev, ino: st.ino, refs: 1, children: new Map() };
+    this.qids = new QidPaths(st.dev);
     const dv = new DataView(this.how.buffer);
     dv.setBigUint64(0, BigInt(WALK_FLAGS), true);
     dv.setBigUint64(16, BigInt(WALK_RESOLVE), true);
@@ -274,8 +302,8 @@ export class GoferServer {
       case 'Tsetattr': return this.setattr(m);
       case 'Tfsync': return this.fsync(m);
       case 'Tremove': return this.remove(m);
-      case 'Txattrwalk': return EOPNOTSUPP;
-      case 'Txattrcreate': return this.opts.readOnly ? EROFS : EOPNOTSUPP;
+      case 'Txattrwalk': return this.xattrwalk(m);
+      case 'Txattrcreate': return this.xattrcreate(m);
       case 'Tlock': case 'Tgetlock': return EOPNOTSUPP;
       default: return EOPNOTSUPP; // an R-message sent to us, or a 9P2000 message 9P2000.L dropped
     }
@@ -398,15 +426,17 @@ export class GoferServer {
   }
 
   /** lstat of `name` in directory fd `dirfd` (the raw struct in statBuf): mode and ino. */
-  private statAt(dirfd: number, name: string): { mode: number; ino: bigint } | number {
+  private statAt(dirfd: number, name: string): { mode: number; dev: bigint; ino: bigint } | number {
     if (libc.fstatat(dirfd, name, this.statBuf, AT_SYMLINK_NOFOLLOW) < 0) return -libc.errno();
-    return { mode: this.statDv.getUint32(STAT_MODE, true), ino: this.statDv.getBigUint64(STAT_INO, true) };
+    return {
+      mode: this.statDv.getUint32(STAT_MODE, true), dev: this.statDv.getBigUint64(STAT_DEV, true), ino: this.statDv.getBigUint64(STAT_INO, true),
+    };
   }
 
   private qidAt(dirfd: number, name: string): Qid {
     const s = this.statAt(dirfd, name);
     if (typeof s === 'number') throw new HostError(s, `stat ${name}`);
-    return qidOfMode(s.mode, s.ino);
+    return this.qids.qid(s.mode, s.dev, s.ino);
   }
 
   // ---- helpers ----
@@ -474,15 +504,73 @@ export class GoferServer {
       }
     } catch (e) { this.unref(node); throw e; }
     this.fids.set(m.fid, this.newFid(node, uid));
-    return { type: 'Rattach', tag: 0, qid: qidOf(st) };
+    return { type: 'Rattach', tag: 0, qid: this.qids.of(st) };
   }
 
   private clunk(m: Msg<'Tclunk'>): Reply {
     const f = this.fids.get(m.fid);
     if (f === undefined) return EBADF;
-    this.release(f);
     this.fids.delete(m.fid);
+    try {
+      if (f.xattrWrite) this.commitXattr(f.node, f.xattrWrite);
+    } finally {
+      this.release(f);
+    }
     return { type: 'Rclunk', tag: 0 };
+  }
+
+  // ---- extended attributes (user.* only, regular files and directories only) ----
+
+  /** Runs fn on a fresh read-only fd of the Node's inode (xattr calls need a real fd, not O_PATH). */
+  private withOpenFd<T>(n: Node, fn: (fd: number) => T): T {
+    if (n.kind !== S_IFREG && n.kind !== S_IFDIR) throw new HostError(-EOPNOTSUPP, 'xattrs on a special file');
+    const fd = this.reopen(n, O_RDONLY);
+    try { return fn(fd); } finally { libc.close(fd); }
+  }
+
+  private xattrwalk(m: Msg<'Txattrwalk'>): Reply {
+    const f = this.fids.get(m.fid);
+    if (f === undefined) return EBADF;
+    if (m.newfid === m.fid || this.fids.has(m.newfid) || m.newfid === NOFID) return EBADF;
+    if (m.name !== '' && !m.name.startsWith(XATTR_USER)) return EOPNOTSUPP;
+    const value = this.withOpenFd(f.node, (fd) => {
+      // Size, then contents; a race that grows it in between is ERANGE, as for any getxattr caller.
+      if (m.name === '') {
+        const size = sys(libc.flistxattr(fd, null, 0), 'flistxattr');
+        const buf = Buffer.alloc(size);
+        const n = sys(libc.flistxattr(fd, buf, size), 'flistxattr');
+        const names = buf.subarray(0, n).toString('utf8').split('\0').filter((x) => x.startsWith(XATTR_USER));
+        return Buffer.from(names.map((x) => x + '\0').join(''), 'utf8');
+      }
+      const size = sys(libc.fgetxattr(fd, m.name, null, 0), `fgetxattr ${m.name}`);
+      const buf = Buffer.alloc(size);
+      return buf.subarray(0, sys(libc.fgetxattr(fd, m.name, buf, size), `fgetxattr ${m.name}`));
+    });
+    f.node.refs++;
+    this.fids.set(m.newfid, { ...this.newFid(f.node, f.uid), xattrRead: value });
+    return { type: 'Rxattrwalk', tag: 0, size: BigInt(value.length) };
+  }
+
+  private xattrcreate(m: Msg<'Txattrcreate'>): Reply {
+    if (this.opts.readOnly) return EROFS;
+    const f = this.fids.get(m.fid);
+    if (f === undefined) return EBADF;
+    if (f.fd >= 0 || f.xattrRead || f.xattrWrite) return EBUSY;
+    if (!m.name.startsWith(XATTR_USER)) return EOPNOTSUPP;
+    if (m.attrSize > BigInt(XATTR_SIZE_MAX)) return E2BIG;
+    if ((m.flags & ~(XATTR_CREATE | XATTR_REPLACE)) !== 0) return EINVAL;
+    if (f.node.kind !== S_IFREG && f.node.kind !== S_IFDIR) return EOPNOTSUPP;
+    f.xattrWrite = { name: m.name, value: Buffer.alloc(Number(m.attrSize)), written: 0, flags: m.flags };
+    return { type: 'Rxattrcreate', tag: 0 };
+  }
+
+  /** At Tclunk: sets the attribute Twrites filled (all of it, or EINVAL); an empty one is removed, as QEMU's 9p does. */
+  private commitXattr(n: Node, x: NonNullable<Fid['xattrWrite']>): void {
+    if (x.written !== x.value.length) throw new HostError(-EINVAL, 'short xattr value');
+    this.withOpenFd(n, (fd) => {
+      if (x.value.length === 0) sys(libc.fremovexattr(fd, x.name), `fremovexattr ${x.name}`);
+      else sys(libc.fsetxattr(fd, x.name, x.value, x.value.length, x.flags), `fsetxattr ${x.name}`);
+    });
   }
 
   // ---- read side ----
@@ -505,7 +593,7 @@ export class GoferServer {
           const next = this.child(node, name);
           this.unref(node);
           node = next.node;
-          wqids.push(qidOf(next.st));
+          wqids.push(this.qids.of(next.st));
         } catch (e) {
           err = errnoOf(e);
           if (err === 0) { this.unref(node); throw e; }
@@ -534,7 +622,7 @@ export class GoferServer {
     return {
       type: 'Rgetattr', tag: 0,
       valid: BigInt(GETATTR_BASIC | (hasBtime ? GETATTR_BTIME : 0)),
-      qid: qidOf(st), mode: Number(st.mode), uid: Number(st.uid), gid: Number(st.gid),
+      qid: this.qids.of(st), mode: Number(st.mode), uid: Number(st.uid), gid: Number(st.gid),
       nlink: st.nlink, rdev: st.rdev, size: st.size, blksize: st.blksize, blocks: st.blocks,
       atimeSec: st.atimeNs / NS, atimeNsec: st.atimeNs % NS,
       mtimeSec: st.mtimeNs / NS, mtimeNsec: st.mtimeNs % NS,
@@ -573,7 +661,7 @@ export class GoferServer {
       if (n.kind === S_IFDIR) f.listing = this.list(fd);
     } catch (e) { libc.close(fd); f.fd = -1; throw e; }
     if (n.kind === S_IFREG) this.donation = fd;
-    return { type: 'Rlopen', tag: 0, qid: qidOfMode(n.kind, n.ino), iounit: this.iounit() };
+    return { type: 'Rlopen', tag: 0, qid: this.qids.qid(n.kind, n.dev, n.ino), iounit: this.iounit() };
   }
 
   /** The entries of the open directory `fd`, from its start, without "." and "..". */
@@ -601,6 +689,10 @@ export class GoferServer {
   private read(m: Msg<'Tread'>): Reply {
     const f = this.fids.get(m.fid);
     if (f === undefined) return EBADF;
+    if (f.xattrRead) {
+      const off = Number(m.offset > BigInt(f.xattrRead.length) ? BigInt(f.xattrRead.length) : m.offset);
+      return { type: 'Rread', tag: 0, data: f.xattrRead.subarray(off, off + Math.min(m.count, this.msize - RREAD_HEADER)) };
+    }
     if (f.fd < 0 || (f.flags & O_ACCMODE) === O_WRONLY) return EBADF;
     if (f.node.kind === S_IFDIR) return EISDIR;
     const count = Math.min(m.count, this.msize - RREAD_HEADER);
@@ -640,7 +732,7 @@ export class GoferServer {
         if (e.off === 0) return EINVAL; // not even one entry fits, as getdents(2)
         break;
       }
-      encodeDirent(e, { qid: qidOfMode(st.mode, st.ino), offset: BigInt(i + 1), type: ent.type, name: ent.name });
+      encodeDirent(e, { qid: this.qids.qid(st.mode, st.dev, st.ino), offset: BigInt(i + 1), type: ent.type, name: ent.name });
     }
     return { type: 'Rreaddir', tag: 0, data: e.bytes() };
   }
@@ -697,12 +789,19 @@ export class GoferServer {
     d.seekable = node.kind === S_IFREG;
     d.listing = null;
     if (node.kind === S_IFREG) this.donation = fd;
-    return { type: 'Rlcreate', tag: 0, qid: qidOfMode(node.kind, node.ino), iounit: this.iounit() };
+    return { type: 'Rlcreate', tag: 0, qid: this.qids.qid(node.kind, node.dev, node.ino), iounit: this.iounit() };
   }
 
   private write(m: Msg<'Twrite'>): Reply {
     const f = this.fids.get(m.fid);
     if (f === undefined) return EBADF;
+    if (f.xattrWrite) {
+      const x = f.xattrWrite;
+      if (m.offset !== BigInt(x.written) || x.written + m.data.length > x.value.length) return EINVAL;
+      x.value.set(m.data, x.written);
+      x.written += m.data.length;
+      return { type: 'Rwrite', tag: 0, count: m.data.length };
+    }
     if (f.fd < 0 || (f.flags & O_ACCMODE) === O_RDONLY) return EBADF;
     const data = m.data;
     let n = 0;
@@ -763,11 +862,16 @@ export class GoferServer {
     if (typeof d === 'number') return d;
     if (badName(m.name, false)) return EINVAL;
     const fmt = m.mode & S_IFMT;
-    // Regular files only. Device nodes are never made (the Sentry has its own
-    // /dev); FIFOs and sockets would need mknodat, which the seccomp filter denies.
-    if (fmt !== 0 && fmt !== S_IFREG) return EPERM;
-    libc.close(sys(libc.openat(this.fdOf(d.node), m.name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, m.mode & 0o7777),
-      `mknod ${m.name}`));
+    // Regular files, FIFOs and sockets. Device nodes are never made (the
+    // Sentry has its own /dev; the seccomp filter refuses them too).
+    if (fmt === S_IFIFO || fmt === S_IFSOCK) {
+      sys(libc.mknodat(this.fdOf(d.node), m.name, fmt | (m.mode & 0o7777), 0), `mknod ${m.name}`);
+    } else if (fmt === 0 || fmt === S_IFREG) {
+      libc.close(sys(libc.openat(this.fdOf(d.node), m.name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, m.mode & 0o7777),
+        `mknod ${m.name}`));
+    } else {
+      return EPERM;
+    }
     this.chownNew(this.fdOf(d.node), m.name, d.uid, m.gid);
     return { type: 'Rmknod', tag: 0, qid: this.qidAt(this.fdOf(d.node), m.name) };
   }

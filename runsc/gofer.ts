@@ -37,7 +37,8 @@ export function startGofer(root: string, readOnly: boolean, log: Logger, stderr:
     args.unshift(String(CLONE_NEWNS), capMask([...KEEP_CAPS.keys(), ...SETUP_CAPS]), '0', '-', '-', process.execPath);
     cmd = path.join(__dirname, 'launcher');
   }
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', stderr, sv[1]!] });
+  // A session of its own: signals typed at runsc's terminal (^C) are the sandbox's, not the Gofer's.
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', stderr, sv[1]!], detached: true });
   child.on('error', (e) => log.error({ err: e.message }, 'gofer failed to start'));
   const handle: GoferHandle = { pid: child.pid ?? 0, fd: sv[0]!, onExit: null };
   child.on('exit', (code, signal) => {

@@ -15,8 +15,9 @@
 //
 //  1. unshare(FLAGS), and write the id maps;
 //  2. with OPT_FORK, fork: the child goes on (it is pid 1 of a new PID
-//     namespace and gets SIGKILL when the launcher dies); the launcher waits
-//     for it and exits with its status (128+N when signal N killed it, and a
+//     namespace and gets SIGKILL when the launcher dies); the launcher
+//     ignores the terminal's SIGINT, SIGQUIT and SIGTSTP (the Sentry forwards
+//     them into the sandbox), waits for the child and exits with its status (128+N when signal N killed it, and a
 //     line on stderr when that signal is SIGSYS: a seccomp violation);
 //  3. with CLONE_NEWNS, make every mount private (nothing propagates back);
 //  4. no_new_privs; drop every capability not in KEEP from the bounding set;
@@ -30,6 +31,9 @@ export const OPT_FORK = 1;
 const BASE = 0x400000;
 const CODE_OFFSET = 0x80;
 const SIGSYS = 31;
+const SIGINT = 2;
+const SIGQUIT = 3;
+const SIGTSTP = 20;
 const SIGSYS_MESSAGE = 'runsc: the Sentry was killed by SIGSYS: a host syscall outside its seccomp allow list (the kernel log names it)\n';
 
 const FAIL_MESSAGE = 'runsc: the launcher could not confine the process (namespaces need root, or --rootless); the exit status is the errno\n';
@@ -65,6 +69,13 @@ export function launcherElf(): Uint8Array {
 
   c.label('parent');
   c.emit(0x48, 0x89, 0xc3); // mov rbx, rax (the child)
+  // Signals typed at a terminal are the Sentry's to forward to the sandbox's
+  // foreground group: the launcher, in the same process group, ignores them.
+  for (const sig of [SIGINT, SIGQUIT, SIGTSTP]) {
+    c.emit(0xbf).imm32(sig).emit(0x48, 0x8d, 0x35).rel32('sigign'); // edi = sig; rsi = &{SIG_IGN}
+    c.emit(0x31, 0xd2, 0x41, 0xba).imm32(8); // edx = 0 (no old action); r10d = sizeof(sigset_t)
+    syscall(13); // rt_sigaction
+  }
   c.emit(0x48, 0x83, 0xec, 0x10); // sub rsp, 16 (int status)
   c.label('wait');
   c.emit(0x48, 0x89, 0xdf, 0x48, 0x89, 0xe6, 0x31, 0xd2, 0x45, 0x31, 0xd2); // rdi = child, rsi = &status, rdx = r10 = 0
@@ -141,6 +152,8 @@ export function launcherElf(): Uint8Array {
   c.emit(0xc3);
 
   const str = (name: string, s: string): Code => c.label(name).emit(...Buffer.from(`${s}\0`, 'latin1'));
+  // struct kernel_sigaction { handler = SIG_IGN, flags, restorer, mask }.
+  c.label('sigign').emit(1, 0, 0, 0, 0, 0, 0, 0, ...new Array<number>(24).fill(0));
   str('slash', '/');
   str('setgroups', '/proc/self/setgroups');
   str('deny', 'deny');

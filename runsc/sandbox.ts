@@ -30,11 +30,13 @@ import { VFS } from '../sentry/vfs/vfs';
 import { FDTable } from '../sentry/vfs/fdtable';
 import { Kernel, defaultRlimits, type StartArgs } from '../sentry/kernel/kernel';
 import * as unix from '../src/ffi/unix';
+import type { PlatformName } from '../sentry/platform/create';
 import { controlAddress } from './container';
 import { ControlServer, type Connection, type Request } from './control';
 import { Cgroup, type CgroupPaths } from './cgroup';
 import { joinSpecNetns } from './netns';
 import { startGofer } from './gofer';
+import { installStdio } from './stdio';
 
 export interface SandboxOptions {
   id: string;
@@ -45,6 +47,7 @@ export interface SandboxOptions {
   debug: boolean;
   debugLog: string | undefined;
   logFormat: 'text' | 'json';
+  platform: PlatformName;
   /** --overlay2=root:memory: the root's writes go to an in-memory upper layer, the rootfs is served read-only. */
   overlay?: boolean;
   fileAccess?: 'exclusive' | 'shared';
@@ -75,7 +78,7 @@ class Gofers {
     if (have) return have;
     const g = startGofer(dir, readOnly, this.log, this.errFd);
     if (g.pid) this.pids.push(g.pid);
-    const c = new GoferClient(g.fd);
+    const c = new GoferClient(g.fd, true);
     c.onDead = (why) => this.onDead?.(`lost the Gofer of ${dir}: ${why}`);
     this.byKey.set(key, c);
     return c;
@@ -208,11 +211,13 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
     const loc = vfs.resolve(null, vfs.root, vfs.root, p, true);
     if (typeof loc !== 'number' && loc.d.inode.isDir) vfs.mountTmpfs(p, 0o555, true);
   }
-  const kernel = new Kernel({ vfs, log, strace: o.strace, hostname: spec.hostname || os.hostname(), hostNetwork: o.network === 'host' });
+  const kernel = new Kernel({
+    vfs, log, strace: o.strace, hostname: spec.hostname || os.hostname(), platform: o.platform, hostNetwork: o.network === 'host',
+  });
   for (const pid of gofers.pids) { kernel.platform.pin(pid); kernel.watchVital(pid, 'a Gofer'); }
   gofers.onDead = (why) => kernel.shutdown(why);
   const fds = new FDTable();
-  for (const fd of [0, 1, 2]) fds.install(vfs.hostFile(fd), false);
+  installStdio(vfs, fds);
   try {
     vfs.newFSContext(proc.cwd);
   } catch {

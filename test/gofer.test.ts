@@ -437,7 +437,10 @@ describe('gofer: writes', () => {
     const n = c.mknod(d, 'node', S_IFREG | 0o600, 0, 0);
     expect(typeof n).toBe('object');
     expect(fs.statSync(`${w}/node`).isFile()).toBe(true);
-    expect(c.mknod(d, 'fifo', S_IFIFO | 0o600, 0, 0)).toBe(-EPERM);
+    expect(typeof c.mknod(d, 'fifo', S_IFIFO | 0o600, 0, 0)).toBe('object');
+    expect(fs.statSync(`${w}/fifo`).isFIFO()).toBe(true);
+    expect(typeof c.mknod(d, 'sock', 0o140000 | 0o600, 0, 0)).toBe('object');
+    expect(fs.statSync(`${w}/sock`).isSocket()).toBe(true);
     expect(c.mknod(d, 'chr', 0o020000 | 0o600, 1, 3)).toBe(-EPERM);
     const file = walk(['file.txt']);
     expect(c.mkdir(file, 'x', 0o755)).toBe(-ENOTDIR);

@@ -4,14 +4,16 @@
 // objects, a static library made with ar, and a program that runs natively.
 // In the same sandbox, a touched source is rebuilt alone (make sees our own
 // mtime changes through the attribute cache) and `make clean` removes what it
-// built. Last, --file-access=shared: changes made on the host while the
-// sandbox runs are seen (attributes and listings revalidated).
+// built. Then --file-access=shared: changes made on the host while the
+// sandbox runs are seen (attributes and listings revalidated). Last, user.*
+// xattrs, FIFOs and sockets made through the Gofer behave as natively, and
+// device nodes are refused.
 import { afterAll, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { RUNSC, describeRun, killAll, run, type RunOptions } from './harness';
+import { RUNSC, buildC, describeRun, killAll, run, runNative, type RunOptions } from './harness';
 
 /** `runsc do --force-overlay=false CMD ARGS…`: writes go through the Gofer to the host. */
 const onHost = (cmd: string, args: string[], opts: RunOptions) => run(RUNSC, ['do', '--force-overlay=false', cmd, ...args], opts);
@@ -103,4 +105,20 @@ it('--file-access=shared: a running sandbox sees files changed and created on th
   const r = await done;
   expect(r.status, describeRun('shared', r)).toBe(0);
   expect(r.stdout).toBe('5\nf\n15\nf\ngo\nnew\nready\n');
+}, 60_000);
+
+it('xattrs (user.*), FIFOs and sockets through the Gofer: the same as natively; device nodes refused', async () => {
+  const prog = buildC('test/gofer_progs/xattr_mknod.c', 'static');
+  const nativeDir = fs.mkdtempSync(path.join(proj, 'native-'));
+  const sandboxDir = fs.mkdtempSync(path.join(proj, 'sandboxed-'));
+  const native = await runNative(prog, [nativeDir]);
+  const sandboxed = await onHost(prog, [sandboxDir], {});
+  expect(native.status, describeRun('native', native)).toBe(0);
+  expect(sandboxed.status, describeRun('sandboxed', sandboxed)).toBe(0);
+  expect(sandboxed.stdout).toBe(native.stdout);
+  expect(fs.statSync(path.join(sandboxDir, 'fifo')).isFIFO()).toBe(true);
+  const dev = await onHost('/usr/bin/mknod', [path.join(sandboxDir, 'null'), 'c', '1', '3'], {});
+  expect(dev.status).not.toBe(0);
+  expect(dev.stderr).toMatch(/Operation not permitted/);
+  expect(fs.existsSync(path.join(sandboxDir, 'null'))).toBe(false);
 }, 60_000);

@@ -58,15 +58,16 @@ it('killing the Gofer mid-run: the workload gets EIO, runsc exits 128, nothing i
   started.push(child.pid!);
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-64 * 1024); });
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  let early: number | null | undefined;
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => { early = code; r(code); }));
 
-  // Wait until the workload runs its loop.
+  // Wait until the workload runs its loop (slow when the machine is loaded).
   let gofer = 0;
-  for (let i = 0; i < 200 && !(gofer && stderr.includes('/n1"')); i++) {
+  for (let i = 0; i < 600 && early === undefined && !(gofer && stderr.includes('/n1"')); i++) {
     await sleep(50);
-    gofer = descendants(child.pid!).find((p) => cmdline(p).includes('gofer.js')) ?? 0;
+    gofer ||= descendants(child.pid!).find((p) => cmdline(p).includes('gofer.js')) ?? 0;
   }
-  expect(gofer, 'the Gofer process').toBeGreaterThan(0);
+  expect(gofer, `the Gofer process (runsc exit ${early}; stderr: ${stderr.slice(-2000)})`).toBeGreaterThan(0);
   expect(stderr).toContain('/n1"');
   const tree = descendants(child.pid!);
   expect(tree.length).toBeGreaterThanOrEqual(2); // the Gofer and the workload's stub at least

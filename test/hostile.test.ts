@@ -2,7 +2,8 @@
 // that attack the sandbox from inside. garbage.c calls every implemented
 // syscall with garbage arguments (NULL, unmapped and kernel addresses, huge
 // lengths, negative fds, all-ones flags); escape.c tries the ways out;
-// race.c races threads on one fd table and address space. The workload gets
+// race.c races threads on one fd table and address space; sockets.c does to
+// open sockets of every family what garbage.c does to every syscall. The workload gets
 // errnos, the Sentry stays up, the host is untouched. These run ONLY under
 // runsc: they are dangerous on the host, so there is no native run.
 import { spawn } from 'node:child_process';
@@ -29,6 +30,14 @@ it('garbage arguments to every implemented syscall leave the workload alive (run
   );
   expect(sorted.filter((n) => !seen.has(n)), msg).toEqual([]);
 });
+
+it('bad pointers, lying lengths and malformed messages on open sockets of every family (runsc only)', async () => {
+  const bin = buildC(path.join(REPO, 'test', 'hostile', 'sockets.c'), 'static');
+  const r = await runSandboxed(bin, [], { cwd: '/', timeoutMs: 60_000 });
+  const msg = describeRun('runsc do sockets', r);
+  assertExit('runsc do sockets', r, 0);
+  expect(r.stdout, msg).toBe('survived 8 socket kinds\n');
+}, 90_000);
 
 // test/hostile/escape.c: ways out of the sandbox (host files, host processes,
 // privileges, devices, raw sockets), each of which must fail with Linux's

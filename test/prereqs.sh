@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the tests run besides Node: gcc (the C conformance and hostile programs),
 # busybox-static, coreutils, bash and Debian's python3 (the scenarios), diod and
-# make (the Gofer's tests). Installs
+# make (the Gofer's tests), trinity (the fuzzing test). Installs
 # whatever is missing when run as root on Debian; otherwise says what to install.
 set -euo pipefail
 missing=()
@@ -10,8 +10,10 @@ command -v gcc >/dev/null || missing+=(gcc libc6-dev)
 [ -x /usr/bin/python3 ] || missing+=(python3)
 [ -x /bin/bash ] || missing+=(bash)
 [ -x /usr/bin/sha256sum ] || missing+=(coreutils)
+[ -x /usr/bin/script ] || missing+=(bsdutils) # test/tty.test.ts
 [ -x /usr/sbin/diod ] || missing+=(diod) # test/gofer_diod.test.ts
 command -v make >/dev/null || missing+=(make) # test/gofer_build.test.ts
+command -v trinity >/dev/null || missing+=(trinity) # test/fuzz.test.ts
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
   echo "tests need these Debian packages: ${missing[*]}" >&2

@@ -11,7 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { BASE_ENV, REPO, RUNSC, buildC, describeRun, killAll, run, runSandboxed } from './harness';
-import { sentryFilter } from '../runsc/confine';
+import { SENTRY_SYSCALLS, sentryFilter } from '../runsc/confine';
+import { SYSCALL_NAMES } from '../src/abi/sysno';
 import { stubFilter } from '../sentry/platform/ptrace/stubfilter';
 
 afterAll(killAll);
@@ -233,4 +234,24 @@ describe('faults', () => {
     await l.exited;
     expect(fs.readFileSync(file, 'utf8')).toBe('written before the crash');
   });
+});
+
+describe('resource limits', () => {
+  const limits = (): string => buildC(path.join(REPO, 'test', 'security', 'limits.c'), 'static', ['-pthread']);
+
+  it('a fork bomb hits RLIMIT_NPROC (EAGAIN) and the sandbox stays responsive', async () => {
+    const r = await runSandboxed(limits(), ['forkbomb'], { cwd: '/' });
+    expect(r.status, describeRun('forkbomb', r)).toBe(0);
+    expect(r.stdout).toMatch(/then Resource temporarily unavailable\nresponsive: 1/);
+  });
+
+  it('a thread spinning in user space does not starve the Sentry\'s timers', async () => {
+    const r = await runSandboxed(limits(), ['cpuhog'], { cwd: '/' });
+    expect(r.status, describeRun('cpuhog', r)).toBe(0);
+  });
+});
+
+it('docs/security.md lists every host syscall the Sentry may make', () => {
+  const doc = fs.readFileSync(path.join(REPO, 'docs', 'security.md'), 'utf8');
+  for (const nr of SENTRY_SYSCALLS.keys()) expect(doc, `syscall ${nr}`).toMatch(new RegExp(`^\\| ${nr} \\| \`${SYSCALL_NAMES[nr]}\` \\| `, 'm'));
 });

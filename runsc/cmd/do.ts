@@ -13,6 +13,7 @@ import { GoferClient } from '../../sentry/fsgofer/client';
 import { VFS } from '../../sentry/vfs/vfs';
 import { FDTable } from '../../sentry/vfs/fdtable';
 import { Kernel } from '../../sentry/kernel/kernel';
+import { installStdio } from '../stdio';
 import { confineSentry, reexecConfined } from '../confine';
 
 interface DoOptions {
@@ -74,7 +75,7 @@ export function doCommand(program: Command): void {
       // --force-overlay=false (or --overlay2=none) writes through the Gofer.
       const overlay = o.forceOverlay && g.overlay2 !== 'none';
       const gofer = startGofer(path.resolve(o.root), overlay, log);
-      const client = new GoferClient(gofer.fd);
+      const client = new GoferClient(gofer.fd, true);
       const vfs = new VFS({ gofer: client, overlay, fileAccess: g.fileAccess });
       const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname(), platform: g.platform });
       if (gofer.pid) {
@@ -85,7 +86,7 @@ export function doCommand(program: Command): void {
       // Files in flight fail with EIO; then the sandbox ends, as gVisor's does without its gofer.
       client.onDead = (why) => kernel.shutdown(`lost the Gofer: ${why}`);
       const fds = new FDTable();
-      for (const fd of [0, 1, 2]) fds.install(vfs.hostFile(fd), false);
+      installStdio(vfs, fds);
       let fs;
       try {
         fs = vfs.newFSContext(o.cwd);

@@ -69,6 +69,7 @@ function globalFlags(g: GlobalOptions): string[] {
   const f = ['--root', g.root, '--log-format', g.logFormat, '--network', g.network];
   if (g.debug) f.push('--debug');
   if (g.strace) f.push('--strace');
+  if (g.platform !== 'ptrace') f.push(`--platform=${g.platform}`);
   if (g.debugLog) f.push('--debug-log', g.debugLog);
   if (g.overlay2) f.push('--overlay2', g.overlay2);
   f.push('--file-access', g.fileAccess);
@@ -658,7 +659,7 @@ export function ociCommands(program: Command): void {
       const g = globals(self);
       await runSandbox({
         id, bundle: o.bundle, stateDir: o.stateDir, strace: g.strace, debug: g.debug, debugLog: g.debugLog, logFormat: g.logFormat,
-        overlay: g.overlay2 === 'root:memory', fileAccess: g.fileAccess, network: g.network,
+        platform: g.platform, overlay: g.overlay2 === 'root:memory', fileAccess: g.fileAccess, network: g.network,
         cgroup: o.cgroup ? JSON.parse(o.cgroup) as CgroupPaths : undefined,
       });
     });

@@ -70,8 +70,14 @@ export class GoferClient {
   private readonly iounits = new Map<number, number>();
   private tag = 0;
 
-  /** Performs Tversion. On failure the client is dead (see `failure`) and every call returns -EIO. */
-  constructor(readonly fd: number) {
+  /**
+   * Performs Tversion. On failure the client is dead (see `failure`) and
+   * every call returns -EIO. `ordered`: the server answers requests one at a
+   * time in order (our Gofer does; 9P does not promise it, and diod's worker
+   * threads do not), so a request may use a fid the one written just before
+   * it makes, saving round trips.
+   */
+  constructor(readonly fd: number, private readonly ordered = false) {
     this.reader = new FrameReader(fd, CLIENT_MSIZE, true);
     const r = this.rpc({ type: 'Tversion', tag: NOTAG, msize: CLIENT_MSIZE, version: VERSION_9P2000L }, 'Rversion');
     if (typeof r === 'number') { this.kill(`Tversion failed: errno ${-r}`); return; }
@@ -109,6 +115,36 @@ export class GoferClient {
    * Rlerror code, or -EIO on any transport or protocol failure.
    */
   private rpc<R extends MsgName>(m: Msg, want: R): Msg<R> | number {
+    const out = this.encode(m);
+    if (typeof out === 'number') return out;
+    const w = this.send(out);
+    return w < 0 ? w : this.receive(m, want);
+  }
+
+  /**
+   * Two requests in one write, their two replies read back: one round trip
+   * to the Gofer instead of two. The second may depend on the first (a fid
+   * the first makes); if the first fails, the second fails too, harmlessly.
+   */
+  private rpc2<R1 extends MsgName, R2 extends MsgName>(m1: Msg, want1: R1, m2: Msg, want2: R2):
+    [Msg<R1> | number, Msg<R2> | number] {
+    const a = this.encode(m1);
+    if (typeof a === 'number') return [a, a];
+    const first = Uint8Array.from(a); // a copy: the encoder's buffer is reused (Buffer.slice would not copy)
+    const b = this.encode(m2);
+    if (typeof b === 'number') return [b, b];
+    const both = new Uint8Array(first.length + b.length);
+    both.set(first);
+    both.set(b, first.length);
+    const w = this.send(both);
+    if (w < 0) return [w, w];
+    const r1 = this.receive(m1, want1);
+    const r2 = this.receive(m2, want2);
+    return [r1, r2];
+  }
+
+  /** The encoded request (with a fresh tag), or -errno. */
+  private encode(m: Msg): Uint8Array | number {
     if (this.dead) return -EIO;
     if (m.type !== 'Tversion') { this.tag = (this.tag + 1) & 0x7fff; m.tag = this.tag; }
     let out: Uint8Array;
@@ -118,8 +154,18 @@ export class GoferClient {
       return -ENAMETOOLONG; // a string over 64 KiB: no 9P message can carry it
     }
     if (out.length > (this.msize || CLIENT_MSIZE)) return -ENAMETOOLONG; // names too long for one message
+    return out;
+  }
+
+  private send(out: Uint8Array): number {
     const w = writeAll(this.fd, out);
     if (w < 0) { this.kill(`write failed: errno ${-w}`); return -EIO; }
+    return 0;
+  }
+
+  /** Reads the reply to `m`. */
+  private receive<R extends MsgName>(m: Msg, want: R): Msg<R> | number {
+    if (this.dead) return -EIO;
     const frame = this.reader.next();
     if (frame === null) { this.kill('the Gofer closed the connection'); return -EIO; }
     if (typeof frame === 'number') { this.kill(`read failed: errno ${-frame}`); return -EIO; }
@@ -189,15 +235,33 @@ export class GoferClient {
   // ---- read side ----
 
   getattr(fid: number): Attr | number {
-    const r = this.rpc({ type: 'Tgetattr', tag: 0, fid, requestMask: BigInt(GETATTR_ALL) }, 'Rgetattr');
-    if (typeof r === 'number') return r;
-    return {
-      qid: r.qid, mode: r.mode, uid: r.uid, gid: r.gid, nlink: Number(r.nlink), rdev: Number(r.rdev),
-      size: Number(r.size), blksize: Number(r.blksize), blocks: Number(r.blocks),
-      atimeSec: i64(r.atimeSec), atimeNsec: Number(r.atimeNsec),
-      mtimeSec: i64(r.mtimeSec), mtimeNsec: Number(r.mtimeNsec),
-      ctimeSec: i64(r.ctimeSec), ctimeNsec: Number(r.ctimeNsec),
-    };
+    return attrOf(this.rpc({ type: 'Tgetattr', tag: 0, fid, requestMask: BigInt(GETATTR_ALL) }, 'Rgetattr'));
+  }
+
+  /**
+   * Walks one name from `fid` to a new fid and gets its attributes, in one
+   * round trip (Twalk and Tgetattr written together) when the server is
+   * ordered. On failure no fid is left.
+   */
+  walkGetattr(fid: number, name: string): { fid: number; attr: Attr } | number {
+    if (!this.ordered) {
+      const w = this.walk(fid, [name]);
+      if (typeof w === 'number') return w;
+      const attr = this.getattr(w.fid);
+      if (typeof attr === 'number') { this.clunk(w.fid); return attr; }
+      return { fid: w.fid, attr };
+    }
+    const newfid = this.allocFid();
+    const [w, a] = this.rpc2(
+      { type: 'Twalk', tag: 0, fid, newfid, wnames: [name] }, 'Rwalk',
+      { type: 'Tgetattr', tag: 0, fid: newfid, requestMask: BigInt(GETATTR_ALL) }, 'Rgetattr');
+    if (typeof w === 'number' || w.wqids.length !== 1) {
+      this.freeFid(newfid);
+      return typeof w === 'number' ? w : -ENOENT;
+    }
+    const attr = attrOf(a);
+    if (typeof attr === 'number') { this.clunk(newfid); return attr; }
+    return { fid: newfid, attr };
   }
 
   /**
@@ -327,7 +391,7 @@ export class GoferClient {
     return typeof r === 'number' ? r : 0;
   }
 
-  /** `mode` holds the file type bits (S_IFREG...); the Gofer makes only regular files (others: -EPERM). */
+  /** `mode` holds the file type bits: our Gofer makes regular files, FIFOs and sockets (device nodes: -EPERM). */
   mknod(dirFid: number, name: string, mode: number, major: number, minor: number, gid: number = NONUNAME): Qid | number {
     const r = this.rpc({ type: 'Tmknod', tag: 0, dfid: dirFid, name, mode, major, minor, gid }, 'Rmknod');
     return typeof r === 'number' ? r : r.qid;
@@ -377,10 +441,55 @@ export class GoferClient {
     return typeof r === 'number' ? r : 0;
   }
 
+  // ---- extended attributes ----
+
+  /**
+   * The value of attribute `name` of `fid`'s file ("" lists the names, each
+   * NUL-terminated), or -errno (-ENODATA: no such attribute).
+   */
+  xattrGet(fid: number, name: string): Uint8Array | number {
+    const newfid = this.allocFid();
+    const r = this.rpc({ type: 'Txattrwalk', tag: 0, fid, newfid, name }, 'Rxattrwalk');
+    if (typeof r === 'number') { this.freeFid(newfid); return r; }
+    const size = Number(r.size);
+    const data = size === 0 ? new Uint8Array(0) : this.read(newfid, 0, size);
+    this.clunk(newfid);
+    if (typeof data === 'number') return data;
+    return data.length === size ? data : -EIO; // the attribute changed under us
+  }
+
+  /** Sets attribute `name` (XATTR_CREATE/XATTR_REPLACE in `flags`); an empty value removes it. 0 or -errno. */
+  xattrSet(fid: number, name: string, value: Uint8Array, flags: number): number {
+    const w = this.walk(fid, []);
+    if (typeof w === 'number') return w;
+    const r = this.rpc({ type: 'Txattrcreate', tag: 0, fid: w.fid, name, attrSize: BigInt(value.length), flags }, 'Rxattrcreate');
+    if (typeof r === 'number') { this.clunk(w.fid); return r; }
+    if (value.length > 0) {
+      const n = this.write(w.fid, 0, value);
+      if (n !== value.length) { this.clunk(w.fid); return n < 0 ? n : -EIO; }
+    }
+    // The server sets the attribute when the fid is clunked: its answer is the result.
+    const c = this.rpc({ type: 'Tclunk', tag: 0, fid: w.fid }, 'Rclunk');
+    this.freeFid(w.fid);
+    return typeof c === 'number' ? c : 0;
+  }
+
   /** Removes the file of `fid` and clunks `fid`, even on failure. 0 or -errno. */
   remove(fid: number): number {
     const r = this.rpc({ type: 'Tremove', tag: 0, fid }, 'Rremove');
     this.freeFid(fid);
     return typeof r === 'number' ? r : 0;
   }
+}
+
+/** An Rgetattr as Attr (or the -errno passed through). */
+function attrOf(r: Msg<'Rgetattr'> | number): Attr | number {
+  if (typeof r === 'number') return r;
+  return {
+    qid: r.qid, mode: r.mode, uid: r.uid, gid: r.gid, nlink: Number(r.nlink), rdev: Number(r.rdev),
+    size: Number(r.size), blksize: Number(r.blksize), blocks: Number(r.blocks),
+    atimeSec: i64(r.atimeSec), atimeNsec: Number(r.atimeNsec),
+    mtimeSec: i64(r.mtimeSec), mtimeNsec: Number(r.mtimeNsec),
+    ctimeSec: i64(r.ctimeSec), ctimeNsec: Number(r.ctimeNsec),
+  };
 }

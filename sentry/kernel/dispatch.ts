@@ -12,9 +12,12 @@ import type { Regs } from '../platform/regs';
 import { loadExecutable } from '../loader/elf';
 import { AddressSpace } from '../mm/address-space';
 import { signaledStatus } from './kernel';
-import { ENOEXEC, ELOOP, EACCES, ENOENT } from '../../src/abi/errno';
+import { ENOEXEC, ELOOP, EACCES, ENOENT, ENOMEM } from '../../src/abi/errno';
+import { OutOfMemory } from '../mm/memfile';
 import { SIGSYS, SIGKILL, RLIMIT_STACK } from '../../src/abi/linux';
 import { getHwcaps } from './hwcap';
+import { exitRobustList } from './futex_pi';
+import { execCaps } from './caps';
 
 /** Syscalls that SA_RESTART does not restart (signal(7)): they return EINTR. */
 const NOT_RESTARTABLE = new Set([
@@ -62,8 +65,12 @@ export class Dispatcher {
     try {
       r = row.handler(t, this.args);
     } catch (e) {
-      this.bug(t, e);
-      return;
+      // Out of workload memory is the workload's problem (ENOMEM), not a bug.
+      if (e instanceof OutOfMemory) r = -ENOMEM;
+      else {
+        this.bug(t, e);
+        return;
+      }
     }
     if (typeof r === 'number') {
       if (this.strace) this.straceExit(t, entry, row, r);
@@ -129,8 +136,10 @@ export class Dispatcher {
       file.decRef();
       return -ENOEXEC;
     }
-    // The point of no return: the old image goes. An address space shared
-    // with another process (vfork) stays with it; this one gets a new stub.
+    // The point of no return: the old image goes (and with it the locks on
+    // the thread's robust list). An address space shared with another
+    // process (vfork) stays with it; this one gets a new stub.
+    exitRobustList(t);
     if (t.mm.users > 1 || t.proc.tasks.size > 1) {
       // Other threads die with the old image: a fresh stub process, and the
       // old one (all its host threads) is killed.
@@ -176,6 +185,8 @@ export class Dispatcher {
     t.stub.touchRegs();
     t.fds.closeOnExec();
     t.proc.resetActionsForExec();
+    t.proc.dumpable = 1;
+    execCaps(t.creds);
     // POSIX timers do not survive execve (setitimer's do).
     for (const timer of t.proc.posixTimers.values()) timer.disarm();
     t.proc.posixTimers.clear();

@@ -1,12 +1,17 @@
 // Futexes: wait queues keyed by the memory-file offset of the futex word, so
 // that private and shared mappings of the same page meet at the same key.
 import { WaitQueue } from './waiter';
+import type { PiWaiter } from './futex_pi';
 
 export interface FutexWaiter {
   key: number;
   bitset: number;
   woken: boolean;
   readonly queue: WaitQueue;
+  /** FUTEX_WAIT_REQUEUE_PI: the PI futex this waiter may be requeued to, and the waiting thread. */
+  requeuePiTo?: { key: number; tid: number };
+  /** Set when FUTEX_CMP_REQUEUE_PI moved the waiter: its place in the PI futex's queue. */
+  pi?: PiWaiter;
 }
 
 export class Futexes {
@@ -27,6 +32,11 @@ export class Futexes {
     const i = list.indexOf(w);
     if (i >= 0) list.splice(i, 1);
     if (list.length === 0) this.waiters.delete(w.key);
+  }
+
+  /** The waiters on key, in order (FUTEX_CMP_REQUEUE_PI inspects them before taking any). */
+  waitersOn(key: number): readonly FutexWaiter[] {
+    return this.waiters.get(key) ?? [];
   }
 
   /** Wakes up to n waiters on key whose bitset intersects bitset; returns how many. */

@@ -19,6 +19,7 @@ import { Process, SIG_IGN } from './process';
 import { Signals, sigbit } from './signals';
 import { Timers } from './timers';
 import { Futexes } from './futex';
+import { PiFutexes, exitRobustList } from './futex_pi';
 import { addCpu, taskCpu } from './cputime';
 import { Dispatcher } from './dispatch';
 import { Vdso } from './vdso';
@@ -70,6 +71,7 @@ export class Kernel {
   readonly signals = new Signals(this);
   readonly timers = new Timers();
   readonly futexes = new Futexes();
+  readonly piFutexes = new PiFutexes(this);
   readonly vfs: VFS;
   readonly log: Logger;
   readonly hostname: string;
@@ -239,6 +241,7 @@ export class Kernel {
       this.exitProcess(p, status);
       return;
     }
+    exitRobustList(t);
     p.cpu = addCpu(p.cpu, taskCpu(t));
     t.exited = true;
     this.running.delete(t);
@@ -255,6 +258,7 @@ export class Kernel {
     const p = t.proc;
     for (const o of [...p.tasks]) {
       if (o === t) continue;
+      exitRobustList(o);
       o.exited = true;
       this.running.delete(o);
       this.platform.discard(o.stub);
@@ -377,14 +381,15 @@ export class Kernel {
       const next = this.timers.next();
       if (this.running.size === 0 && next === null && this.blocked === 0) return;
       // Even when nothing runs, wait on the platform (which ends the wait at
-      // the deadline): a stub killed from outside is noticed at once.
+      // the deadline, or at a host fd or a host signal through the waker): a stub
+      // killed from outside is noticed at once.
       // Running threads may read the vDSO's clock: keep its parameters fresh.
       if (this.running.size > 0) this.vdso.refreshIfDue(now);
       this.onStop(this.platform.wait(this.running.size > 0 ? this.vdso.wakeAt(next) : next));
     }
   }
 
-  /** Handles a context's stop; null when the wait ended at a timer deadline or a doorbell. */
+  /** Handles a context's stop; null when the wait ended otherwise (a timer deadline, a host fd, a host signal, a doorbell). */
   private onStop(stop: Stop | null): void {
     // A rung doorbell: let the event loop hear from whoever rang it.
     if (Atomics.load(this.doorbellCell, 0) !== 0) this.wakeups++;
@@ -449,6 +454,7 @@ export class Kernel {
 
   private removeProcessTasks(p: Process): void {
     for (const t of p.tasks) {
+      exitRobustList(t);
       p.cpu = addCpu(p.cpu, taskCpu(t));
       t.exited = true;
       this.running.delete(t);

@@ -2,6 +2,7 @@
 // processes, tasks and address spaces (never from the host). The system-wide
 // files are in procsys.ts.
 import type { Kernel } from './kernel';
+import { capsStatus } from './caps';
 import type { Task } from './task';
 import type { Process } from './process';
 import { SIG_DFL, SIG_IGN } from './process';
@@ -101,7 +102,6 @@ function status(k: Kernel, p: Process, t: Task, reader: Task, threads: number): 
   const m = memSizes(k, t);
   const { ign, cgt } = handled(p);
   const hex = (x: bigint) => x.toString(16).padStart(16, '0');
-  const caps = c.euid === 0 ? '000001ffffffffff' : '0000000000000000';
   return [
     `Name:\t${p.comm}`, `Umask:\t${t.fs.umask.toString(8).padStart(4, '0')}`, `State:\t${stateOf(p, t, reader)}`,
     `Tgid:\t${p.pid}`, `Ngid:\t0`, `Pid:\t${t.tid}`, `PPid:\t${p.parent?.pid ?? 0}`, `TracerPid:\t0`,
@@ -115,7 +115,7 @@ function status(k: Kernel, p: Process, t: Task, reader: Task, threads: number): 
     `Threads:\t${threads}`, `SigQ:\t0/${p.rlimits[11]![0]}`,
     `SigPnd:\t${hex(t.pending)}`, `ShdPnd:\t${hex(p.pending)}`, `SigBlk:\t${hex(t.sigmask)}`,
     `SigIgn:\t${hex(ign)}`, `SigCgt:\t${hex(cgt)}`,
-    `CapInh:\t0000000000000000`, `CapPrm:\t${caps}`, `CapEff:\t${caps}`, `CapBnd:\t000001ffffffffff`, `CapAmb:\t0000000000000000`,
+    ...capsStatus(c),
     `NoNewPrivs:\t${t.noNewPrivs ? 1 : 0}`, `Seccomp:\t0`,
     `Cpus_allowed:\t${((1 << CPUS) - 1).toString(16)}`, `Cpus_allowed_list:\t0${CPUS > 1 ? `-${CPUS - 1}` : ''}`,
     `Mems_allowed:\t1`, `Mems_allowed_list:\t0`,
@@ -184,8 +184,14 @@ function fdinfoDir(k: Kernel, target: () => Task | null): ProcDir {
   };
 }
 
-/** oom_score_adj by process (fork does not copy it here; Linux's children inherit it). */
+/** oom_score_adj by process (absent: 0). */
 const oomScoreAdj = new WeakMap<Process, number>();
+
+/** fork: the child starts with its parent's oom_score_adj, as on Linux. */
+export function inheritOomScoreAdj(parent: Process, child: Process): void {
+  const v = oomScoreAdj.get(parent);
+  if (v !== undefined) oomScoreAdj.set(child, v);
+}
 
 function oomFile(p: Process): ProcFile {
   return {

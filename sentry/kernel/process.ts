@@ -50,6 +50,8 @@ export class Process {
   /** CPU time of threads that have exited, and of reaped children (getrusage, times, wait4). */
   cpu: CpuTime = zeroCpu();
   childCpu: CpuTime = zeroCpu();
+  /** PR_SET_DUMPABLE: 1 normally; 0 after a change of effective ids, until the next execve. */
+  dumpable = 1;
   /** PR_SET_CHILD_SUBREAPER: orphaned descendants are reparented here rather than to init. */
   subreaper = false;
   /** setitimer(ITIMER_REAL) and alarm; created on first use. */

@@ -383,8 +383,12 @@ export class Signals {
     regs.set(R.orig_rax, -1);
     t.sigmask = u.uc_sigmask & ~UNBLOCKABLE;
     if (u.fpstate !== 0n) {
+      // An unreadable or invalid FPU state is a bad frame: SIGSEGV, as in Linux.
       const fp = t.mm.read(Number(u.fpstate), FP_SIZE);
-      if (fp) t.stub.setFpregs(fp);
+      if (!fp || !t.stub.setFpregs(fp)) {
+        this.kernel.exitProcess(t.proc, 11);
+        return 0;
+      }
     }
     t.stub.touchRegs();
     return regs.getSigned(R.rax);

@@ -8,12 +8,20 @@ import type { Kernel } from './kernel';
 import type { Process } from './process';
 import type { Context } from '../platform/platform';
 import type { AddressSpace } from '../mm/address-space';
+import type { CapSets } from './caps';
 import { EFAULT, ENAMETOOLONG, ENOENT, EINTR, ETIMEDOUT } from '../../src/abi/errno';
 
 export interface Credentials {
   uid: number; euid: number; suid: number; fsuid: number;
   gid: number; egid: number; sgid: number; fsgid: number;
   groups: number[];
+  /** Capability sets; created from the ids on first use (sentry/kernel/caps.ts). */
+  caps?: CapSets;
+}
+
+/** A copy for a new task: clone gives the child its own credentials. */
+export function copyCredentials(c: Credentials): Credentials {
+  return { ...c, groups: [...c.groups], caps: c.caps && { ...c.caps } };
 }
 
 /** Outcome of Task.waitFor when what it waited for is ready. */
@@ -28,6 +36,8 @@ export class Task {
   savedMask: bigint | null = null;
   /** set_tid_address: cleared and futex-woken when the task exits. */
   clearChildTid = 0;
+  /** set_robust_list: the head of the robust futex list walked when the task exits (0: none). */
+  robustList = 0;
   /** Wakes the task out of waitFor when a signal arrives. */
   private interruptWait: (() => void) | null = null;
   /** PR_SET_PDEATHSIG: sent to this task when its parent process exits (0: none). */

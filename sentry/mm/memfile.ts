@@ -19,6 +19,11 @@ export const WINDOW_SIZE = CHUNK;
 export const pageDown = (x: number): number => x - (x % PAGE);
 export const pageUp = (x: number): number => Math.ceil(x / PAGE) * PAGE;
 
+/** The memory file has no room left: the syscall that needed it fails with ENOMEM. */
+export class OutOfMemory extends RangeError {
+  constructor() { super('memory file exhausted'); }
+}
+
 export class MemoryFile {
   readonly fd: number;
   /** Windows mapped so far, by index; each maps [i*CHUNK, (i+1)*CHUNK) of the file. */
@@ -44,7 +49,7 @@ export class MemoryFile {
         return off;
       }
     }
-    if (this.top + len > FILE_SIZE) throw new RangeError('memory file exhausted');
+    if (this.top + len > FILE_SIZE) throw new OutOfMemory();
     const off = this.top;
     this.top += len;
     return off;

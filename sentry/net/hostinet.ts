@@ -5,9 +5,9 @@
 // the rest, so a container's server is reachable as under runc (docker -p).
 //
 // Host sockets are non-blocking underneath; a blocking call waits in the
-// Sentry without blocking it. Like the sandbox's other host fds (the stdio,
-// syscalls/linux/poll.ts) they have no wait queue the Sentry is told about,
-// so a waiting call re-checks the host fd every HOST_RECHECK_NS.
+// Sentry without blocking it. Like the sandbox's other host fds, each is
+// registered with the host poller (sentry/platform/hostpoll.ts), which
+// notifies its wait queue when the host says it may be ready.
 import * as host from '../../src/ffi/hostnet';
 import { EAGAIN, EINPROGRESS, EINTR, EINVAL, EPIPE } from '../../src/abi/errno';
 import { MSG_DONTWAIT, MSG_NOSIGNAL, MSG_TRUNC, SOCK_CLOEXEC, SOCK_NONBLOCK, SOL_SOCKET } from '../../src/abi/linux';
@@ -15,8 +15,8 @@ import type { Task } from '../kernel/task';
 import type { ReadResult } from '../vfs/file';
 import { O_NONBLOCK, O_RDWR, POLLERR, POLLHUP, POLLIN, POLLOUT, SIGPIPE } from '../vfs/linuxconst';
 import { Socket, type Control, type Received } from './socket';
+import { hostPoller } from '../platform/hostpoll';
 
-const HOST_RECHECK_NS = 10_000_000n;
 const SO_ERROR = 4;
 const SO_ACCEPTCONN = 30;
 /** Largest single host read (as HostFD's). */
@@ -33,8 +33,11 @@ function revents(fd: number, events: number): number {
 }
 
 export class HostSocket extends Socket {
+  private readonly unregister: (() => void) | null;
+
   private constructor(readonly fd: number, readonly family: number, readonly type: number, readonly protocol: number, nonblock: boolean) {
     super(O_RDWR | (nonblock ? O_NONBLOCK : 0));
+    this.unregister = hostPoller().register(fd, this.queue);
   }
 
   /** A new host socket, or -errno. */
@@ -47,11 +50,8 @@ export class HostSocket extends Socket {
 
   /** Waits until the host fd has one of events (or an error or hangup); 0 or -EINTR. */
   private async waitHost(t: Task, events: number): Promise<number> {
-    for (;;) {
-      if (revents(this.fd, events | POLLERR | POLLHUP) !== 0) return 0;
-      const r = await t.waitFor(() => revents(this.fd, events | POLLERR | POLLHUP) !== 0, [this.queue], t.kernel.monotonicNs() + HOST_RECHECK_NS);
-      if (r === -EINTR) return r;
-    }
+    const r = await t.waitFor(() => revents(this.fd, events | POLLERR | POLLHUP) !== 0, [this.queue]);
+    return r === -EINTR ? r : 0;
   }
 
   /** Runs op (a non-blocking host call returning -errno on failure); while it would block, waits for events unless dontwait. */
@@ -150,13 +150,12 @@ export class HostSocket extends Socket {
     return host.setsockopt(this.fd, level, name, val, val.length) < 0 ? -host.errno() : 0;
   }
 
-  override get pollsHost(): boolean { return true; }
-
   override readiness(): number {
     return revents(this.fd, POLLIN | POLLOUT);
   }
 
   protected override release(): void {
+    this.unregister?.();
     host.close(this.fd);
   }
 }

@@ -89,6 +89,9 @@ export abstract class InetSocket extends Socket implements PortUser {
   local: Endpoint | null = null;
   remote: Endpoint | null = null;
   v6only = false;
+  /** bind(2) named the address or the port (SOCK_BINDADDR_LOCK, SOCK_BINDPORT_LOCK): a disconnect keeps them. */
+  protected addrLocked = false;
+  protected portLocked = false;
   /** Option values stored and reported, by "level:name". */
   protected readonly stored = new Map<string, number>();
 
@@ -109,13 +112,16 @@ export abstract class InetSocket extends Socket implements PortUser {
 
   override bind(t: Task, addr: Uint8Array): number {
     const ep = this.parse(addr);
-    if (typeof ep === 'number') return ep === -ENETUNREACH ? -EADDRNOTAVAIL : ep;
+    if (typeof ep === 'number') return ep === -ENETUNREACH ? -EINVAL : ep;
     if (this.local) return -EINVAL;
     if (!isAny(ep.ip) && !isLoopback(ep.ip)) return -EADDRNOTAVAIL;
     // ip_unprivileged_port_start: lower ports need CAP_NET_BIND_SERVICE.
     if (ep.port !== 0 && ep.port < 1024 && t.creds.euid !== 0) return -EACCES;
     const r = this.ports.bind(this, ep.ip, ep.port);
-    return r < 0 ? r : 0;
+    if (r < 0) return r;
+    this.addrLocked = !isAny(ep.ip);
+    this.portLocked = ep.port !== 0;
+    return 0;
   }
 
   /** Binds to an ephemeral port on the wildcard address (connect, listen and send do this when unbound). */

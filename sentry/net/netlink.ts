@@ -6,14 +6,13 @@
 // dump and its NLMSG_DONE) is one datagram in the socket's receive queue.
 // Multicast groups are accepted and never deliver: lo never changes.
 import {
-  EADDRINUSE, EAGAIN, ECONNREFUSED, EINVAL, ENODEV, ENOPROTOOPT, EOPNOTSUPP,
+  EADDRINUSE, EAGAIN, ECONNREFUSED, EINVAL, ENOBUFS, ENODEV, ENOPROTOOPT, EOPNOTSUPP,
 } from '../../src/abi/errno';
 import {
   AF_INET, AF_INET6, AF_NETLINK, AF_UNSPEC, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MSG_TRUNC, NETLINK_ROUTE, SOL_NETLINK,
 } from '../../src/abi/linux';
 import type { Task } from '../kernel/task';
-import type { ReadResult } from '../vfs/file';
-import { O_NONBLOCK, O_RDWR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM } from '../vfs/linuxconst';
+import { O_NONBLOCK, O_RDWR, POLLERR, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM } from '../vfs/linuxconst';
 import { int32Bytes, LO, optInt, Socket, type Control, type Received } from './socket';
 import type { NetStack } from './stack';
 
@@ -168,6 +167,8 @@ export class NetlinkSocket extends Socket {
   private portId = 0;
   private groups = 0;
   private readonly recvQ: Uint8Array[] = [];
+  /** Bytes queued in recvQ, bounded by SO_RCVBUF. */
+  private rmem = 0;
   private readonly opts = new Map<number, number>();
 
   constructor(readonly type: number, nonblock: boolean, private readonly stack: NetStack) {
@@ -246,7 +247,11 @@ export class NetlinkSocket extends Socket {
     const done = () => new MessageBuilder().fixed(int32Bytes(0)).build(NLMSG_DONE, NLM_F_MULTI, seq, pid);
     const reply = (parts: Uint8Array[]) => {
       if (flags & NLM_F_ACK && !dump) parts.push(errorMessage(0, msg, seq, pid));
-      this.recvQ.push(concat(parts));
+      const d = concat(parts);
+      // A full receive buffer drops the answer and reports ENOBUFS, as netlink does.
+      if (this.rmem + d.length > this.rcvbuf) { this.err = ENOBUFS; this.queue.notify(POLLERR); return; }
+      this.rmem += d.length;
+      this.recvQ.push(d);
       this.queue.notify(POLLIN);
     };
     if (type === RTM_GETLINK && dump) return reply([linkMessage(NLM_F_MULTI, seq, pid), done()]);
@@ -262,33 +267,27 @@ export class NetlinkSocket extends Socket {
 
   override recvmsg(t: Task, len: number, flags: number): Received | number | Promise<Received | number> {
     if (flags & MSG_OOB) return -EOPNOTSUPP;
-    const take = (): Received => {
+    const take = (): Received | number => {
+      const e = this.takeErr();
+      if (e) return -e;
       const d = (flags & MSG_PEEK) ? this.recvQ[0]! : this.recvQ.shift()!;
+      if ((flags & MSG_PEEK) === 0) this.rmem -= d.length;
       const n = Math.min(len, d.length);
       return {
         data: d.slice(0, n), rights: null, creds: null, msgFlags: n < d.length ? MSG_TRUNC : 0, fullLength: d.length,
         from: sockaddrNl(0, 0),
       };
     };
-    if (this.recvQ.length > 0) return take();
+    const ready = () => this.recvQ.length > 0 || this.err !== 0;
+    if (ready()) return take();
     if ((this.flags & O_NONBLOCK) !== 0 || (flags & MSG_DONTWAIT) !== 0) return -EAGAIN;
-    return t.waitFor(() => this.recvQ.length > 0, [this.queue]).then((r) => (r < 0 ? r : take()));
+    return this.block(t, ready, [this.queue], this.deadline(t, 'rcv')).then((r) => (r < 0 ? r : take()));
   }
 
-  override read(t: Task, len: number, offset: number): ReadResult | Promise<ReadResult> {
-    const r = this.recvmsg(t, len, 0);
-    const data = (x: Received | number): ReadResult => (typeof x === 'number' ? x : x.data);
-    return r instanceof Promise ? r.then(data) : data(r);
-  }
-
-  override write(t: Task, data: Uint8Array, offset: number): number {
-    return this.sendmsg(t, data, null, { rights: null, creds: null }, 0);
-  }
-
-  override shutdown(how: number): number { return 0; }
+  override shutdown(how: number): number { return -EOPNOTSUPP; }
 
   override readiness(): number {
-    return (this.recvQ.length > 0 ? POLLIN | POLLRDNORM : 0) | POLLOUT | POLLWRNORM;
+    return (this.recvQ.length > 0 ? POLLIN | POLLRDNORM : 0) | (this.err ? POLLERR : 0) | POLLOUT | POLLWRNORM;
   }
 
   override getsockopt(t: Task, level: number, name: number): Uint8Array | number {

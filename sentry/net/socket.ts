@@ -2,13 +2,16 @@
 // (syscalls/linux/socket.ts): addresses travel as raw sockaddr bytes, which
 // each family parses and produces itself, and options as raw value bytes.
 // The base class answers the SOL_SOCKET options every family shares.
-import { EFAULT, EINVAL, ENODEV, ENOPROTOOPT, EOPNOTSUPP } from '../../src/abi/errno';
+import { EAGAIN, EDOM, EFAULT, EINVAL, ENODEV, ENOPROTOOPT, EOPNOTSUPP, ETIMEDOUT } from '../../src/abi/errno';
+import { Timeval } from '../../src/abi/layout';
 import {
   SO_ACCEPTCONN, SO_BROADCAST, SO_DOMAIN, SO_DONTROUTE, SO_ERROR, SO_KEEPALIVE, SO_OOBINLINE, SO_PRIORITY, SO_PROTOCOL,
-  SO_RCVBUF, SO_RCVBUFFORCE, SO_REUSEADDR, SO_REUSEPORT, SO_SNDBUF, SO_SNDBUFFORCE, SO_TYPE, SOL_SOCKET,
+  SO_RCVBUF, SO_RCVBUFFORCE, SO_RCVTIMEO_OLD, SO_REUSEADDR, SO_REUSEPORT, SO_SNDBUF, SO_SNDBUFFORCE, SO_SNDTIMEO_OLD, SO_TYPE,
+  SOL_SOCKET,
 } from '../../src/abi/linux';
 import type { Task } from '../kernel/task';
-import { anonStat, FileDescription, type Stat } from '../vfs/file';
+import type { WaitQueue } from '../kernel/waiter';
+import { anonStat, FileDescription, type ReadResult, type Stat } from '../vfs/file';
 import { POLLOUT, S_IFSOCK } from '../vfs/linuxconst';
 
 /** net.core.wmem_default / rmem_default and the *_max ceilings setsockopt clamps to. */
@@ -65,6 +68,11 @@ export abstract class Socket extends FileDescription {
   rcvbuf = SOCK_BUF_DEFAULT;
   reuseAddr = false;
   reusePort = false;
+  /**
+   * SO_RCVTIMEO/SO_SNDTIMEO in ns: null waits forever, 0n gives up at once.
+   * A TCP socket shares this object with its connection's stream end.
+   */
+  timeouts: { rcv: bigint | null; snd: bigint | null } = { rcv: null, snd: null };
   private readonly inert = new Map<number, number>();
 
   override stat(t: Task): Stat { return anonStat(S_IFSOCK | 0o777, this.ino, SOCKFS_DEV); }
@@ -75,8 +83,35 @@ export abstract class Socket extends FileDescription {
     return interfaceIoctl(t, cmd, argAddr) ?? super.ioctl(t, cmd, argAddr);
   }
 
+  /** When a blocking receive or send that starts now gives up, or undefined to wait forever. */
+  protected deadline(t: Task, dir: 'rcv' | 'snd'): bigint | undefined {
+    const ns = this.timeouts[dir];
+    return ns === null ? undefined : t.kernel.monotonicNs() + ns;
+  }
+
+  /** Task.waitFor until deadline: running out is EAGAIN, as sock_rcvtimeo/sock_sndtimeo make it. */
+  protected block(t: Task, ready: () => boolean, queues: WaitQueue[], deadline: bigint | undefined): Promise<number> {
+    return t.waitFor(ready, queues, deadline).then((r) => (r === -ETIMEDOUT ? -EAGAIN : r));
+  }
+
   /** Takes the pending error, or 0. */
   takeErr(): number { const e = this.err; this.err = 0; return e; }
+
+  /** read(2) is recv with no flags; it has no room for control messages, so passed descriptions are closed. */
+  override read(t: Task, len: number, offset: number): ReadResult | Promise<ReadResult> {
+    const data = (r: Received | number): ReadResult => {
+      if (typeof r === 'number') return r;
+      for (const f of r.rights ?? []) f.decRef();
+      return r.data;
+    };
+    const r = this.recvmsg(t, len, 0);
+    return r instanceof Promise ? r.then(data) : data(r);
+  }
+
+  /** write(2) is send with no flags, address or control messages. */
+  override write(t: Task, data: Uint8Array, offset: number): number | Promise<number> {
+    return this.sendmsg(t, data, null, { rights: null, creds: null }, 0);
+  }
 
   abstract bind(t: Task, addr: Uint8Array): number;
   abstract connect(t: Task, addr: Uint8Array): number | Promise<number>;
@@ -106,6 +141,8 @@ export abstract class Socket extends FileDescription {
       case SO_ACCEPTCONN: return int32Bytes(this.listening ? 1 : 0);
       case SO_REUSEADDR: return int32Bytes(this.reuseAddr ? 1 : 0);
       case SO_REUSEPORT: return int32Bytes(this.reusePort ? 1 : 0);
+      case SO_RCVTIMEO_OLD: case SO_RCVTIMEO_NEW: return timeoutBytes(this.timeouts.rcv);
+      case SO_SNDTIMEO_OLD: case SO_SNDTIMEO_NEW: return timeoutBytes(this.timeouts.snd);
       default:
         if (!INERT_OPTS.has(name)) return -ENOPROTOOPT;
         return int32Bytes(this.inert.get(name) ?? 0);
@@ -115,6 +152,12 @@ export abstract class Socket extends FileDescription {
   /** setsockopt: 0 or -errno. */
   setsockopt(t: Task, level: number, name: number, val: Uint8Array): number {
     if (level !== SOL_SOCKET) return -EOPNOTSUPP;
+    if (name === SO_RCVTIMEO_OLD || name === SO_RCVTIMEO_NEW || name === SO_SNDTIMEO_OLD || name === SO_SNDTIMEO_NEW) {
+      const ns = parseTimeout(val);
+      if (typeof ns === 'number') return ns;
+      this.timeouts[name === SO_RCVTIMEO_OLD || name === SO_RCVTIMEO_NEW ? 'rcv' : 'snd'] = ns;
+      return 0;
+    }
     const v = optInt(val);
     if (v === null) return -EINVAL;
     switch (name) {
@@ -168,4 +211,24 @@ function interfaceIoctl(t: Task, cmd: number, addr: number): number | null {
     else dv.setInt16(IFNAMSIZ, LO.flags, true);
   }
   return t.mm.write(addr, req) ? 0 : -EFAULT;
+}
+
+/** SO_RCVTIMEO_NEW/SO_SNDTIMEO_NEW: the same struct timeval layout as the old names on x86-64. */
+const SO_RCVTIMEO_NEW = 66;
+const SO_SNDTIMEO_NEW = 67;
+const NS_PER_SEC = 1_000_000_000n;
+
+/** sock_set_timeout: a struct timeval to ns (zero: forever; negative seconds: at once), or -errno. */
+function parseTimeout(val: Uint8Array): bigint | null | number {
+  if (val.length < Timeval.size) return -EINVAL;
+  const tv = Timeval.decodeBig(val);
+  if (tv.tv_usec < 0n || tv.tv_usec >= 1_000_000n) return -EDOM;
+  if (tv.tv_sec < 0n) return 0n;
+  if (tv.tv_sec === 0n && tv.tv_usec === 0n) return null;
+  return tv.tv_sec * NS_PER_SEC + tv.tv_usec * 1000n;
+}
+
+function timeoutBytes(ns: bigint | null): Uint8Array {
+  const v = ns ?? 0n;
+  return Timeval.encode({ tv_sec: v / NS_PER_SEC, tv_usec: (v % NS_PER_SEC) / 1000n });
 }

@@ -17,7 +17,6 @@ import {
   TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_MAXSEG, TCP_NODELAY, TCP_QUICKACK, TCP_USER_TIMEOUT, POLLRDHUP,
 } from '../../src/abi/linux';
 import type { Task } from '../kernel/task';
-import type { ReadResult } from '../vfs/file';
 import { O_NONBLOCK, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM, SIGPIPE } from '../vfs/linuxconst';
 import { newSocketPair, SOMAXCONN, type UnixSocket } from '../vfs/unix';
 import { destination, InetSocket, isLoopback, type Endpoint } from './inet';
@@ -150,6 +149,7 @@ export class TcpSocket extends InetSocket {
       end.queue = s.queue;
       end.tcp = true;
       end.sndbuf = s.sndbuf;
+      end.timeouts = s.timeouts;
     }
     theirs.resetPeerOnClose = true;
     listener.acceptQ.push(embryo);
@@ -167,7 +167,7 @@ export class TcpSocket extends InetSocket {
     };
     if (this.acceptQ.length > 0) return take();
     if (this.nonblocking()) return -EAGAIN;
-    return t.waitFor(() => this.acceptQ.length > 0 || !this.listening, [this.queue])
+    return this.block(t, () => this.acceptQ.length > 0 || !this.listening, [this.queue], this.deadline(t, 'rcv'))
       .then((r) => (r < 0 ? r : this.listening ? take() : -EINVAL));
   }
 
@@ -198,16 +198,6 @@ export class TcpSocket extends InetSocket {
     const fromless = (r: Received | number): Received | number => (typeof r === 'number' ? r : { ...r, from: null, creds: null });
     const r = this.conn.recv(t, len, this.withNonblock(flags));
     return r instanceof Promise ? r.then(fromless) : fromless(r);
-  }
-
-  override read(t: Task, len: number, offset: number): ReadResult | Promise<ReadResult> {
-    const r = this.recvmsg(t, len, 0);
-    const data = (x: Received | number): ReadResult => (typeof x === 'number' ? x : x.data);
-    return r instanceof Promise ? r.then(data) : data(r);
-  }
-
-  override write(t: Task, data: Uint8Array, offset: number): number | Promise<number> {
-    return this.sendmsg(t, data, null, { rights: null, creds: null }, 0);
   }
 
   override shutdown(how: number): number {

@@ -9,10 +9,9 @@ import {
 } from '../../src/abi/errno';
 import { AF_UNSPEC, IPPROTO_UDP, MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MSG_TRUNC, POLLRDHUP, POLLWRBAND, SOCK_DGRAM } from '../../src/abi/linux';
 import type { Task } from '../kernel/task';
-import type { ReadResult } from '../vfs/file';
 import { FIONREAD, O_NONBLOCK, POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM } from '../vfs/linuxconst';
 import { RCV_SHUTDOWN, SEND_SHUTDOWN } from '../vfs/unix';
-import { destination, encodeSockaddr, InetSocket, isAny, isLoopback, isV4, sourceFor, type Endpoint } from './inet';
+import { destination, encodeSockaddr, InetSocket, isAny, isLoopback, isV4, sourceFor, V4_ANY, V6_ANY, type Endpoint } from './inet';
 import type { PortTable } from './ports';
 import type { Control, Received } from './socket';
 
@@ -36,7 +35,7 @@ export class UdpSocket extends InetSocket {
 
   override connect(t: Task, addr: Uint8Array): number {
     if (addr.length >= 2 && new DataView(addr.buffer, addr.byteOffset).getUint16(0, true) === AF_UNSPEC) {
-      this.remote = null;
+      this.disconnect();
       return 0;
     }
     const ep = this.parse(addr);
@@ -48,6 +47,17 @@ export class UdpSocket extends InetSocket {
     this.pinSource(dst);
     this.remote = { ip: dst, port: ep.port };
     return 0;
+  }
+
+  /** udp_disconnect: forgets the peer, and the source address and port unless bind(2) chose them. */
+  private disconnect(): void {
+    this.remote = null;
+    if (!this.local) return;
+    if (!this.addrLocked) this.local.ip = this.isV6 ? V6_ANY : V4_ANY;
+    if (!this.portLocked) {
+      this.ports.unbind(this);
+      this.local = null;
+    }
   }
 
   override sendmsg(t: Task, data: Uint8Array, dest: Uint8Array | null, ctl: Control, flags: number): number {
@@ -122,17 +132,7 @@ export class UdpSocket extends InetSocket {
     };
     if (ready()) return take();
     if ((this.flags & O_NONBLOCK) !== 0 || (flags & MSG_DONTWAIT) !== 0) return -EAGAIN;
-    return t.waitFor(ready, [this.queue]).then((r) => (r < 0 ? r : take()));
-  }
-
-  override read(t: Task, len: number, offset: number): ReadResult | Promise<ReadResult> {
-    const r = this.recvmsg(t, len, 0);
-    const data = (x: Received | number): ReadResult => (typeof x === 'number' ? x : x.data);
-    return r instanceof Promise ? r.then(data) : data(r);
-  }
-
-  override write(t: Task, data: Uint8Array, offset: number): number {
-    return this.sendmsg(t, data, null, { rights: null, creds: null }, 0);
+    return this.block(t, ready, [this.queue], this.deadline(t, 'rcv')).then((r) => (r < 0 ? r : take()));
   }
 
   override shutdown(how: number): number {

@@ -50,7 +50,8 @@ export interface Context {
   resumeWithResult(value: number): void;
   /** The x87/SSE state in FXSAVE format (512 bytes). */
   getFpregs(): Uint8Array;
-  setFpregs(fp: Uint8Array): void;
+  /** Sets the x87/SSE state; false when it is invalid (reserved MXCSR bits set), as Linux refuses it. */
+  setFpregs(fp: Uint8Array): boolean;
   /** The siginfo (128 bytes) of the current 'signal' stop. */
   getSiginfo(buf: Uint8Array): void;
   /** Stops the context if it is running; the stop arrives as 'interrupted'. */

@@ -12,8 +12,7 @@
 //
 // Interests are keyed by (fd number, description), hold no reference on the
 // description (as Linux), and are dropped when the description is released
-// (FileDescription.onRelease). Files whose readiness changes without a
-// notification (host fds, pollsHost) are re-polled on every scan.
+// (FileDescription.onRelease).
 import { EEXIST, EINVAL, ELOOP, ENOENT } from '../../src/abi/errno';
 import {
   EPOLL_CTL_ADD, EPOLL_CTL_DEL, EPOLL_CTL_MOD, EPOLLERR, EPOLLET, EPOLLEXCLUSIVE, EPOLLHUP, EPOLLIN,
@@ -47,8 +46,6 @@ interface Interest {
   /** Cancels the watch on file.queue. */
   unsubscribe: (() => void) | null;
   cancelRelease: () => void;
-  /** Host files: readiness seen at the last scan (edge detection without notifications). */
-  lastSeen: number;
 }
 
 /** One event epoll_wait reports. */
@@ -58,8 +55,6 @@ export class EpollFD extends FileDescription {
   private readonly interests = new Map<FileDescription, Map<number, Interest>>();
   /** The ready list, in Linux's order (a Set keeps insertion order). */
   private readonly ready = new Set<Interest>();
-  /** Interests on files nobody notifies for (pollsHost). */
-  private readonly hostItems = new Set<Interest>();
 
   constructor() {
     super(O_RDWR);
@@ -91,7 +86,6 @@ export class EpollFD extends FileDescription {
         if (it.events & EPOLLEXCLUSIVE) return -EINVAL;
         it.events = events | EPOLLERR | EPOLLHUP;
         it.data = data;
-        it.lastSeen = 0;
         this.queueIfReady(it);
         return 0;
       default:
@@ -109,12 +103,11 @@ export class EpollFD extends FileDescription {
   }
 
   private insert(fd: number, file: FileDescription, events: number, data: bigint): void {
-    const it: Interest = { fd, file, events, data, unsubscribe: null, cancelRelease: () => {}, lastSeen: 0 };
+    const it: Interest = { fd, file, events, data, unsubscribe: null, cancelRelease: () => {} };
     let byFd = this.interests.get(file);
     if (!byFd) this.interests.set(file, (byFd = new Map()));
     byFd.set(fd, it);
     it.cancelRelease = file.onRelease(() => this.remove(it));
-    if (file.pollsHost) this.hostItems.add(it);
     this.subscribe(it);
     this.queueIfReady(it);
   }
@@ -124,7 +117,6 @@ export class EpollFD extends FileDescription {
     it.unsubscribe = null;
     it.cancelRelease();
     this.ready.delete(it);
-    this.hostItems.delete(it);
     const byFd = this.interests.get(it.file);
     byFd?.delete(it.fd);
     if (byFd?.size === 0) this.interests.delete(it.file);
@@ -153,20 +145,8 @@ export class EpollFD extends FileDescription {
     return pollBits(it.file.readiness()) & it.events;
   }
 
-  /** Host files: put them on the ready list when level-triggered and ready, or when their readiness changed. */
-  private scanHost(): void {
-    for (const it of this.hostItems) {
-      if ((it.events & ~EP_PRIVATE_BITS) === 0) continue;
-      const r = this.poll(it);
-      const changed = r !== it.lastSeen;
-      it.lastSeen = r;
-      if (r !== 0 && (changed || (it.events & EPOLLET) === 0)) this.ready.add(it);
-    }
-  }
-
   /** ep_send_events: up to max events, consuming edge-triggered and one-shot ones. */
   collect(max: number): EpollEventOut[] {
-    this.scanHost();
     const out: EpollEventOut[] = [];
     const requeue: Interest[] = [];
     for (const it of [...this.ready]) {
@@ -184,18 +164,11 @@ export class EpollFD extends FileDescription {
 
   /** Readable when some interest on the ready list has events (ep_eventpoll_poll); drops the others. */
   override readiness(): number {
-    this.scanHost();
     for (const it of [...this.ready]) {
       if (this.poll(it) !== 0) return POLLIN;
       this.ready.delete(it);
     }
     return 0;
-  }
-
-  override get pollsHost(): boolean {
-    if (this.hostItems.size > 0) return true;
-    for (const file of this.interests.keys()) if (file instanceof EpollFD && file.pollsHost) return true;
-    return false;
   }
 
   protected override release(): void {

@@ -133,8 +133,6 @@ export abstract class FileDescription {
   fsync(t: Task): number { return -EINVAL; }
   /** What mmap maps, or null (mmap fails with ENODEV). */
   mappable(): MappableFile | null { return null; }
-  /** Readiness changes nobody notifies (host fds): pollers must re-check on a timer. */
-  get pollsHost(): boolean { return false; }
   /** POLLIN/POLLOUT/... bits that hold now; regular files are always ready. */
   readiness(): number { return POLLIN | POLLOUT; }
   /** The file's type bits (S_IFMT) without asking the backing store when possible. */

@@ -22,7 +22,7 @@
 //    attributes, every cached dentry is revalidated by a walk before use, and
 //    listings and link targets are read each time.
 // The Gofer never follows symlinks: the VFS resolves them.
-import { EINVAL, EIO, ENOENT, EPERM, EROFS } from '../../src/abi/errno';
+import { EINVAL, EIO, ENODATA, ENOENT, EPERM, EROFS } from '../../src/abi/errno';
 import { Stat as StatLayout } from '../../src/abi/layout';
 import * as libc from '../../src/ffi/libc';
 import type { Attr, DirEntry, GoferClient, Opened } from '../fsgofer/client';
@@ -102,22 +102,19 @@ export class GoferFS implements FileSystem {
    */
   revalidate(t: Task | null, dir: Inode, name: string, cached: Inode): boolean {
     if (this.exclusive || !(dir instanceof GoferInode) || !(cached instanceof GoferInode)) return true;
-    const w = this.client.walk(dir.fid, [name]);
+    const w = this.client.walkGetattr(dir.fid, name);
     if (typeof w === 'number') { cached.forget(); return false; }
-    const attr = this.client.getattr(w.fid);
     this.client.clunk(w.fid);
-    if (typeof attr === 'number' || attr.qid.path !== cached.ino || (attr.mode & S_IFMT) !== cached.type) {
+    if (w.attr.qid.path !== cached.ino || (w.attr.mode & S_IFMT) !== cached.type) {
       cached.forget();
       return false;
     }
-    cached.attr = attr;
+    cached.attr = w.attr;
     return true;
   }
 
-  /** The inode for a freshly walked fid: the cached one (and the fid clunked), or a new one. */
-  adopt(fid: number): GoferInode | number {
-    const attr = this.client.getattr(fid);
-    if (typeof attr === 'number') { this.client.clunk(fid); return attr; }
+  /** The inode for a freshly walked fid and its attributes: the cached one (and the fid clunked), or a new one. */
+  adopt(fid: number, attr: Attr): GoferInode {
     const have = this.inodes.get(attr.qid.path);
     if (have && (attr.mode & S_IFMT) === have.type) {
       this.client.clunk(fid);
@@ -267,7 +264,7 @@ export class GoferInode extends Inode {
     if (!this.isDir) return super.lookup(t, name);
     if (this.gone) return -ENOENT;
     if (this.fs.exclusive && this.missing.has(name)) return -ENOENT;
-    const w = this.client.walk(this.fid, [name]);
+    const w = this.client.walkGetattr(this.fid, name);
     if (typeof w === 'number') {
       if (w === -ENOENT && this.fs.exclusive) {
         if (this.missing.size >= MISSING_MAX) this.missing.clear();
@@ -275,7 +272,7 @@ export class GoferInode extends Inode {
       }
       return w;
     }
-    return this.fs.adopt(w.fid);
+    return this.fs.adopt(w.fid, w.attr);
   }
 
   override iterate(t: Task | null): DirEnt[] | number {
@@ -305,9 +302,9 @@ export class GoferInode extends Inode {
   /** After a mutation that made `name`: its fresh inode. */
   private made(name: string): GoferInode | number {
     this.changed(name);
-    const w = this.client.walk(this.fid, [name]);
+    const w = this.client.walkGetattr(this.fid, name);
     if (typeof w === 'number') return w;
-    return this.fs.adopt(w.fid);
+    return this.fs.adopt(w.fid, w.attr);
   }
 
   override create(t: Task | null, name: string, mode: number, owner: Owner): Inode | number {
@@ -511,6 +508,40 @@ export class GoferInode extends Inode {
   }
 
   override prepareWrite(): number { return this.fs.readonly ? -EROFS : 0; }
+
+  // ---- extended attributes: user.* through to the host (the Gofer refuses other namespaces) ----
+
+  /** user.* attributes live on regular files and directories only (Linux's xattr_permission). */
+  private noUserXattrs(name: string): boolean {
+    return name.startsWith('user.') && !this.isRegular && !this.isDir;
+  }
+
+  override getxattr(name: string): Uint8Array | number {
+    if (this.noUserXattrs(name)) return -ENODATA;
+    return this.client.xattrGet(this.fid, name);
+  }
+
+  override setxattr(name: string, value: Uint8Array, flags: number): number {
+    if (this.fs.readonly) return -EROFS;
+    if (this.noUserXattrs(name)) return -EPERM;
+    // An empty value on the wire means "remove": an empty attribute is not representable.
+    if (value.length === 0) return -EINVAL;
+    this.stale = true; // ctime
+    return this.client.xattrSet(this.fid, name, value, flags);
+  }
+
+  override listxattr(): string[] {
+    const r = this.client.xattrGet(this.fid, '');
+    if (typeof r === 'number') return [];
+    return Buffer.from(r).toString('utf8').split('\0').filter((n) => n !== '');
+  }
+
+  override removexattr(name: string): number {
+    if (this.fs.readonly) return -EROFS;
+    if (this.noUserXattrs(name)) return -EPERM;
+    this.stale = true;
+    return this.client.xattrSet(this.fid, name, new Uint8Array(0), 0);
+  }
 
   override fsync(): number {
     if (!this.writer) return 0;

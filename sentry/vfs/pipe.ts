@@ -57,16 +57,16 @@ export class Pipe {
 
   /** Fills free slots with data (a page each); returns the bytes taken. */
   fill(data: Uint8Array, mergeable = true): number {
-    let done = 0;
-    while (done < data.length && !this.full) {
-      const n = Math.min(PAGE_SIZE, data.length - done);
-      const page = new Uint8Array(PAGE_SIZE);
-      page.set(data.subarray(done, done + n));
-      this.bufs.push({ data: page, off: 0, len: n, mergeable });
-      done += n;
+    const done = Math.min(data.length, this.space);
+    if (done === 0) return 0;
+    // One allocation for all the pages this write takes.
+    const store = new Uint8Array(Math.ceil(done / PAGE_SIZE) * PAGE_SIZE);
+    store.set(data.subarray(0, done));
+    for (let o = 0; o < done; o += PAGE_SIZE) {
+      this.bufs.push({ data: store.subarray(o, o + PAGE_SIZE), off: 0, len: Math.min(PAGE_SIZE, done - o), mergeable });
     }
     this.size += done;
-    if (done > 0) this.queue.notify(POLLIN);
+    this.queue.notify(POLLIN);
     return done;
   }
 

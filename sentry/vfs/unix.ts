@@ -248,7 +248,7 @@ export class UnixSocket extends Socket {
     if (!listener.listening) return -ECONNREFUSED;
     if (!full()) return finish();
     if (this.nonblocking(0)) return -EAGAIN;
-    return t.waitFor(() => !full() || !listener.listening || listener.released, [listener.queue])
+    return this.block(t, () => !full() || !listener.listening || listener.released, [listener.queue], this.deadline(t, 'snd'))
       .then((r) => (r < 0 ? r : finish()));
   }
 
@@ -275,7 +275,7 @@ export class UnixSocket extends Socket {
     };
     if (this.acceptQ.length > 0) return take();
     if (this.nonblocking(0)) return -EAGAIN;
-    return t.waitFor(() => this.acceptQ.length > 0, [this.queue]).then((r) => (r < 0 ? r : take()));
+    return this.block(t, () => this.acceptQ.length > 0, [this.queue], this.deadline(t, 'rcv')).then((r) => (r < 0 ? r : take()));
   }
 
   // ---- sending ----
@@ -339,7 +339,7 @@ export class UnixSocket extends Socket {
     const deliver = () => this.enqueue(target ?? this.peer!, data, rights, creds);
     if (this.wmem < this.sndbuf) return deliver();
     if (this.nonblocking(flags)) return fail(-EAGAIN);
-    return t.waitFor(() => check() < 0 || this.wmem < this.sndbuf, [this.queue]).then((r) => {
+    return this.block(t, () => check() < 0 || this.wmem < this.sndbuf, [this.queue], this.deadline(t, 'snd')).then((r) => {
       if (r < 0) return fail(r);
       const e2 = check();
       if (e2 < 0) return fail(e2);
@@ -350,6 +350,7 @@ export class UnixSocket extends Socket {
   private enqueue(other: UnixSocket, data: Uint8Array, rights: FileDescription[] | null, creds: Creds): number {
     const charge = data.length + PACKET_OVERHEAD;
     this.wmem += charge;
+    // The one copy on the way: queued bytes belong to the socket (receives hand out views of them).
     other.recvQ.push({ data: data.slice(), rights, creds, sender: this, from: this.addr, charge });
     other.queue.notify(POLLIN);
     return data.length;
@@ -390,9 +391,10 @@ export class UnixSocket extends Socket {
       this.dropRights(pendingRights);
       return sent > 0 ? sent : -EAGAIN;
     }
+    const deadline = this.deadline(t, 'snd');
     return (async () => {
       for (;;) {
-        const w = await t.waitFor(() => this.streamBlocked() < 0 || this.wmem < this.sndbuf, [this.queue]);
+        const w = await this.block(t, () => this.streamBlocked() < 0 || this.wmem < this.sndbuf, [this.queue], deadline);
         if (w < 0) { this.dropRights(pendingRights); return sent > 0 ? sent : w; }
         const r2 = pump();
         if (r2 !== null) { this.dropRights(pendingRights); return r2; }
@@ -445,7 +447,7 @@ export class UnixSocket extends Socket {
       const peek = (flags & MSG_PEEK) !== 0;
       const n = Math.min(len, p.data.length);
       const out: Received = {
-        data: p.data.slice(0, n), rights: this.takeRights(p, peek), creds: p.creds,
+        data: p.data.subarray(0, n), rights: this.takeRights(p, peek), creds: p.creds,
         msgFlags: n < p.data.length ? MSG_TRUNC : 0, fullLength: p.data.length, from: p.from,
       };
       if (!peek) this.consume(p, p.data.length);
@@ -453,7 +455,7 @@ export class UnixSocket extends Socket {
     };
     if (this.canRecv()) return take();
     if (this.nonblocking(flags)) return -EAGAIN;
-    return t.waitFor(() => this.canRecv(), [this.queue]).then((r) => (r < 0 ? r : take()));
+    return this.block(t, () => this.canRecv(), [this.queue], this.deadline(t, 'rcv')).then((r) => (r < 0 ? r : take()));
   }
 
   private recvStream(t: Task, len: number, flags: number): Received | number | Promise<Received | number> {
@@ -473,7 +475,7 @@ export class UnixSocket extends Socket {
         if (creds && this.passcred && (creds.pid !== p.creds.pid || creds.uid !== p.creds.uid || creds.gid !== p.creds.gid)) break;
         creds ??= p.creds;
         const n = Math.min(len - copied, p.data.length);
-        chunks.push(p.data.slice(0, n));
+        chunks.push(p.data.subarray(0, n));
         copied += n;
         const r = this.takeRights(p, peek);
         if (r) { rights = r; stop = true; }
@@ -483,9 +485,12 @@ export class UnixSocket extends Socket {
       return copied >= target || stop;
     };
     const result = (): Received => {
-      const data = new Uint8Array(copied);
-      let o = 0;
-      for (const c of chunks) { data.set(c, o); o += c.length; }
+      let data = chunks[0] ?? new Uint8Array(0);
+      if (chunks.length > 1) {
+        data = new Uint8Array(copied);
+        let o = 0;
+        for (const c of chunks) { data.set(c, o); o += c.length; }
+      }
       return { data, rights, creds, msgFlags: 0, fullLength: copied, from: this.peer?.addr ?? null };
     };
     // Nothing more will come: EOF, a pending error, or copied data to return.
@@ -501,9 +506,10 @@ export class UnixSocket extends Socket {
     if (f !== null) return f;
     if (this.nonblocking(flags)) return copied > 0 ? result() : -EAGAIN;
     if (copied > 0 && target === 1) return result();
+    const deadline = this.deadline(t, 'rcv');
     return (async () => {
       for (;;) {
-        const w = await t.waitFor(() => this.canRecv(), [this.queue]);
+        const w = await this.block(t, () => this.canRecv(), [this.queue], deadline);
         if (w < 0) return copied > 0 ? result() : w;
         if (pull()) return result();
         const f2 = finished();
@@ -515,19 +521,7 @@ export class UnixSocket extends Socket {
   // ---- FileDescription ----
 
   override read(t: Task, len: number, offset: number): ReadResult | Promise<ReadResult> {
-    if (len === 0) return new Uint8Array(0);
-    const done = (r: Received | number): ReadResult => {
-      if (typeof r === 'number') return r;
-      // read(2) has no room for control messages: passed descriptions are closed.
-      this.dropRights(r.rights);
-      return r.data;
-    };
-    const r = this.recv(t, len, 0);
-    return r instanceof Promise ? r.then(done) : done(r);
-  }
-
-  override write(t: Task, data: Uint8Array, offset: number): number | Promise<number> {
-    return this.send(t, data, null, credsOf(t), 0);
+    return len === 0 ? new Uint8Array(0) : super.read(t, len, offset);
   }
 
   override shutdown(how: number): number {

@@ -65,8 +65,21 @@ export interface ParentLoc {
   trailingSlash: boolean;
 }
 
-/** Counts symlinks followed during one resolution. */
-interface WalkState { links: number }
+/** openat2's RESOLVE_* flags. */
+export const RESOLVE_NO_XDEV = 0x01;
+export const RESOLVE_NO_MAGICLINKS = 0x02;
+export const RESOLVE_NO_SYMLINKS = 0x04;
+export const RESOLVE_BENEATH = 0x08;
+export const RESOLVE_IN_ROOT = 0x10;
+
+/** One resolution: symlinks followed so far, and openat2's restrictions. */
+interface WalkState {
+  links: number;
+  /** RESOLVE_* flags. */
+  resolve?: number;
+  /** RESOLVE_BENEATH: the directory the walk may not leave (EXDEV). */
+  beneath?: Location;
+}
 
 /** open(2) flags the VFS understands; anything else is ignored, as Linux does. */
 const OPEN_CREATE_ONLY = O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC;
@@ -333,14 +346,17 @@ export class VFS {
   }
 
   /** One step: '.', '..' or a name, from a directory location. Does not follow a final symlink. */
-  private step(t: Task | null, root: Location, loc: Location, name: string): Location | number {
+  private step(t: Task | null, root: Location, loc: Location, name: string, ws?: WalkState): Location | number {
+    const noXdev = ((ws?.resolve ?? 0) & RESOLVE_NO_XDEV) !== 0;
     if (name === '.') return loc;
     if (name === '..') {
       let { mnt, d } = loc;
       for (;;) {
         if (mnt === root.mnt && d === root.d) return { mnt, d };
+        if (ws?.beneath && mnt === ws.beneath.mnt && d === ws.beneath.d) return -EXDEV;
         if (d === mnt.root) {
           if (!mnt.parent || !mnt.mountpoint) return { mnt, d };
+          if (noXdev) return -EXDEV;
           d = mnt.mountpoint;
           mnt = mnt.parent;
           continue;
@@ -352,6 +368,7 @@ export class VFS {
     const c = this.child(t, loc.d, name);
     if (typeof c === 'number') return c;
     let next: Location = { mnt: loc.mnt, d: c };
+    if (next.d.mounted && noXdev) return -EXDEV;
     while (next.d.mounted) next = { mnt: next.d.mounted, d: next.d.mounted.root };
     return next;
   }
@@ -359,9 +376,13 @@ export class VFS {
   /** Follows the symlink at link (reached from directory dir). */
   private followLink(t: Task | null, root: Location, dir: Location, link: Location, ws: WalkState): Location | number {
     if (++ws.links > MAX_SYMLINKS) return -ELOOP;
+    const resolve = ws.resolve ?? 0;
+    if (resolve & RESOLVE_NO_SYMLINKS) return -ELOOP;
     const ino = link.d.inode;
     if (t) {
       const m = ino.magic(t);
+      if (m && resolve & RESOLVE_NO_MAGICLINKS) return -ELOOP;
+      if (m && resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) return -EXDEV;
       if (m instanceof FileDescription) {
         if (m.loc) return m.loc;
         return { mnt: anonMount, d: new Dentry(m.displayName(), anonRoot, new AnonInode(m, t)) };
@@ -375,13 +396,14 @@ export class VFS {
   }
 
   /** Resolves path from start (absolute paths from root). */
-  resolve(t: Task | null, root: Location, start: Location, path: string, follow: boolean): Location | number {
+  resolve(t: Task | null, root: Location, start: Location, path: string, follow: boolean, ws: WalkState = { links: 0 }): Location | number {
     if (path.length === 0) return -ENOENT;
     if (Buffer.byteLength(path) >= PATH_MAX) return -ENAMETOOLONG;
-    return this.walk(t, root, path.startsWith('/') ? root : start, path, follow, { links: 0 });
+    return this.walk(t, root, path.startsWith('/') ? root : start, path, follow, ws);
   }
 
   private walk(t: Task | null, root: Location, start: Location, path: string, follow: boolean, ws: WalkState): Location | number {
+    if (ws.beneath && path.startsWith('/')) return -EXDEV;
     const comps = path.split('/').filter((c) => c !== '');
     const trailingSlash = path.endsWith('/');
     let loc = start;
@@ -390,7 +412,7 @@ export class VFS {
       if (!ino.isDir) return -ENOTDIR;
       if (!this.searchable(t, ino)) return -EACCES;
       const last = i === comps.length - 1;
-      let next = this.step(t, root, loc, comps[i]!);
+      let next = this.step(t, root, loc, comps[i]!, ws);
       if (typeof next === 'number') return next;
       if (next.d.inode.isSymlink && (!last || follow || trailingSlash)) {
         next = this.followLink(t, root, loc, next, ws);
@@ -421,6 +443,7 @@ export class VFS {
   /** Resolves all but the last component of (dirfd, path). */
   resolveParent(t: Task | null, root: Location, start: Location, path: string, ws: WalkState = { links: 0 }): ParentLoc | number {
     if (path.length === 0) return -ENOENT;
+    if (ws.beneath && path.startsWith('/')) return -EXDEV;
     if (Buffer.byteLength(path) >= PATH_MAX) return -ENAMETOOLONG;
     const trailingSlash = /\/$/.test(path) && path.replace(/\/+$/, '') !== '';
     const trimmed = path.replace(/\/+$/, '');
@@ -462,9 +485,9 @@ export class VFS {
   }
 
   /** Looks up name in dir, returning the child location or -errno (ENOENT when absent). */
-  private lookupIn(t: Task | null, root: Location, dir: Location, name: string): Location | number {
+  private lookupIn(t: Task | null, root: Location, dir: Location, name: string, ws?: WalkState): Location | number {
     if (!this.searchable(t, dir.d.inode)) return -EACCES;
-    return this.step(t, root, dir, name);
+    return this.step(t, root, dir, name, ws);
   }
 
   private mayDelete(t: Task | null, dir: Location, victim: Inode): number {
@@ -492,21 +515,29 @@ export class VFS {
   // open
   // ---------------------------------------------------------------------
 
-  open(t: Task, dirfd: number, path: string, flags: number, mode: number): FileDescription | number {
+  /** open(2), openat(2), and openat2(2) with its RESOLVE_* flags. */
+  open(t: Task, dirfd: number, path: string, flags: number, mode: number, resolve = 0): FileDescription | number {
     if ((flags & O_TMPFILE) === O_TMPFILE) return -EOPNOTSUPP;
     if ((flags & O_CREAT) && (flags & O_DIRECTORY)) return -EINVAL;
-    const root = t.fs.root;
+    let root = t.fs.root;
     let loc: Location;
     let created = false;
+    const ws: WalkState = { links: 0, resolve };
+    if (resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) {
+      // The walk is scoped to dirfd: beneath it (EXDEV to leave), or with it as the root.
+      const dir = dirfd === AT_FDCWD ? t.fs.cwd : t.fds.get(dirfd)?.loc;
+      if (!dir) return -EBADF;
+      if (resolve & RESOLVE_BENEATH) ws.beneath = dir;
+      else root = dir;
+    }
     if (flags & O_CREAT) {
-      const start = this.startOf(t, dirfd, path);
+      const start = root !== t.fs.root && path.startsWith('/') ? root : this.startOf(t, dirfd, path);
       if (typeof start === 'number') return start;
-      const ws: WalkState = { links: 0 };
       let p = this.resolveParent(t, root, start, path, ws);
       for (;;) {
         if (typeof p === 'number') return p;
         if (p.trailingSlash || p.name === '.' || p.name === '..') return -EISDIR;
-        const c = this.lookupIn(t, root, p.dir, p.name);
+        const c = this.lookupIn(t, root, p.dir, p.name, ws);
         if (typeof c === 'number') {
           if (c !== -ENOENT) return c;
           const w = this.mayWriteDir(t, p.dir.d.inode);
@@ -520,7 +551,7 @@ export class VFS {
         }
         if (flags & O_EXCL) return -EEXIST;
         if (c.d.inode.isSymlink) {
-          if (flags & O_NOFOLLOW) return -ELOOP;
+          if (flags & O_NOFOLLOW || resolve & RESOLVE_NO_SYMLINKS) return -ELOOP;
           if (++ws.links > MAX_SYMLINKS) return -ELOOP;
           const m = c.d.inode.magic(t);
           if (m) {
@@ -539,7 +570,9 @@ export class VFS {
         break;
       }
     } else {
-      const l = this.resolveAt(t, dirfd, path, (flags & O_NOFOLLOW) === 0, false);
+      const start = root !== t.fs.root && path.startsWith('/') ? root : this.startOf(t, dirfd, path);
+      if (typeof start === 'number') return start;
+      const l = this.resolve(t, root, start, path, (flags & O_NOFOLLOW) === 0, ws);
       if (typeof l === 'number') return l;
       loc = l;
     }

@@ -39,7 +39,7 @@ export const TINY_ELF_HEADERS = 120;
 export class Code {
   private bytes: number[] = [];
   private labels = new Map<string, number>();
-  private fixups: { at: number; label?: string; target?: number }[] = [];
+  private fixups: { at: number; label: string }[] = [];
 
   emit(...b: number[]): this {
     this.bytes.push(...b);
@@ -80,17 +80,11 @@ export class Code {
     return this.imm32(0);
   }
 
-  /** A rel32 operand to an offset from the start of the code (data placed after it, say). */
-  rel32To(target: number): this {
-    this.fixups.push({ at: this.bytes.length, target });
-    return this.imm32(0);
-  }
-
   finish(): Uint8Array {
     const out = Uint8Array.from(this.bytes);
     const dv = new DataView(out.buffer);
     for (const f of this.fixups) {
-      const target = f.target ?? this.labels.get(f.label!);
+      const target = this.labels.get(f.label);
       if (target === undefined) throw new Error(`undefined label ${f.label}`);
       dv.setInt32(f.at, target - (f.at + 4), true);
     }

@@ -119,9 +119,16 @@ export class ThreadTimer {
     return sigtimedwait(this.set, null, this.zero) === this.sig;
   }
 
-  /** Waits for the signal at most ns; true if it came. */
-  waitFor(ns: bigint): boolean {
-    const ts = new BigInt64Array([ns / 1_000_000_000n, ns % 1_000_000_000n]);
-    return sigtimedwait(this.set, null, ts) === this.sig;
+  /**
+   * The signal mask for KVM_RUN (KVM_SET_SIGNAL_MASK: 8 bytes, the kernel's
+   * sigset): the thread's own mask without sig, so that sig and whatever the
+   * thread lets through end KVM_RUN, and signals it blocks stay pending.
+   */
+  runMask(): Uint8Array {
+    const cur = new Uint8Array(128);
+    if (sigprocmask(SIG_BLOCK, new Uint8Array(128), cur) !== 0) throw new Error(`pthread_sigmask: errno ${errno()}`);
+    const mask = cur.slice(0, 8);
+    mask[(this.sig - 1) >> 3]! &= ~(1 << ((this.sig - 1) & 7));
+    return mask;
   }
 }

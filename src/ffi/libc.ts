@@ -155,6 +155,15 @@ export function recvWithFds(sock: number, addr: bigint, len: number, fds: number
   return r;
 }
 
+// ---- extended attributes (the Gofer, on fds it opened) ----
+export const fgetxattr = libc.func('long fgetxattr(int fd, const char *name, void *value, size_t size)') as (
+  fd: number, name: string, value: Uint8Array | null, size: number) => number;
+export const fsetxattr = libc.func('int fsetxattr(int fd, const char *name, const void *value, size_t size, int flags)') as (
+  fd: number, name: string, value: Uint8Array, size: number, flags: number) => number;
+export const flistxattr = libc.func('long flistxattr(int fd, void *list, size_t size)') as (
+  fd: number, list: Uint8Array | null, size: number) => number;
+export const fremovexattr = libc.func('int fremovexattr(int fd, const char *name)') as (fd: number, name: string) => number;
+
 // ---- process information ----
 export const getauxval = libc.func('unsigned long getauxval(unsigned long type)') as (type: number) => number;
 
@@ -198,6 +207,9 @@ export const utimensat = libc.func('int utimensat(int dirfd, const char *path, v
   dirfd: number, path: string, times: BigInt64Array, flags: number) => number;
 export const getdents64 = libc.func('long getdents64(int fd, void *buf, size_t n)') as (
   fd: number, buf: Uint8Array, n: number) => number;
+/** mknodat(2); the Gofer makes only FIFOs and sockets with it (its seccomp filter enforces that). */
+export const mknodat = libc.func('int mknodat(int dirfd, const char *path, unsigned int mode, unsigned long dev)') as (
+  dirfd: number, path: string, mode: number, dev: number) => number;
 export const fchmod = libc.func('int fchmod(int fd, unsigned int mode)') as (fd: number, mode: number) => number;
 export const dup2 = libc.func('int dup2(int oldfd, int newfd)') as (oldfd: number, newfd: number) => number;
 
@@ -244,3 +256,16 @@ export function seccompSetFilter(flags: number, filter: Uint8Array): number {
     } finally { koffi.free(prog); }
   } finally { koffi.free(mem); }
 }
+
+// ---- readiness of host fds (the Sentry's loop waits on these through its waker stub) ----
+export const epollCreate1 = libc.func('int epoll_create1(int flags)') as (flags: number) => number;
+/** epoll_ctl; event is a 12-byte struct epoll_event (or null for EPOLL_CTL_DEL). */
+export const epollCtl = libc.func('int epoll_ctl(int epfd, int op, int fd, void *event)') as (
+  epfd: number, op: number, fd: number, event: Uint8Array | null) => number;
+export const timerfdCreate = libc.func('int timerfd_create(int clockid, int flags)') as (clockid: number, flags: number) => number;
+/** timerfd_settime; value is a 32-byte struct itimerspec. */
+export const timerfdSettime = libc.func('int timerfd_settime(int fd, int flags, const void *value, void *old)') as (
+  fd: number, flags: number, value: Uint8Array, old: null) => number;
+/** epoll_wait; events receives up to maxevents 12-byte struct epoll_event. */
+export const epollWait = libc.func('int epoll_wait(int epfd, void *events, int maxevents, int timeout)') as (
+  epfd: number, events: Uint8Array, maxevents: number, timeout: number) => number;

@@ -52,7 +52,7 @@ function makeSampler(): (out: BigUint64Array) => void {
   new Uint8Array(koffi.view(page, 4096)).set(SAMPLE_CODE);
   if (mprotect(page, 4096, PROT_READ | PROT_EXEC) !== 0) throw new Error(`mprotect for the TSC sampler failed: errno ${koffi.errno()}`);
   const proto = koffi.proto('void tsc_sample(uint64_t *out)');
-  return (out) => koffi.call(page, proto, out);
+  return koffi.decode(page, proto) as (out: BigUint64Array) => void;
 }
 
 /** Reads the TSC and the host's monotonic clock together. */

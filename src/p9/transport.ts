@@ -70,6 +70,12 @@ export class FrameReader {
     return this.native.bytes;
   }
 
+  /** Whether a whole message is already buffered (next() will not read). */
+  get ready(): boolean {
+    const have = this.end - this.start;
+    return have >= 4 && have >= this.buf.readUInt32LE(this.start);
+  }
+
   /** File descriptors received so far and not yet taken; the caller owns them. */
   takeFds(): number[] {
     return this.fds.splice(0);

@@ -1,8 +1,7 @@
 // epoll_create, epoll_create1, epoll_ctl, epoll_wait, epoll_pwait,
 // epoll_pwait2 over sentry/vfs/epoll.ts. Waiting uses Task.waitFor on the
-// epoll's queue; interests on host fds (stdio) are re-checked every
-// HOST_RECHECK_NS, as poll does.
-import { EBADF, EFAULT, EINTR, EINVAL, EPERM, ETIMEDOUT } from '../../src/abi/errno';
+// epoll's queue.
+import { EBADF, EFAULT, EINVAL, EPERM, ETIMEDOUT } from '../../src/abi/errno';
 import { EPOLL_CLOEXEC, EPOLL_CTL_DEL } from '../../src/abi/linux';
 import { EpollEvent } from '../../src/abi/layout';
 import { SYS } from '../../src/abi/sysno';
@@ -13,7 +12,6 @@ import type { SyscallArgs, SyscallRow, SysResult } from '../types';
 import { fileOf } from './fs_util';
 import { timespecDeadline, withMask } from './poll';
 
-const HOST_RECHECK_NS = 10_000_000n;
 /** EP_MAX_EVENTS: INT_MAX / sizeof(struct epoll_event). */
 const EP_MAX_EVENTS = Math.floor(0x7fffffff / EpollEvent.size);
 
@@ -64,16 +62,9 @@ function doWait(t: Task, epfd: number, addr: number, max: number, deadline: bigi
   return (async () => {
     try {
       let got: { events: number; data: bigint }[] = [];
-      for (;;) {
-        const at = t.kernel.monotonicNs();
-        if (deadline !== undefined && at >= deadline) return 0;
-        let until = deadline;
-        if (ep.pollsHost && (until === undefined || until > at + HOST_RECHECK_NS)) until = at + HOST_RECHECK_NS;
-        const r = await t.waitFor(() => (got = ep.collect(max)).length > 0, [ep.queue], until);
-        if (r === 0) return copyOut(got);
-        if (r === -EINTR) return -EINTR;
-        if (r !== -ETIMEDOUT) return r;
-      }
+      const r = await t.waitFor(() => (got = ep.collect(max)).length > 0, [ep.queue], deadline);
+      if (r === 0) return copyOut(got);
+      return r === -ETIMEDOUT ? 0 : r;
     } finally {
       ep.decRef();
       undo();

@@ -1,16 +1,20 @@
 // Path syscalls: open*, access*, getdents64, cwd, mkdir/rmdir, link/unlink,
 // symlink/readlink, rename*, chmod*/chown*, umask, truncate, utimensat,
 // fsync, sendfile, sync.
-import { EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR, ERANGE, ESPIPE } from '../../src/abi/errno';
+import { E2BIG, EAGAIN, EBADF, EFAULT, EINVAL, ENOENT, ENOTDIR, ERANGE, ESPIPE } from '../../src/abi/errno';
 import { Timespec } from '../../src/abi/layout';
 import { SYS } from '../../src/abi/sysno';
 import type { Task } from '../../sentry/kernel/task';
 import type { TimeSpec } from '../../sentry/vfs/inode';
 import { nowSpec } from '../../sentry/vfs/inode';
 import {
-  AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW, O_CLOEXEC, O_CREAT,
-  O_TRUNC, O_WRONLY, RENAME_NOREPLACE, UTIME_NOW, UTIME_OMIT,
+  AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW, O_ACCMODE, O_APPEND,
+  O_ASYNC, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY, O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW,
+  O_NONBLOCK, O_PATH, O_SYNC, O_TMPFILE, O_TRUNC, O_WRONLY, RENAME_NOREPLACE, UTIME_NOW, UTIME_OMIT,
 } from '../../sentry/vfs/linuxconst';
+import {
+  RESOLVE_BENEATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS, RESOLVE_NO_XDEV,
+} from '../../sentry/vfs/vfs';
 import { fsSubject, realSubject } from '../../sentry/vfs/perm';
 import type { SyscallArgs, SyscallRow, SysResult } from '../types';
 import { readPathArg } from './fs_pathutil';
@@ -20,10 +24,10 @@ const enc = new TextEncoder();
 
 // ---- open ----
 
-function doOpen(t: Task, dirfd: number, pathAddr: number, flags: number, mode: number): number {
+function doOpen(t: Task, dirfd: number, pathAddr: number, flags: number, mode: number, resolve = 0): number {
   const path = readPathArg(t, pathAddr, false);
   if (typeof path === 'number') return path;
-  const f = t.kernel.vfs.open(t, dirfd, path, flags, mode);
+  const f = t.kernel.vfs.open(t, dirfd, path, flags, mode, resolve);
   if (typeof f === 'number') return f;
   const fd = t.fds.install(f, (flags & O_CLOEXEC) !== 0);
   if (fd < 0) f.decRef();
@@ -34,6 +38,35 @@ const sysOpen = (t: Task, a: SyscallArgs): SysResult => doOpen(t, AT_FDCWD, a.u6
 const sysOpenat = (t: Task, a: SyscallArgs): SysResult => doOpen(t, a.int(0), a.u64(1), a.uint(2), a.uint(3));
 const sysCreat = (t: Task, a: SyscallArgs): SysResult =>
   doOpen(t, AT_FDCWD, a.u64(0), O_CREAT | O_WRONLY | O_TRUNC, a.uint(1));
+
+/** Every open flag Linux knows: openat2 rejects the others (open and openat ignore them). */
+const VALID_OPEN_FLAGS = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC | O_ASYNC |
+  O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_SYNC | O_PATH | O_TMPFILE;
+const RESOLVE_CACHED = 0x20;
+const RESOLVE_ALL = RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_IN_ROOT |
+  RESOLVE_CACHED;
+/** struct open_how { u64 flags, mode, resolve; } as of Linux 5.6; callers may pass a larger one zero-filled. */
+const OPEN_HOW_SIZE = 24;
+const OPEN_HOW_MAX = 4096;
+
+function sysOpenat2(t: Task, a: SyscallArgs): SysResult {
+  const size = a.u64(3);
+  if (size < OPEN_HOW_SIZE) return -EINVAL;
+  if (size > OPEN_HOW_MAX) return -E2BIG;
+  const raw = t.mm.read(a.u64(2), size);
+  if (!raw) return -EFAULT;
+  if (raw.subarray(OPEN_HOW_SIZE).some((b) => b !== 0)) return -E2BIG;
+  const dv = new DataView(raw.buffer, raw.byteOffset, OPEN_HOW_SIZE);
+  const flags = dv.getBigUint64(0, true), mode = dv.getBigUint64(8, true), resolve = dv.getBigUint64(16, true);
+  if (flags & ~BigInt(VALID_OPEN_FLAGS) || resolve & ~BigInt(RESOLVE_ALL)) return -EINVAL;
+  const f = Number(flags), r = Number(resolve);
+  if (mode & ~0o7777n || (mode !== 0n && !(f & O_CREAT) && (f & O_TMPFILE) !== O_TMPFILE)) return -EINVAL;
+  if (f & O_PATH && f & ~(O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) return -EINVAL;
+  if (r & RESOLVE_BENEATH && r & RESOLVE_IN_ROOT) return -EINVAL;
+  // Everything here is "cached" except what must change the file.
+  if (r & RESOLVE_CACHED && f & (O_TRUNC | O_CREAT | O_TMPFILE)) return -EAGAIN;
+  return doOpen(t, a.int(0), a.u64(1), f, Number(mode), r & ~RESOLVE_CACHED);
+}
 
 // ---- access ----
 
@@ -296,6 +329,10 @@ function sysSyncfs(t: Task, a: SyscallArgs): SysResult {
 }
 
 export const pathRows: SyscallRow[] = [
+  {
+    nr: SYS.openat2, name: 'openat2', handler: sysOpenat2, args: ['fd', 'path', 'ptr', 'size'], support: 'partial',
+    note: 'As openat, with every RESOLVE_* flag; RESOLVE_CACHED fails (EAGAIN) only for O_CREAT, O_TRUNC and O_TMPFILE.',
+  },
   {
     nr: SYS.open, name: 'open', handler: sysOpen, args: ['path', 'oflags', 'mode'], support: 'partial',
     note: 'O_TMPFILE returns EOPNOTSUPP; opening a FIFO does not wait for the other end.',

@@ -223,8 +223,11 @@ export const rwRows: SyscallRow[] = [
   },
   {
     nr: SYS.ioctl, name: 'ioctl', handler: sysIoctl, args: ['fd', 'hex', 'hex'], support: 'partial',
-    note: 'FIOCLEX, FIONCLEX, FIONBIO, FIONREAD on pipes; terminal ioctls (TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP) ' +
-      'are forwarded to the host terminal; TIOCSPGRP is accepted and ignored; others return ENOTTY.',
+    note: 'FIOCLEX, FIONCLEX, FIONBIO, FIONREAD; on ptys TCGETS, TCSETS*, TIOCGWINSZ, TIOCSWINSZ, TCFLSH, TCXONC, TCSBRK, ' +
+      'TIOCOUTQ, TIOCSTI, TIOCGETD/TIOCSETD, TIOCEXCL/TIOCNXCL/TIOCGEXCL, TIOCGPTN, TIOCSPTLCK/TIOCGPTLCK, TIOCGPTPEER and ' +
+      'the job-control ioctls (TIOCSCTTY, TIOCNOTTY, TIOCGPGRP, TIOCSPGRP, TIOCGSID); on host terminals termios and window ' +
+      'size go to the host tty, job control is the Sentry\'s. Background groups get SIGTTIN/SIGTTOU as on Linux; ' +
+      'TIOCPKT, termio (TCGETA...) and modem ioctls return ENOTTY.',
   },
   {
     nr: SYS.pipe, name: 'pipe', handler: (t, a) => doPipe(t, a.u64(0), 0), args: ['ptr'], support: 'full',

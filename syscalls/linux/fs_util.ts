@@ -57,16 +57,18 @@ export function readIovecs(t: Task, addr: number, iovcnt: number): IoVec[] | num
 
 /** Gathers the bytes iovecs describe, or -EFAULT. */
 export function gather(t: Task, iovs: IoVec[]): Uint8Array | number {
-  const total = iovs.reduce((s, v) => s + v.len, 0);
-  const out = new Uint8Array(total);
-  let off = 0;
+  // Read first, allocate after: a lying iovec must not cost an allocation of its claimed size.
+  const parts: Uint8Array[] = [];
   for (const v of iovs) {
     if (v.len === 0) continue;
     const b = t.mm.read(v.base, v.len);
     if (!b) return -EFAULT;
-    out.set(b, off);
-    off += v.len;
+    parts.push(b);
   }
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(parts.reduce((s, b) => s + b.length, 0));
+  let off = 0;
+  for (const b of parts) { out.set(b, off); off += b.length; }
   return out;
 }
 

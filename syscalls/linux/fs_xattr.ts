@@ -1,6 +1,7 @@
 // Extended attributes: the get/set/list/remove families, by path (following
 // or not) and by fd. tmpfs (and so the overlay's upper layer) stores user.*
-// and trusted.* attributes; other filesystems answer EOPNOTSUPP.
+// and trusted.* attributes, the gofer filesystem user.* ones on the host;
+// other filesystems answer EOPNOTSUPP.
 import { E2BIG, EACCES, EBADF, EFAULT, EINVAL, EOPNOTSUPP, EPERM, ERANGE } from '../../src/abi/errno';
 import { SYS } from '../../src/abi/sysno';
 import type { Task } from '../../sentry/kernel/task';
@@ -126,7 +127,7 @@ function sysRemovexattr(how: Target) {
 const FOLLOW: Target = { kind: 'path', follow: true };
 const NOFOLLOW: Target = { kind: 'path', follow: false };
 const FD: Target = { kind: 'fd' };
-const NOTE = 'tmpfs (and the overlay\'s upper layer) stores user.* and trusted.* (root) attributes; other filesystems return EOPNOTSUPP.';
+const NOTE = 'tmpfs (and the overlay\'s upper layer) stores user.* and trusted.* (root) attributes; gofer filesystems pass user.* attributes of regular files and directories through to the host; others return EOPNOTSUPP.';
 
 export const xattrRows: SyscallRow[] = [
   { nr: SYS.getxattr, name: 'getxattr', handler: sysGetxattr(FOLLOW), args: ['path', 'str', 'ptr', 'size'], support: 'partial', note: NOTE },

@@ -6,7 +6,8 @@ import type { Task } from '../../sentry/kernel/task';
 import { SYS } from '../../src/abi/sysno';
 import { EBADF, EINVAL, EACCES, ENODEV, ENOMEM, EPERM } from '../../src/abi/errno';
 import {
-  MAP_ANONYMOUS, MAP_PRIVATE, MAP_TYPE, MAP_FIXED, PROT_WRITE, O_ACCMODE, O_RDONLY, O_WRONLY, RLIMIT_AS, MREMAP_FIXED,
+  MAP_ANONYMOUS, MAP_PRIVATE, MAP_TYPE, MAP_FIXED, MS_ASYNC, MS_INVALIDATE, MS_SYNC, PROT_WRITE, O_ACCMODE, O_RDONLY,
+  O_WRONLY, RLIMIT_AS, MREMAP_FIXED,
 } from '../../src/abi/linux';
 import { PAGE, pageUp } from '../../sentry/mm/memfile';
 
@@ -52,8 +53,6 @@ function mmap(t: Task, a: SyscallArgs): number {
   if (typeof cache === 'number') return cache;
   return t.mm.mmap(addr, len, prot, flags, { cache, offset: off, name: f.displayName() });
 }
-
-const MS_ASYNC = 1, MS_INVALIDATE = 2, MS_SYNC = 4;
 
 /** Shared mappings are the file's own pages, so there is nothing to write back: msync only validates. */
 function msync(t: Task, a: SyscallArgs): number {

@@ -1,20 +1,16 @@
 // poll, ppoll, select, pselect6: readiness of several files at once, waiting
-// on every file's wait queue. Host fds (the sandbox's stdio) have no queue the
-// Sentry can wait on, so while one is polled the wait re-checks it every
-// HOST_RECHECK_NS.
+// on every file's wait queue.
 import type { SyscallRow, SyscallArgs } from '../types';
 import type { Task } from '../../sentry/kernel/task';
 import type { FileDescription } from '../../sentry/vfs/file';
 import type { WaitQueue } from '../../sentry/kernel/waiter';
-import { HostFD } from '../../sentry/vfs/host';
 import { UNBLOCKABLE } from '../../sentry/kernel/signals';
 import { SYS } from '../../src/abi/sysno';
-import { EINVAL, EFAULT, EINTR, ETIMEDOUT, EBADF } from '../../src/abi/errno';
+import { EINVAL, EFAULT, ETIMEDOUT, EBADF } from '../../src/abi/errno';
 import { POLLIN, POLLOUT, POLLPRI, POLLERR, POLLHUP, POLLNVAL, POLLRDNORM, POLLWRNORM, POLLRDBAND } from '../../src/abi/linux';
 import { Pollfd, Timespec, Timeval } from '../../src/abi/layout';
 
 const NS = 1_000_000_000n;
-const HOST_RECHECK_NS = 10_000_000n;
 const MAX_POLLFDS = 1 << 20;
 
 interface Watched { fd: number; events: number; file: FileDescription | undefined }
@@ -35,23 +31,12 @@ function revents(w: Watched): number {
  */
 async function waitReady(t: Task, files: (FileDescription | undefined)[], check: () => number, deadline: bigint | undefined): Promise<number> {
   const queues: WaitQueue[] = [];
-  let host = false;
-  for (const f of files) {
-    if (!f) continue;
-    queues.push(f.queue);
-    if (f instanceof HostFD) host = true;
-  }
+  for (const f of files) if (f) queues.push(f.queue);
   let found = check();
-  while (found === 0) {
-    const now = t.kernel.monotonicNs();
-    if (deadline !== undefined && now >= deadline) return 0;
-    let until = deadline;
-    if (host && (until === undefined || until > now + HOST_RECHECK_NS)) until = now + HOST_RECHECK_NS;
-    const r = await t.waitFor(() => (found = check()) > 0, queues, until);
-    if (r === -EINTR) return -EINTR;
-    if (r !== 0 && r !== -ETIMEDOUT) return r;
-  }
-  return found;
+  if (found > 0 || (deadline !== undefined && t.kernel.monotonicNs() >= deadline)) return found;
+  const r = await t.waitFor(() => (found = check()) > 0, queues, deadline);
+  if (r === -ETIMEDOUT) return 0;
+  return r < 0 ? r : found;
 }
 
 /** Installs a temporary signal mask for ppoll/pselect6; returns a function that undoes it unless a handler will. */
@@ -176,14 +161,17 @@ function select(t: Task, a: SyscallArgs): number | Promise<number> {
     deadline = t.kernel.monotonicNs() + tv.tv_sec * NS + tv.tv_usec * 1000n;
   }
   return doSelect(t, nfds, [a.u64(1), a.u64(2), a.u64(3)], deadline, () => {}).then((r) => {
-    // Linux reports the time left in the timeval.
-    if (tvAddr && deadline !== undefined && r >= 0) {
-      const left = deadline - t.kernel.monotonicNs();
-      const l = left > 0n ? left : 0n;
-      t.mm.write(tvAddr, Timeval.encode({ tv_sec: l / NS, tv_usec: (l % NS) / 1000n }));
-    }
+    const left = timeLeft(t, deadline);
+    if (tvAddr && left !== null) t.mm.write(tvAddr, Timeval.encode({ tv_sec: left / NS, tv_usec: (left % NS) / 1000n }));
     return r;
   });
+}
+
+/** What is left of a deadline (select and pselect6 report it back, as Linux does), or null for none. */
+function timeLeft(t: Task, deadline: bigint | undefined): bigint | null {
+  if (deadline === undefined) return null;
+  const left = deadline - t.kernel.monotonicNs();
+  return left > 0n ? left : 0n;
 }
 
 function pselect6(t: Task, a: SyscallArgs): number | Promise<number> {
@@ -201,12 +189,17 @@ function pselect6(t: Task, a: SyscallArgs): number | Promise<number> {
     undo = withMask(t, Number(dv.getBigUint64(0, true)), Number(dv.getBigUint64(8, true)));
     if (typeof undo === 'number') return undo;
   }
-  return doSelect(t, nfds, [a.u64(1), a.u64(2), a.u64(3)], deadline, undo);
+  const tsAddr = a.u64(4);
+  return doSelect(t, nfds, [a.u64(1), a.u64(2), a.u64(3)], deadline, undo).then((r) => {
+    const left = timeLeft(t, deadline);
+    if (left !== null) t.mm.write(tsAddr, Timespec.encode({ tv_sec: left / NS, tv_nsec: left % NS }));
+    return r;
+  });
 }
 
 export const pollRows: SyscallRow[] = [
-  { nr: SYS.poll, name: 'poll', handler: poll, args: ['ptr', 'uint', 'int'], support: 'partial', note: 'Host fds (stdio) are re-checked every 10 ms while waiting.' },
-  { nr: SYS.ppoll, name: 'ppoll', handler: ppoll, args: ['ptr', 'uint', 'ptr', 'ptr', 'size'], support: 'partial', note: 'As poll.' },
-  { nr: SYS.select, name: 'select', handler: select, args: ['int', 'ptr', 'ptr', 'ptr', 'ptr'], support: 'partial', note: 'As poll.' },
-  { nr: SYS.pselect6, name: 'pselect6', handler: pselect6, args: ['int', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr'], support: 'partial', note: 'As poll.' },
+  { nr: SYS.poll, name: 'poll', handler: poll, args: ['ptr', 'uint', 'int'], support: 'full' },
+  { nr: SYS.ppoll, name: 'ppoll', handler: ppoll, args: ['ptr', 'uint', 'ptr', 'ptr', 'size'], support: 'full' },
+  { nr: SYS.select, name: 'select', handler: select, args: ['int', 'ptr', 'ptr', 'ptr', 'ptr'], support: 'full' },
+  { nr: SYS.pselect6, name: 'pselect6', handler: pselect6, args: ['int', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr'], support: 'full' },
 ];

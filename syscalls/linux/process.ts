@@ -1,8 +1,9 @@
 // Processes: identity, creation (fork, vfork, clone of processes), execve,
 // exit, wait, and sending signals.
+import { inheritOomScoreAdj } from '../../sentry/kernel/proc';
 import type { SyscallRow, SyscallArgs } from '../types';
 import type { Task } from '../../sentry/kernel/task';
-import { Task as TaskClass } from '../../sentry/kernel/task';
+import { Task as TaskClass, copyCredentials } from '../../sentry/kernel/task';
 import { Process } from '../../sentry/kernel/process';
 import { exitedStatus } from '../../sentry/kernel/kernel';
 import { R } from '../../sentry/platform/regs';
@@ -19,6 +20,8 @@ import {
   SIGCHLD, NSIG, RLIMIT_NPROC,
 } from '../../src/abi/linux';
 import { wait4, waitid } from './wait';
+import { inheritSched } from './sched';
+import { CAP_SYS_ADMIN, CAP_SYS_RESOURCE, capable } from '../../sentry/kernel/caps';
 import { watchCpuLimit } from '../../sentry/kernel/cputimers';
 
 const MAX_ARG_STRINGS = 0x7fffffff;
@@ -68,9 +71,10 @@ interface CloneArgs { flags: number; stack: number; parentTid: number; childTid:
 function startChild(t: Task, c: CloneArgs, tid: number, proc: Process, stub: Context, mm: AddressSpace): Task {
   const k = t.kernel;
   const child = new TaskClass(tid, k, proc, stub, mm, c.flags & CLONE_FILES ? t.fds : t.fds.fork(),
-    c.flags & CLONE_FS ? t.fs : t.fs.clone(), { ...t.creds, groups: [...t.creds.groups] });
+    c.flags & CLONE_FS ? t.fs : t.fs.clone(), copyCredentials(t.creds));
   child.sigmask = t.sigmask;
   child.noNewPrivs = t.noNewPrivs;
+  inheritSched(t, child);
   const regs = stub.regs;
   regs.copyFrom(t.stub.regs);
   regs.set(R.rax, 0);
@@ -87,12 +91,12 @@ function startChild(t: Task, c: CloneArgs, tid: number, proc: Process, stub: Con
 
 /**
  * RLIMIT_NPROC: would another task (process or thread) of t's real user
- * pass it? Root, and holders of CAP_SYS_RESOURCE/CAP_SYS_ADMIN (euid 0
- * here), are exempt, as in Linux.
+ * pass it? Root and holders of CAP_SYS_RESOURCE or CAP_SYS_ADMIN are
+ * exempt, as in Linux.
  */
 function pastNprocLimit(t: Task): boolean {
   const uid = t.creds.uid;
-  if (uid === 0 || t.creds.euid === 0) return false;
+  if (uid === 0 || capable(t.creds, CAP_SYS_RESOURCE) || capable(t.creds, CAP_SYS_ADMIN)) return false;
   let tasks = 0;
   for (const p of t.kernel.processes.values()) for (const o of p.tasks) if (o.creds.uid === uid) tasks++;
   return tasks >= t.proc.rlimits[RLIMIT_NPROC]![0];
@@ -126,8 +130,10 @@ function cloneProcess(t: Task, flags: number, stack: number, parentTid: number, 
   proc.pgid = t.proc.pgid;
   proc.sid = t.proc.sid;
   proc.comm = t.proc.comm;
+  proc.dumpable = t.proc.dumpable;
   // The child runs the same image: /proc/[pid]/exe and cmdline stay until it execs.
   proc.exe = t.proc.exe?.incRef() ?? null;
+  inheritOomScoreAdj(t.proc, proc);
   proc.argv = t.proc.argv;
   proc.envp = t.proc.envp;
   proc.actions = t.proc.forkActions();

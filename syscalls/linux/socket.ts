@@ -4,14 +4,15 @@
 // Handlers decode arguments, copy addresses and option values in and out,
 // and leave the semantics to the socket.
 import {
-  EAFNOSUPPORT, EBADF, EFAULT, EINVAL, EMSGSIZE, ENOTSOCK, EOPNOTSUPP, EPERM, EPROTONOSUPPORT, ESOCKTNOSUPPORT,
+  EAFNOSUPPORT, EAGAIN, EBADF, EFAULT, EINVAL, EMSGSIZE, ENOBUFS, ENOTSOCK, EOPNOTSUPP, EPERM, EPROTONOSUPPORT, ESOCKTNOSUPPORT,
 } from '../../src/abi/errno';
 import {
-  AF_INET, AF_INET6, AF_NETLINK, AF_UNIX, IPPROTO_TCP, IPPROTO_UDP, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_TRUNC,
+  AF_INET, AF_INET6, AF_NETLINK, AF_UNIX, IPPROTO_TCP, IPPROTO_UDP, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG_TRUNC,
+  MSG_WAITFORONE,
   NETLINK_ROUTE, SCM_CREDENTIALS, SCM_MAX_FD, SCM_RIGHTS, SHUT_RD, SHUT_RDWR, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK,
   SOCK_RAW, SOCK_SEQPACKET, SOCK_STREAM, SOCK_TYPE_MASK, SOL_SOCKET, UIO_MAXIOV,
 } from '../../src/abi/linux';
-import { Cmsghdr, cmsgAlign, cmsgLen, cmsgSpace, Msghdr, Ucred } from '../../src/abi/layout';
+import { Cmsghdr, cmsgAlign, cmsgLen, cmsgSpace, Mmsghdr, Msghdr, Timespec, Ucred } from '../../src/abi/layout';
 import { SYS } from '../../src/abi/sysno';
 import type { Task } from '../../sentry/kernel/task';
 import { NetlinkSocket } from '../../sentry/net/netlink';
@@ -28,10 +29,16 @@ import { andThen, fileOf, gather, readIovecs, scatter, totalLen, type IoVec } fr
 
 /** sizeof(struct sockaddr_storage): the longest address a socket call copies in. */
 const SOCKADDR_MAX = 128;
+/** offsetof(struct mmsghdr, msg_len). */
+const MMSG_LEN_OFFSET = 56;
 /** The longest option value setsockopt reads. */
 const OPTVAL_MAX = 256;
-/** What a single receive may return (MAX_RW_COUNT). */
+/** What a single send or receive may move (MAX_RW_COUNT). */
 const MAX_RW = 0x7ffff000;
+/** net.core.optmem_max: the most control-message bytes sendmsg accepts. */
+const OPTMEM_MAX = 131072;
+/** The most control-message bytes recvmsg can produce: credentials and SCM_MAX_FD descriptors. */
+const CONTROL_OUT_MAX = cmsgSpace(Ucred.size) + cmsgSpace(4 * SCM_MAX_FD);
 
 /** The socket fd refers to, or -EBADF / -ENOTSOCK. */
 function sockOf(t: Task, fd: number): Socket | number {
@@ -185,6 +192,7 @@ function sysGetpeername(t: Task, a: SyscallArgs): SysResult {
 /** Parses sendmsg's control messages: descriptions to pass (with a reference each) and credentials. */
 function parseControl(t: Task, addr: number, len: number): Control | number {
   if (len < Cmsghdr.size) return { rights: null, creds: null };
+  if (len > OPTMEM_MAX) return -ENOBUFS;
   const raw = t.mm.read(addr, len);
   if (!raw) return -EFAULT;
   const rights: FileDescription[] = [];
@@ -240,7 +248,7 @@ function sysSendto(t: Task, a: SyscallArgs): SysResult {
   const s = sockOf(t, a.int(0));
   if (typeof s === 'number') return s;
   const buf = a.u64(1), len = a.u64(2);
-  const data = len === 0 ? new Uint8Array(0) : t.mm.read(buf, len);
+  const data = len === 0 ? new Uint8Array(0) : t.mm.read(buf, Math.min(len, MAX_RW));
   if (!data) return -EFAULT;
   return sendCommon(t, s, data, a.u64(4), a.int(5), 0, 0, a.uint(3));
 }
@@ -255,15 +263,45 @@ function readMsghdr(t: Task, msgAddr: number): { m: ReturnType<typeof Msghdr.dec
   return typeof iovs === 'number' ? iovs : { m, iovs };
 }
 
-function sysSendmsg(t: Task, a: SyscallArgs): SysResult {
-  const s = sockOf(t, a.int(0));
-  if (typeof s === 'number') return s;
-  const msg = readMsghdr(t, a.u64(1));
+/** sendmsg of the msghdr at msgAddr (also one step of sendmmsg). */
+function sendmsgAt(t: Task, s: Socket, msgAddr: number, flags: number): SysResult {
+  const msg = readMsghdr(t, msgAddr);
   if (typeof msg === 'number') return msg;
   const data = gather(t, msg.iovs);
   if (typeof data === 'number') return data;
   const { m } = msg;
-  return sendCommon(t, s, data, m.msg_name, m.msg_namelen | 0, m.msg_control, m.msg_controllen, a.uint(2));
+  return sendCommon(t, s, data, m.msg_name, m.msg_namelen | 0, m.msg_control, m.msg_controllen, flags);
+}
+
+function sysSendmsg(t: Task, a: SyscallArgs): SysResult {
+  const s = sockOf(t, a.int(0));
+  return typeof s === 'number' ? s : sendmsgAt(t, s, a.u64(1), a.uint(2));
+}
+
+/**
+ * sendmmsg/recvmmsg: op on each mmsghdr in turn, storing its result in
+ * msg_len; stops at the first error, which is returned only if nothing was
+ * done. The flags of messages after the first come from later(flags).
+ */
+function eachMessage(t: Task, vec: number, vlen: number, flags: number, later: (f: number) => number,
+  op: (msgAddr: number, flags: number, index: number) => SysResult): SysResult {
+  const n = Math.min(vlen, UIO_MAXIOV);
+  const step = (i: number): SysResult => {
+    if (i >= n) return i;
+    const at = vec + i * Mmsghdr.size;
+    return andThen(op(at, i === 0 ? flags : later(flags), i), (r) => {
+      if (r < 0) return i > 0 ? i : r;
+      if (!t.mm.writeU32(at + MMSG_LEN_OFFSET, r)) return i > 0 ? i : -EFAULT;
+      return step(i + 1);
+    });
+  };
+  return step(0);
+}
+
+function sysSendmmsg(t: Task, a: SyscallArgs): SysResult {
+  const s = sockOf(t, a.int(0));
+  if (typeof s === 'number') return s;
+  return eachMessage(t, a.u64(1), a.uint(2), a.uint(3), (f) => f, (at, f) => sendmsgAt(t, s, at, f));
 }
 
 /** What recvfrom and recvmsg return: the datagram's whole length with MSG_TRUNC, else the bytes received. */
@@ -296,7 +334,7 @@ function sysRecvfrom(t: Task, a: SyscallArgs): SysResult {
 
 /** Builds recvmsg's control messages (put_cmsg, scm_detach_fds), installing received descriptions. */
 function buildControl(t: Task, r: Received, s: Socket, room: number, cloexec: boolean): { bytes: Uint8Array; flags: number } {
-  const out = new Uint8Array(Math.max(room, 0));
+  const out = new Uint8Array(Math.min(Math.max(room, 0), CONTROL_OUT_MAX));
   let used = 0, flags = 0;
   const put = (type: number, data: Uint8Array) => {
     const left = room - used;
@@ -329,14 +367,35 @@ function buildControl(t: Task, r: Received, s: Socket, room: number, cloexec: bo
   return { bytes: out.subarray(0, used), flags };
 }
 
-function sysRecvmsg(t: Task, a: SyscallArgs): SysResult {
-  const s = sockOf(t, a.int(0));
-  if (typeof s === 'number') return s;
-  const msgAddr = a.u64(1), flags = a.uint(2);
+/** recvmsg into the msghdr at msgAddr (also one step of recvmmsg). */
+function recvmsgAt(t: Task, s: Socket, msgAddr: number, flags: number): SysResult {
   const msg = readMsghdr(t, msgAddr);
   if (typeof msg === 'number') return msg;
-  return andThen(s.recvmsg(t, Math.min(totalLen(msg.iovs), MAX_RW), flags & ~MSG_CMSG_CLOEXEC),
+  return andThen(s.recvmsg(t, Math.min(totalLen(msg.iovs), MAX_RW), flags & ~(MSG_CMSG_CLOEXEC | MSG_WAITFORONE)),
     (r) => finishRecvmsg(t, s, r, msgAddr, msg.m, msg.iovs, flags));
+}
+
+function sysRecvmsg(t: Task, a: SyscallArgs): SysResult {
+  const s = sockOf(t, a.int(0));
+  return typeof s === 'number' ? s : recvmsgAt(t, s, a.u64(1), a.uint(2));
+}
+
+function sysRecvmmsg(t: Task, a: SyscallArgs): SysResult {
+  const s = sockOf(t, a.int(0));
+  if (typeof s === 'number') return s;
+  // A timeout is checked between messages, as Linux does; MSG_WAITFORONE makes all but the first non-blocking.
+  let deadline: bigint | null = null;
+  const ts = a.u64(4);
+  if (ts) {
+    const raw = t.mm.read(ts, Timespec.size);
+    if (!raw) return -EFAULT;
+    const v = Timespec.decodeBig(raw);
+    if (v.tv_sec < 0n || v.tv_nsec < 0n || v.tv_nsec >= 1_000_000_000n) return -EINVAL;
+    deadline = t.kernel.monotonicNs() + v.tv_sec * 1_000_000_000n + v.tv_nsec;
+  }
+  const later = (f: number) => (f & MSG_WAITFORONE ? f | MSG_DONTWAIT : f);
+  return eachMessage(t, a.u64(1), a.uint(2), a.uint(3), later, (at, f, i) =>
+    (i > 0 && deadline !== null && t.kernel.monotonicNs() >= deadline ? -EAGAIN : recvmsgAt(t, s, at, f)));
 }
 
 function finishRecvmsg(
@@ -449,19 +508,28 @@ export const socketRows: SyscallRow[] = [
     note: 'SCM_RIGHTS (MSG_CMSG_CLOEXEC, MSG_CTRUNC), SCM_CREDENTIALS with SO_PASSCRED; the sender\'s address in msg_name.',
   },
   {
+    nr: SYS.sendmmsg, name: 'sendmmsg', handler: sysSendmmsg, args: ['fd', 'ptr', 'int', 'hex'], support: 'full',
+    note: 'sendmsg on each message (at most UIO_MAXIOV); stops at the first error.',
+  },
+  {
+    nr: SYS.recvmmsg, name: 'recvmmsg', handler: sysRecvmmsg, args: ['fd', 'ptr', 'int', 'hex', 'ptr'], support: 'full',
+    note: 'recvmsg on each message, MSG_WAITFORONE; the timeout is checked between messages, as on Linux.',
+  },
+  {
     nr: SYS.shutdown, name: 'shutdown', handler: sysShutdown, args: ['fd', 'int'], support: 'full',
   },
   {
     nr: SYS.getsockopt, name: 'getsockopt', handler: sysGetsockopt, args: ['fd', 'int', 'int', 'ptr', 'ptr'], support: 'partial',
     note: 'SOL_SOCKET: SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ERROR, SO_SNDBUF, SO_RCVBUF, SO_ACCEPTCONN, SO_REUSEADDR, ' +
-      'SO_REUSEPORT, SO_PEERCRED, SO_PASSCRED and the stored-only SO_KEEPALIVE, SO_BROADCAST, SO_DONTROUTE, SO_OOBINLINE, ' +
+      'SO_REUSEPORT, SO_PEERCRED, SO_PASSCRED, SO_RCVTIMEO, SO_SNDTIMEO and the stored-only SO_KEEPALIVE, SO_BROADCAST, SO_DONTROUTE, SO_OOBINLINE, ' +
       'SO_PRIORITY; SOL_TCP: TCP_NODELAY, TCP_MAXSEG, TCP_CORK, TCP_KEEP*, TCP_QUICKACK, TCP_USER_TIMEOUT, TCP_DEFER_ACCEPT (stored); ' +
       'SOL_IP: IP_TOS, IP_TTL; SOL_IPV6: IPV6_V6ONLY, IPV6_UNICAST_HOPS; SOL_NETLINK options (stored). Others ENOPROTOOPT.',
   },
   {
     nr: SYS.setsockopt, name: 'setsockopt', handler: sysSetsockopt, args: ['fd', 'int', 'int', 'ptr', 'int'], support: 'partial',
     note: 'The options listed under getsockopt; SO_SNDBUF/SO_RCVBUF are doubled and clamped as Linux (SO_SNDBUF bounds ' +
-      'what may be in flight); SO_RCVTIMEO/SO_SNDTIMEO are ENOPROTOOPT.',
+      'what may be in flight); SO_RCVTIMEO/SO_SNDTIMEO bound blocking receives, accepts and sends (EAGAIN), kept to the ' +
+      'nanosecond rather than rounded to jiffies.',
   },
   {
     nr: SYS.getsockname, name: 'getsockname', handler: sysGetsockname, args: ['fd', 'ptr', 'ptr'], support: 'full',

@@ -7,15 +7,18 @@ import { EINVAL, EFAULT, EPERM, ESRCH } from '../../src/abi/errno';
 import {
   ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS, PR_SET_NAME, PR_GET_NAME, PR_SET_PDEATHSIG, PR_GET_PDEATHSIG,
   PR_GET_DUMPABLE, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER,
-  PR_GET_CHILD_SUBREAPER, PR_CAPBSET_READ, GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE, RUSAGE_SELF, RUSAGE_CHILDREN,
+  PR_GET_CHILD_SUBREAPER, PR_CAPBSET_READ, PR_CAPBSET_DROP, PR_GET_KEEPCAPS, PR_SET_KEEPCAPS, PR_CAP_AMBIENT, GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE, RUSAGE_SELF, RUSAGE_CHILDREN,
   RUSAGE_THREAD, RLIMIT_CPU,
 } from '../../src/abi/linux';
 import { encodeUtsname, Rlimit, Rusage, Sysinfo, Tms } from '../../src/abi/layout';
 import { R } from '../../sentry/platform/regs';
 import { processCpu, taskCpu, type CpuTime } from '../../sentry/kernel/cputime';
 import { watchCpuLimit } from '../../sentry/kernel/cputimers';
+import { CAP_SETPCAP, CAP_SYS_RESOURCE, CAP_LAST_CAP, capable, capsOf } from '../../sentry/kernel/caps';
+import { credsRows } from './creds';
+import { schedRows } from './sched';
 import { randomFillSync } from 'node:crypto';
-import { CPUS, memory, RELEASE, VERSION } from '../../sentry/kernel/machine';
+import { memory, RELEASE, VERSION } from '../../sentry/kernel/machine';
 
 const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
 const NS = 1_000_000_000n;
@@ -46,40 +49,6 @@ function getgroups(t: Task, a: SyscallArgs): number {
   return t.mm.write(a.u64(1), buf) ? g.length : -EFAULT;
 }
 
-const isRoot = (t: Task) => t.creds.euid === 0;
-
-/** setuid family: root may take any ids; others only ids they already hold. */
-function setresuid(t: Task, r: number, e: number, s: number): number {
-  const c = t.creds;
-  const held = [c.uid, c.euid, c.suid];
-  for (const id of [r, e, s]) if (id !== -1 && !isRoot(t) && !held.includes(id)) return -EPERM;
-  if (r !== -1) c.uid = r;
-  if (e !== -1) c.euid = c.fsuid = e;
-  if (s !== -1) c.suid = s;
-  return 0;
-}
-
-function setresgid(t: Task, r: number, e: number, s: number): number {
-  const c = t.creds;
-  const held = [c.gid, c.egid, c.sgid];
-  for (const id of [r, e, s]) if (id !== -1 && !isRoot(t) && !held.includes(id)) return -EPERM;
-  if (r !== -1) c.gid = r;
-  if (e !== -1) c.egid = c.fsgid = e;
-  if (s !== -1) c.sgid = s;
-  return 0;
-}
-
-function setgroups(t: Task, a: SyscallArgs): number {
-  const n = a.int(0);
-  if (n < 0 || n > 65536) return -EINVAL;
-  if (!isRoot(t)) return -EPERM;
-  const raw = n ? t.mm.read(a.u64(1), n * 4) : new Uint8Array(0);
-  if (!raw) return -EFAULT;
-  const dv = new DataView(raw.buffer);
-  t.creds.groups = Array.from({ length: n }, (_, i) => dv.getUint32(i * 4, true));
-  return 0;
-}
-
 function archPrctl(t: Task, a: SyscallArgs): number {
   const code = a.int(0);
   const addr = a.u64(1);
@@ -94,6 +63,36 @@ function archPrctl(t: Task, a: SyscallArgs): number {
     case ARCH_GET_FS:
     case ARCH_GET_GS:
       return t.mm.writeU64(addr, regs.big[code === ARCH_GET_FS ? R.fs_base : R.gs_base]!) ? 0 : -EFAULT;
+    default:
+      return -EINVAL;
+  }
+}
+
+const PR_CAP_AMBIENT_IS_SET = 1;
+const PR_CAP_AMBIENT_RAISE = 2;
+const PR_CAP_AMBIENT_LOWER = 3;
+const PR_CAP_AMBIENT_CLEAR_ALL = 4;
+
+/** PR_CAP_AMBIENT: an ambient capability must be both permitted and inheritable. */
+function capAmbient(t: Task, a: SyscallArgs): number {
+  const s = capsOf(t.creds);
+  const op = a.u64(1);
+  if (op === PR_CAP_AMBIENT_CLEAR_ALL) {
+    if (a.u64(2) || a.u64(3) || a.u64(4)) return -EINVAL;
+    s.amb = 0n;
+    return 0;
+  }
+  if (a.u64(2) > CAP_LAST_CAP || a.u64(3) || a.u64(4)) return -EINVAL;
+  const bit = 1n << BigInt(a.u64(2));
+  switch (op) {
+    case PR_CAP_AMBIENT_IS_SET: return s.amb & bit ? 1 : 0;
+    case PR_CAP_AMBIENT_RAISE:
+      if (!(s.prm & bit) || !(s.inh & bit)) return -EPERM;
+      s.amb |= bit;
+      return 0;
+    case PR_CAP_AMBIENT_LOWER:
+      s.amb &= ~bit;
+      return 0;
     default:
       return -EINVAL;
   }
@@ -116,8 +115,22 @@ function prctl(t: Task, a: SyscallArgs): number {
       b.set(Buffer.from(t.proc.comm, 'utf8').subarray(0, TASK_COMM_LEN - 1));
       return t.mm.write(a.u64(1), b) ? 0 : -EFAULT;
     }
-    case PR_GET_DUMPABLE: return 1;
-    case PR_SET_DUMPABLE: return a.u64(1) <= 1 ? 0 : -EINVAL;
+    case PR_GET_DUMPABLE: return t.proc.dumpable;
+    case PR_SET_DUMPABLE:
+      if (a.u64(1) > 1) return -EINVAL;
+      t.proc.dumpable = a.u64(1);
+      return 0;
+    case PR_GET_KEEPCAPS: return capsOf(t.creds).keep ? 1 : 0;
+    case PR_SET_KEEPCAPS:
+      if (a.u64(1) > 1) return -EINVAL;
+      capsOf(t.creds).keep = a.u64(1) === 1;
+      return 0;
+    case PR_CAPBSET_DROP:
+      if (a.u64(1) > CAP_LAST_CAP) return -EINVAL;
+      if (!capable(t.creds, CAP_SETPCAP)) return -EPERM;
+      capsOf(t.creds).bnd &= ~(1n << BigInt(a.u64(1)));
+      return 0;
+    case PR_CAP_AMBIENT: return capAmbient(t, a);
     case PR_GET_NO_NEW_PRIVS: return t.noNewPrivs ? 1 : 0;
     case PR_SET_NO_NEW_PRIVS:
       if (a.u64(1) !== 1 || a.u64(2) || a.u64(3) || a.u64(4)) return -EINVAL;
@@ -130,7 +143,7 @@ function prctl(t: Task, a: SyscallArgs): number {
     case PR_SET_CHILD_SUBREAPER:
       t.proc.subreaper = a.u64(1) !== 0;
       return 0;
-    case PR_CAPBSET_READ: return a.u64(1) <= 40 ? 1 : -EINVAL;
+    case PR_CAPBSET_READ: return a.u64(1) <= CAP_LAST_CAP ? Number((capsOf(t.creds).bnd >> BigInt(a.u64(1))) & 1n) : -EINVAL;
     case PR_GET_PDEATHSIG: return t.mm.writeU32(a.u64(1), t.parentDeathSignal) ? 0 : -EFAULT;
     case PR_GET_CHILD_SUBREAPER: return t.mm.writeU32(a.u64(1), t.proc.subreaper ? 1 : 0) ? 0 : -EFAULT;
     default:
@@ -157,7 +170,7 @@ function prlimit(t: Task, pid: number, resource: number, newAddr: number, oldAdd
     const d = Rlimit.decodeBig(raw);
     next = [decodeLimit(d.rlim_cur), decodeLimit(d.rlim_max)];
     if (next[0] > next[1]) return -EINVAL;
-    if (next[1] > p.rlimits[resource]![1] && !isRoot(t)) return -EPERM;
+    if (next[1] > p.rlimits[resource]![1] && !capable(t.creds, CAP_SYS_RESOURCE)) return -EPERM;
   }
   if (oldAddr) {
     const [cur, max] = p.rlimits[resource]!;
@@ -219,15 +232,6 @@ function sysinfo(t: Task, a: SyscallArgs): number {
   })) ? 0 : -EFAULT;
 }
 
-function schedGetaffinity(t: Task, a: SyscallArgs): number {
-  const len = a.u64(1);
-  if (len < 8 || len % 8 !== 0) return -EINVAL;
-  if (a.int(0) !== 0 && !t.kernel.processes.has(a.int(0))) return -ESRCH;
-  const mask = new Uint8Array(8);
-  mask[0] = (1 << CPUS) - 1;
-  return t.mm.write(a.u64(2), mask) ? 8 : -EFAULT;
-}
-
 function getcpu(t: Task, a: SyscallArgs): number {
   for (const addr of [a.u64(0), a.u64(1)]) if (addr && !t.mm.writeU32(addr, 0)) return -EFAULT;
   return 0;
@@ -242,15 +246,8 @@ export const systemRows: SyscallRow[] = [
   { nr: SYS.getresuid, name: 'getresuid', handler: (t, a) => writeIds(t, [a.u64(0), a.u64(1), a.u64(2)], [t.creds.uid, t.creds.euid, t.creds.suid]), args: ['ptr', 'ptr', 'ptr'], support: 'full' },
   { nr: SYS.getresgid, name: 'getresgid', handler: (t, a) => writeIds(t, [a.u64(0), a.u64(1), a.u64(2)], [t.creds.gid, t.creds.egid, t.creds.sgid]), args: ['ptr', 'ptr', 'ptr'], support: 'full' },
   { nr: SYS.getgroups, name: 'getgroups', handler: getgroups, args: ['int', 'ptr'], support: 'full' },
-  { nr: SYS.setgroups, name: 'setgroups', handler: setgroups, args: ['int', 'ptr'], support: 'full' },
-  { nr: SYS.setuid, name: 'setuid', handler: (t, a) => isRoot(t) ? setresuid(t, a.int(0), a.int(0), a.int(0)) : setresuid(t, -1, a.int(0), -1), args: ['int'], support: 'partial', note: 'No capability sets: euid 0 is all-powerful.' },
-  { nr: SYS.setgid, name: 'setgid', handler: (t, a) => isRoot(t) ? setresgid(t, a.int(0), a.int(0), a.int(0)) : setresgid(t, -1, a.int(0), -1), args: ['int'], support: 'partial', note: 'As setuid.' },
-  { nr: SYS.setreuid, name: 'setreuid', handler: (t, a) => setresuid(t, a.int(0), a.int(1), -1), args: ['int', 'int'], support: 'partial', note: 'As setuid.' },
-  { nr: SYS.setregid, name: 'setregid', handler: (t, a) => setresgid(t, a.int(0), a.int(1), -1), args: ['int', 'int'], support: 'partial', note: 'As setuid.' },
-  { nr: SYS.setresuid, name: 'setresuid', handler: (t, a) => setresuid(t, a.int(0), a.int(1), a.int(2)), args: ['int', 'int', 'int'], support: 'partial', note: 'As setuid.' },
-  { nr: SYS.setresgid, name: 'setresgid', handler: (t, a) => setresgid(t, a.int(0), a.int(1), a.int(2)), args: ['int', 'int', 'int'], support: 'partial', note: 'As setuid.' },
   { nr: SYS.arch_prctl, name: 'arch_prctl', handler: archPrctl, args: ['hex', 'ptr'], support: 'partial', note: 'ARCH_SET/GET_FS and _GS only.' },
-  { nr: SYS.prctl, name: 'prctl', handler: prctl, args: ['int', 'hex', 'hex', 'hex', 'hex'], support: 'partial', note: 'PR_SET/GET_NAME, PDEATHSIG (sent when the parent process exits), CHILD_SUBREAPER, NO_NEW_PRIVS, DUMPABLE, CAPBSET_READ; other options return EINVAL.' },
+  { nr: SYS.prctl, name: 'prctl', handler: prctl, args: ['int', 'hex', 'hex', 'hex', 'hex'], support: 'partial', note: 'PR_SET/GET_NAME, PDEATHSIG (sent when the parent process exits), CHILD_SUBREAPER, NO_NEW_PRIVS, DUMPABLE, KEEPCAPS, CAPBSET_READ/DROP, CAP_AMBIENT; other options return EINVAL.' },
   { nr: SYS.prlimit64, name: 'prlimit64', handler: (t, a) => prlimit(t, a.int(0), a.int(1), a.u64(2), a.u64(3)), args: ['pid', 'int', 'ptr', 'ptr'], support: 'partial', note: 'Enforced: RLIMIT_NOFILE, NPROC, AS, STACK (the stack of the next execve), CPU, SIGPENDING; others are stored and reported.' },
   { nr: SYS.getrlimit, name: 'getrlimit', handler: (t, a) => (a.u64(1) === 0 ? -EFAULT : prlimit(t, 0, a.int(0), 0, a.u64(1))), args: ['int', 'ptr'], support: 'full' },
   { nr: SYS.setrlimit, name: 'setrlimit', handler: (t, a) => (a.u64(1) === 0 ? -EFAULT : prlimit(t, 0, a.int(0), a.u64(1), 0)), args: ['int', 'ptr'], support: 'partial', note: 'As prlimit64.' },
@@ -258,8 +255,8 @@ export const systemRows: SyscallRow[] = [
   { nr: SYS.getrusage, name: 'getrusage', handler: getrusage, args: ['int', 'ptr'], support: 'partial', note: 'User and system CPU time (the stub threads\' host accounting, 10 ms ticks); other fields read 0.' },
   { nr: SYS.times, name: 'times', handler: times, args: ['ptr'], support: 'partial', note: 'CPU times as getrusage.' },
   { nr: SYS.sysinfo, name: 'sysinfo', handler: sysinfo, args: ['ptr'], support: 'partial', note: 'totalram is the host\'s RAM; freeram is what the sandbox has not used of it; no swap, no load averages.' },
-  { nr: SYS.sched_getaffinity, name: 'sched_getaffinity', handler: schedGetaffinity, args: ['pid', 'size', 'ptr'], support: 'partial', note: 'The sandbox has one CPU.' },
-  { nr: SYS.sched_yield, name: 'sched_yield', handler: () => 0, args: [], support: 'full' },
   { nr: SYS.getcpu, name: 'getcpu', handler: getcpu, args: ['ptr', 'ptr', 'ptr'], support: 'full' },
+  ...credsRows,
+  ...schedRows,
 ];
 

@@ -158,6 +158,13 @@ int main(int argc, char **argv) {
   close(of);
   slurp("/proc/self/oom_score_adj");
   printf("oom_score_adj: %s", buf);
+  pid_t oc = fork();
+  if (oc == 0) {
+    slurp("/proc/self/oom_score_adj");
+    printf("child inherits oom_score_adj: %s", buf);
+    _exit(0);
+  }
+  show_wait("child", oc);
 
   SECTION("task, maps, mounts");
   char tp[64];

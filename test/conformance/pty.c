@@ -267,6 +267,50 @@ int main(void) {
   show_wait("TIOCNOTTY then TIOCSCTTY", pid);
   close(s);
 
+  SECTION("background groups");
+  pid = fork();
+  if (pid == 0) {
+    setsid();
+    int c = open(name, O_RDWR);
+    if (c < 0) _exit(101);
+    int bits = 0, st;
+    pid_t bg = fork();
+    if (bg == 0) {
+      setpgid(0, 0);
+      read(c, buf, 1); /* stopped by SIGTTIN */
+      _exit(0);
+    }
+    if (waitpid(bg, &st, WUNTRACED) == bg && WIFSTOPPED(st) && WSTOPSIG(st) == SIGTTIN) bits |= 1;
+    kill(bg, SIGKILL);
+    waitpid(bg, &st, 0);
+    bg = fork();
+    if (bg == 0) {
+      setpgid(0, 0);
+      signal(SIGTTIN, SIG_IGN);
+      _exit(read(c, buf, 1) == -1 && errno == EIO ? 0 : 1);
+    }
+    if (waitpid(bg, &st, 0) == bg && WIFEXITED(st) && WEXITSTATUS(st) == 0) bits |= 2;
+    bg = fork();
+    if (bg == 0) {
+      struct termios tt;
+      setpgid(0, 0);
+      tcgetattr(c, &tt);
+      tcsetattr(c, TCSANOW, &tt); /* stopped by SIGTTOU */
+      _exit(0);
+    }
+    if (waitpid(bg, &st, WUNTRACED) == bg && WIFSTOPPED(st) && WSTOPSIG(st) == SIGTTOU) bits |= 4;
+    kill(bg, SIGKILL);
+    waitpid(bg, &st, 0);
+    bg = fork();
+    if (bg == 0) {
+      setpgid(0, 0);
+      _exit(write(c, "", 0) == 0 ? 0 : 1); /* no TOSTOP: background writes are allowed */
+    }
+    if (waitpid(bg, &st, 0) == bg && WIFEXITED(st) && WEXITSTATUS(st) == 0) bits |= 8;
+    _exit(bits);
+  }
+  show_wait("background read stops (1), ignored is EIO (2), tcsetattr stops (4), write ok (8)", pid);
+
   SECTION("hangup");
   int m2, s2;
   m2 = open_pty(&s2);

@@ -3,13 +3,15 @@
  * blocking and non-blocking connect (EINPROGRESS, then POLLOUT and
  * SO_ERROR), ECONNREFUSED, dual-stack listeners with v4-mapped peers,
  * IPV6_V6ONLY, getsockname/getpeername, socket options, data both ways,
- * MSG_PEEK/MSG_WAITALL, shutdown and EOF, EPIPE, ECONNRESET, poll. Port
+ * MSG_PEEK/MSG_WAITALL, shutdown and EOF, EPIPE, ECONNRESET, poll and
+ * epoll (a listener and a connection, edge-triggered, woken by a child). Port
  * numbers are never printed: only whether they match. */
 #include "conf.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 static int pollev(int fd) {
@@ -251,6 +253,46 @@ int main(void) {
   names("client of 0.0.0.0", c, port_of(c), port);
   close(c); close(l);
 
+  SECTION("epoll");
+  l = listener(AF_INET, (struct sockaddr *)&a, sizeof a, 4, &port);
+  to = v4("127.0.0.1", port);
+  int ep = epoll_create1(0);
+  struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 1};
+  T(epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev));
+  struct epoll_event got_ev[4];
+  TL("nothing ready", epoll_wait(ep, got_ev, 4, 0));
+  int go[2];
+  if (pipe(go) != 0) return 1;
+  pid_t kid = fork();
+  if (kid == 0) {
+    int k = socket(AF_INET, SOCK_STREAM, 0);
+    usleep(20000);
+    if (connect(k, (struct sockaddr *)&to, sizeof to) != 0) _exit(1);
+    char g;
+    if (read(go[0], &g, 1) != 1) _exit(5); /* the parent has seen the connection's first edge */
+    if (write(k, "ping", 4) != 4) _exit(2);
+    char rb[8];
+    if (read(k, rb, sizeof rb) != 4) _exit(3);
+    _exit(0);
+  }
+  int nev = epoll_wait(ep, got_ev, 4, 5000);
+  printf("listener ready: %d events %x data %u\n", nev, got_ev[0].events, got_ev[0].data.u32);
+  s = accept4(l, NULL, NULL, SOCK_NONBLOCK);
+  struct epoll_event ev2 = {.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP, .data.u32 = 2};
+  T(epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev2));
+  nev = epoll_wait(ep, got_ev, 4, 5000);
+  printf("connection first edge: %d events %x data %u\n", nev, got_ev[0].events, got_ev[0].data.u32);
+  T(write(go[1], "g", 1));
+  nev = epoll_wait(ep, got_ev, 4, 5000);
+  printf("connection data edge: %d events %x\n", nev, got_ev[0].events & (EPOLLIN | EPOLLRDHUP));
+  T(read(s, buf, sizeof buf));
+  T(write(s, "pong", 4));
+  nev = epoll_wait(ep, got_ev, 4, 5000);
+  printf("peer closed edge: %d events %x\n", nev, got_ev[0].events & (EPOLLIN | EPOLLRDHUP));
+  waitpid(kid, &st, 0);
+  printf("child exit %d\n", WEXITSTATUS(st));
+  close(s); close(l); close(ep);
+
   SECTION("ipv6");
   int l6 = socket(AF_INET6, SOCK_STREAM, 0);
   printf("IPV6_V6ONLY %d SO_DOMAIN %d\n", opt(l6, IPPROTO_IPV6, IPV6_V6ONLY), opt(l6, SOL_SOCKET, SO_DOMAIN));
@@ -283,14 +325,16 @@ int main(void) {
   TL("v4 wildcard bind over dual-stack", bind(b4, (struct sockaddr *)&anyp, sizeof anyp));
   close(b4);
   close(l6);
+  /* The v4 wildcard first (its ephemeral port is then ours on the host too), a v6-only wildcard beside it. */
+  b4 = socket(AF_INET, SOCK_STREAM, 0);
+  anyp = v4("0.0.0.0", 0);
+  T(bind(b4, (struct sockaddr *)&anyp, sizeof anyp));
+  port = port_of(b4);
   int o6 = socket(AF_INET6, SOCK_STREAM, 0);
   T(setsockopt(o6, IPPROTO_IPV6, IPV6_V6ONLY, &(int){1}, sizeof(int)));
-  T(bind(o6, (struct sockaddr *)&any6, sizeof any6));
+  struct sockaddr_in6 any6p = v6("::", port);
+  TL("v6only wildcard bind beside v4 wildcard", bind(o6, (struct sockaddr *)&any6p, sizeof any6p));
   T(listen(o6, 4));
-  port = port_of(o6);
-  b4 = socket(AF_INET, SOCK_STREAM, 0);
-  anyp = v4("0.0.0.0", port);
-  TL("v4 wildcard bind beside v6only", bind(b4, (struct sockaddr *)&anyp, sizeof anyp));
   c4 = socket(AF_INET, SOCK_STREAM, 0);
   to = v4("127.0.0.1", port);
   TL("v4 client to v6only listener", connect(c4, (struct sockaddr *)&to, sizeof to));

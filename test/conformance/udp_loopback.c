@@ -3,12 +3,15 @@
  * (default destination, filtering other senders, ECONNREFUSED after a send
  * to a closed port), EDESTADDRREQ, MSG_PEEK/MSG_TRUNC/MSG_DONTWAIT,
  * datagram boundaries, sendmsg/recvmsg with msg_name, IPv6 and v4-mapped
- * sources, shutdown, poll. Port numbers are never printed. */
+ * sources, shutdown, poll, sendmmsg/recvmmsg (MSG_WAITFORONE), SO_RCVTIMEO.
+ * Port numbers are never printed. */
 #include "conf.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <sys/uio.h>
 
 static int pollev(int fd) {
@@ -131,6 +134,10 @@ int main(void) {
   un.sin_family = AF_UNSPEC;
   T(connect(r, (struct sockaddr *)&un, sizeof un));
   TL("getpeername after AF_UNSPEC", getpeername(r, (struct sockaddr *)&from, &(socklen_t){sizeof from}));
+  /* bind(2) chose the address but not the port: the disconnect gives the port up */
+  printf("port after AF_UNSPEC: %d\n", port_of(r));
+  T(bind(r, (struct sockaddr *)&a, sizeof a));
+  to = v4("127.0.0.1", port_of(r));
   int dead = socket(AF_INET, SOCK_DGRAM, 0);
   T(bind(dead, (struct sockaddr *)&a, sizeof a));
   struct sockaddr_in deadto = v4("127.0.0.1", port_of(dead));
@@ -147,6 +154,63 @@ int main(void) {
   T(shutdown(k, SHUT_WR));
   TL("send after SHUT_WR", send(k, "x", 1, MSG_NOSIGNAL));
   printf("poll after shutdown %x\n", pollev(k));
+
+  SECTION("sendmmsg/recvmmsg");
+  {
+    struct mmsghdr mv[3];
+    struct iovec iv[3];
+    const char *words[3] = {"alpha", "beta", "gamma"};
+    memset(mv, 0, sizeof mv);
+    for (int i = 0; i < 3; i++) {
+      iv[i].iov_base = (void *)words[i];
+      iv[i].iov_len = strlen(words[i]);
+      mv[i].msg_hdr.msg_iov = &iv[i];
+      mv[i].msg_hdr.msg_iovlen = 1;
+      mv[i].msg_hdr.msg_name = &to;
+      mv[i].msg_hdr.msg_namelen = sizeof to;
+    }
+    T(sendmmsg(s, mv, 3, 0));
+    printf("msg_len %u %u %u\n", mv[0].msg_len, mv[1].msg_len, mv[2].msg_len);
+    char rbuf[4][16];
+    struct mmsghdr rv[4];
+    struct iovec riv[4];
+    struct sockaddr_in rfrom[4];
+    memset(rv, 0, sizeof rv);
+    for (int i = 0; i < 4; i++) {
+      riv[i].iov_base = rbuf[i];
+      riv[i].iov_len = sizeof rbuf[i];
+      rv[i].msg_hdr.msg_iov = &riv[i];
+      rv[i].msg_hdr.msg_iovlen = 1;
+      rv[i].msg_hdr.msg_name = &rfrom[i];
+      rv[i].msg_hdr.msg_namelen = sizeof rfrom[i];
+    }
+    TL("recvmmsg MSG_WAITFORONE", recvmmsg(r, rv, 4, MSG_WAITFORONE, NULL));
+    for (int i = 0; i < 3; i++) printf("  %u %.*s namelen %u\n", rv[i].msg_len, (int)rv[i].msg_len, rbuf[i], rv[i].msg_hdr.msg_namelen);
+    TL("recvmmsg empty nonblocking", recvmmsg(r, rv, 4, MSG_DONTWAIT, NULL));
+  }
+
+  SECTION("SO_RCVTIMEO");
+  {
+    struct timeval tv = {0, 200000}, got;
+    socklen_t gl = sizeof got;
+    T(setsockopt(r, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+    T(getsockopt(r, SOL_SOCKET, SO_RCVTIMEO, &got, &gl));
+    printf("SO_RCVTIMEO %ld.%06ld len %u\n", (long)got.tv_sec, (long)got.tv_usec, gl);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    TL("recv times out", recv(r, buf, sizeof buf, 0));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    printf("waited at least 190 ms: %d\n", ms >= 190);
+    struct timeval bad = {0, 1000000};
+    TL("tv_usec out of range", setsockopt(r, SOL_SOCKET, SO_RCVTIMEO, &bad, sizeof bad));
+    TL("short timeval", setsockopt(r, SOL_SOCKET, SO_RCVTIMEO, &tv, 8));
+    struct timeval zero = {0, 0};
+    T(setsockopt(r, SOL_SOCKET, SO_RCVTIMEO, &zero, sizeof zero));
+    gl = sizeof got;
+    T(getsockopt(r, SOL_SOCKET, SO_SNDTIMEO, &got, &gl));
+    printf("SO_SNDTIMEO %ld.%06ld\n", (long)got.tv_sec, (long)got.tv_usec);
+  }
 
   SECTION("ipv6");
   int r6 = socket(AF_INET6, SOCK_DGRAM, 0);

@@ -27,14 +27,21 @@ import {
 } from './ring0';
 import { Siginfo } from '../../../src/abi/layout';
 import { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGKILL } from '../../../src/abi/linux';
+import { hostPoller } from '../hostpoll';
 
 const PAGE = 4096;
 /** How long a context runs before others get the vCPU. */
 const SLICE_NS = 10_000_000n;
+/** The shortest run: time for ring 0's restore path, which this host emulates. */
+const MIN_RUN_NS = 1_000_000n;
+const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 /** Slices a vCPU may ignore a request to stop before its process is failed. */
 const WATCHDOG_SLICES = 100;
 /** The real-time signal that ends time slices (glibc keeps 32-34 for itself). */
 const SLICE_SIGNAL = 40;
+/** MXCSR's place in an FXSAVE image, and the bits of it that may be set (MXCSR_MASK of SSE2 CPUs with DAZ). */
+const FXSAVE_MXCSR = 24;
+const MXCSR_VALID = 0xffff;
 const KVM_API_VERSION = 12;
 const KVM_CAP_SYNC_REGS = 74;
 const SYNC_X86_REGS = 1;
@@ -126,8 +133,11 @@ class KvmContext implements Context {
     return this.host.xsaveOf(this).slice(0, 512);
   }
 
-  setFpregs(fp: Uint8Array): void {
+  setFpregs(fp: Uint8Array): boolean {
+    // FXRSTOR of reserved MXCSR bits would fault in ring 0: refuse them, as ptrace does.
+    if (new DataView(fp.buffer, fp.byteOffset).getUint32(FXSAVE_MXCSR, true) & ~MXCSR_VALID) return false;
     this.host.setFxsave(this, fp);
+    return true;
   }
 
   getSiginfo(buf: Uint8Array): void {
@@ -254,10 +264,10 @@ export class KvmPlatform implements Platform {
     this.parked = this.initVcpu();
     this.check(kvm.ioctlBuf(this.vcpu, kvm.KVM_GET_XSAVE, this.xsave), 'KVM_GET_XSAVE');
     this.cleanFp = this.xsave.slice();
-    // Nothing is blocked while the guest runs: the slice signal (blocked
-    // otherwise) and any signal from outside end KVM_RUN.
+    // The slice signal, blocked otherwise, ends KVM_RUN; so does any signal the thread does not block.
     const mask = new Uint8Array(12);
     new DataView(mask.buffer).setUint32(0, 8, true);
+    mask.set(this.timer.runMask(), 4);
     this.check(kvm.ioctlBuf(this.vcpu, kvm.KVM_SET_SIGNAL_MASK, mask), 'KVM_SET_SIGNAL_MASK');
 
     const cpu = Math.max(0, libc.schedGetcpu());
@@ -460,13 +470,14 @@ export class KvmPlatform implements Platform {
 
   // ---- running ----
   wait(deadline: bigint | null): Stop | null {
+    const now = process.hrtime.bigint();
     const c = this.queue.shift();
     if (!c) {
-      // Nothing to run: sleep to the deadline (or a while, for the kernel to look again).
-      const now = process.hrtime.bigint();
-      this.timer.waitFor(deadline === null ? 50_000_000n : deadline > now ? deadline - now : 0n);
+      // Nothing to run: wait for a host fd until the deadline (or a while, for the kernel to look again).
+      hostPoller().waitHere(deadline === null ? 50_000_000n : deadline > now ? deadline - now : 0n);
       return null;
     }
+    hostPoller().checkIfDue(now);
     c.queued = false;
     if (c.interruptRequested) {
       c.interruptRequested = false;
@@ -554,7 +565,8 @@ export class KvmPlatform implements Platform {
     let ignored = 0;
     for (;;) {
       const start = process.hrtime.bigint();
-      const want = deadline !== null && deadline < start + SLICE_NS ? deadline : start + SLICE_NS;
+      // Never less than MIN_RUN_NS: ring 0 is emulated here and must get out before the signal.
+      const want = deadline !== null && deadline < start + SLICE_NS ? max(deadline, start + MIN_RUN_NS) : start + SLICE_NS;
       if (this.armedAt === null || this.armedAt > want || this.armedAt <= start) {
         this.timer.arm(want);
         this.armedAt = want;

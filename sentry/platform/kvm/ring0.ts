@@ -92,13 +92,19 @@ export interface Ring0 {
   vectors: number[];
 }
 
-/** mov [rip+disp32], reg: rex, 0x89, modrm with rm=101 (RIP-relative); target is an offset from the code page. */
+/** A rel32 operand to an offset from the code page's start (data-page bytes lie past its end). */
+function relTo(c: Code, target: number): Code {
+  const name = `@${target}`;
+  return c.labelAt(name, target).rel32(name);
+}
+
+/** mov [rip+disp32], reg: rex, 0x89, modrm with rm=101 (RIP-relative). */
 function storeAbs(c: Code, rex: number, reg: number, target: number): void {
-  c.emit(rex, 0x89, 0x05 | (reg << 3)).rel32To(target);
+  relTo(c.emit(rex, 0x89, 0x05 | (reg << 3)), target);
 }
 
 function loadAbs(c: Code, rex: number, reg: number, target: number): void {
-  c.emit(rex, 0x8b, 0x05 | (reg << 3)).rel32To(target);
+  relTo(c.emit(rex, 0x8b, 0x05 | (reg << 3)), target);
 }
 
 export function buildRing0(): Ring0 {
@@ -117,14 +123,14 @@ export function buildRing0(): Ring0 {
   c.emit(0x0f, 0x84).rel32('frame');
   for (const [msr, slot] of [[0xc0000100, FS_SLOT], [0xc0000101, GS_SLOT]] as const) {
     c.emit(0xb9).imm32(msr); // mov ecx, msr
-    c.emit(0x8b, 0x05).rel32To(dataAddr(slot)); // mov eax, [slot]
-    c.emit(0x8b, 0x15).rel32To(dataAddr(slot + 4)); // mov edx, [slot+4]
+    relTo(c.emit(0x8b, 0x05), dataAddr(slot)); // mov eax, [slot]
+    relTo(c.emit(0x8b, 0x15), dataAddr(slot + 4)); // mov edx, [slot+4]
     c.emit(0x0f, 0x30); // wrmsr
   }
   c.emit(0x31, 0xc0);
   storeAbs(c, 0x48, 0, dataAddr(BASES_PENDING));
   c.label('frame');
-  c.emit(0x48, 0x8d, 0x25).rel32To(save(0)); // lea rsp, [save]
+  relTo(c.emit(0x48, 0x8d, 0x25), save(0)); // lea rsp, [save]
   c.emit(...POP_GPRS);
   c.emit(0x48, 0x83, 0xc4, 0x08); // add rsp, 8 (orig_rax)
   c.label('iretq');
@@ -142,10 +148,8 @@ export function buildRing0(): Ring0 {
     c.emit(0xe6, v);
     c.emit(0xe9).rel32('restore');
   }
-  // Offsets of labels: assemble once to find them (Code resolves only rel32 fixups).
   const code = c.finish();
   if (code.length > 0x1000) throw new Error('ring 0 code exceeds its page');
-  const offsets = labelOffsets(c, ['restore', 'iretq', ...Array.from({ length: vectorCount }, (_, v) => `v${v}`)]);
 
   const codePage = new Uint8Array(0x1000);
   codePage.set(code);
@@ -171,7 +175,7 @@ export function buildRing0(): Ring0 {
   const idt = new Uint8Array(0x1000);
   const iv = new DataView(idt.buffer);
   for (let v = 0; v < vectorCount; v++) {
-    const target = kaddr(CODE_PAGE, offsets[`v${v}`]!);
+    const target = kaddr(CODE_PAGE, c.offsetOf(`v${v}`));
     const at = v * 16;
     iv.setUint16(at, Number(target & 0xffffn), true);
     iv.setUint16(at + 2, KERNEL_CS, true);
@@ -185,9 +189,9 @@ export function buildRing0(): Ring0 {
   landing.set([0x88, 0x05, 0xfa, 0x0f, 0x00, 0x00, 0xf4]);
   return {
     pages: [codePage, data, idt, landing],
-    restore: offsets.restore!,
-    iretq: offsets.iretq!,
-    vectors: Array.from({ length: vectorCount }, (_, v) => offsets[`v${v}`]!),
+    restore: c.offsetOf('restore'),
+    iretq: c.offsetOf('iretq'),
+    vectors: Array.from({ length: vectorCount }, (_, v) => c.offsetOf(`v${v}`)),
   };
 }
 
@@ -195,13 +199,3 @@ export const TSS_ADDR = kaddr(DATA_PAGE, TSS_OFF);
 export const GDT_ADDR = kaddr(DATA_PAGE, GDT_OFF);
 export const IDT_ADDR = kaddr(IDT_PAGE, 0);
 export const IDT_LIMIT = 0xfff;
-
-function labelOffsets(c: Code, names: string[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const n of names) {
-    const at = c.offsetOf(n);
-    if (at === undefined) throw new Error(`no label ${n}`);
-    out[n] = at;
-  }
-  return out;
-}

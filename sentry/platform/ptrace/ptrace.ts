@@ -19,6 +19,7 @@ import {
   BATCH_PAGE_SIZE, BATCH_ENTRY_SIZE,
 } from './stub';
 import { stubFilter } from './stubfilter';
+import { hostPoller } from '../hostpoll';
 
 const PTRACE_POKEUSER = 6;
 const PTRACE_CONT = 7;
@@ -169,8 +170,9 @@ export class StubThread implements Context {
     return fp;
   }
 
-  setFpregs(fp: Uint8Array): void {
-    check(libc.ptraceBuf(PTRACE_SETFPREGS, this.tid, 0, fp), 'PTRACE_SETFPREGS');
+  /** Sets the x87/SSE state; false when the kernel refuses it (reserved MXCSR bits set). */
+  setFpregs(fp: Uint8Array): boolean {
+    return libc.ptraceBuf(PTRACE_SETFPREGS, this.tid, 0, fp) >= 0;
   }
 
   /** Reads the siginfo of the current signal stop into buf (128 bytes). */
@@ -273,50 +275,71 @@ class StubDied extends ContextDied {
   }
 }
 
-const NR_CLOCK_NANOSLEEP = 230;
-const CLOCK_MONOTONIC = 1;
-const TIMER_ABSTIME = 1;
+const NR_EPOLL_WAIT = 232;
+const NR_SETPGID = 109;
 const PROT_READ = 1;
-/** Where the waker keeps its timespec. */
+const PROT_WRITE = 2;
+/** Where the waker keeps the events its epoll_wait returns. */
 const WAKER_PAGE = 0x10000;
+/** The fd number of the Sentry's host epoll instance inside the waker. */
+const WAKER_EPOLL_FD = STUB_MEMORY_FD + 1;
+/** sizeof(struct epoll_event) on x86-64 (packed). */
+const EPOLL_EVENT_SIZE = 12;
+/** Events one wait of the waker returns at most. */
+const WAKER_MAX_EVENTS = 64;
 
 /**
- * A stub that sleeps on the Sentry's behalf, so that waiting for the next
- * stop of any workload thread (waitpid) also ends at the next timer deadline:
- * the waker's sleep ends in a stop like any other.
+ * A stub that waits on the Sentry's behalf in epoll_wait on the host poller's
+ * epoll instance (host fds the sandbox uses, and a timerfd at the next timer
+ * deadline: hostpoll.ts), so that waiting for the next stop of any workload
+ * thread (waitpid) also ends when a host fd may be ready or a timer is due:
+ * the waker's wait ends in a stop like any other. It stays in the Sentry's
+ * host process group, so the signals a terminal generates reach it too (as
+ * signal stops), while workload stubs live in a group of their own.
  */
 class Waker {
-  /** The deadline the waker is sleeping until, or null when it is stopped. */
-  private armedUntil: bigint | null = null;
+  /** Whether the waker is inside epoll_wait (false while it is stopped). */
+  private armed = false;
 
-  constructor(readonly thread: StubThread, private readonly writeTimespec: (ns: bigint) => void) {}
+  constructor(readonly thread: StubThread, private readonly page: DataView) {}
 
-  /** Makes sure the waker stops no later than deadline (CLOCK_MONOTONIC ns). */
-  arm(deadline: bigint): void {
-    if (this.armedUntil !== null) {
-      if (this.armedUntil <= deadline) return;
-      // Cut the current sleep short to start a shorter one.
-      check(libc.ptrace(PTRACE_INTERRUPT, this.thread.tid, 0, 0), 'PTRACE_INTERRUPT');
-      const stop = waitStop(this.thread.tid);
-      if (stop.kind === 'exited' || stop.kind === 'killed') throw new StubDied(this.thread.tid, stop);
-    }
-    this.writeTimespec(deadline);
+  /** Starts a wait unless one is under way. */
+  arm(): void {
+    if (this.armed) return;
     const r = this.thread.regs;
     r.set(R.rip, TRAMPOLINE);
-    r.set(R.rax, NR_CLOCK_NANOSLEEP);
+    r.set(R.rax, NR_EPOLL_WAIT);
+    // Not a syscall being restarted: a signal stop resumed from here must not rewind.
     r.set(R.orig_rax, -1);
-    r.set(R.rdi, CLOCK_MONOTONIC);
-    r.set(R.rsi, TIMER_ABSTIME);
-    r.set(R.rdx, WAKER_PAGE);
-    r.set(R.r10, 0);
+    r.set(R.rdi, WAKER_EPOLL_FD);
+    r.set(R.rsi, WAKER_PAGE);
+    r.set(R.rdx, WAKER_MAX_EVENTS);
+    r.set(R.r10, -1);
     check(libc.ptraceBuf(PTRACE_SETREGS, this.thread.tid, 0, r.buf), 'PTRACE_SETREGS');
+    // Resuming with signal 0 also discards a signal the waker stopped for.
     check(libc.ptrace(PTRACE_CONT, this.thread.tid, 0, 0), 'PTRACE_CONT');
-    this.armedUntil = deadline;
+    this.armed = true;
   }
 
-  /** The loop saw the waker stop (its sleep ended or was interrupted). */
-  stopped(): void {
-    this.armedUntil = null;
+  /** The loop saw the waker stop: hands what woke it to the host poller. */
+  stopped(stop: HostStop): void {
+    this.armed = false;
+    if (stop.kind === 'exited' || stop.kind === 'killed') throw new StubDied(this.thread.tid, stop);
+    const poller = hostPoller();
+    if (stop.kind === 'signal' && stop.value !== SIGTRAP) {
+      poller.onSignal?.(stop.value);
+      return;
+    }
+    if (stop.kind !== 'signal') return;
+    // The wait returned (the int3 after the trampoline's syscall).
+    this.thread.loadRegs();
+    const n = Math.min(Math.max(this.thread.regs.get(R.rax), 0), WAKER_MAX_EVENTS);
+    const events = [];
+    for (let i = 0; i < n; i++) {
+      const at = i * EPOLL_EVENT_SIZE;
+      events.push({ events: this.page.getUint32(at, true), data: this.page.getBigUint64(at + 4, true) });
+    }
+    poller.dispatch(events);
   }
 }
 
@@ -384,7 +407,7 @@ export class PtracePlatform implements Platform {
     return t;
   }
 
-  /** Spawns the template stub now, while the Sentry may still start processes (before its seccomp filter). */
+  /** Spawns the template stub and the waker now, while the Sentry may still start processes (before its seccomp filter). */
   prepare(): void {
     this.template ??= this.spawnTemplate();
   }
@@ -419,20 +442,6 @@ export class PtracePlatform implements Platform {
    */
   pin(pid: number): void {
     libc.schedSetaffinity(pid, this.cpuMask.length, this.cpuMask);
-  }
-
-  /** The waker, whose timespec lives in a page of the memory file. */
-  private newWaker(): Waker {
-    const pageOff = this.mf.allocate(0x1000);
-    const t = this.newProcess();
-    const r = t.hostSyscall(NR_MMAP, WAKER_PAGE, 0x1000, PROT_READ, MAP_SHARED | MAP_FIXED, STUB_MEMORY_FD, pageOff);
-    if (r !== WAKER_PAGE) throw new Error(`mapping the waker's page failed: ${r}`);
-    return new Waker(t, (ns) => {
-      const ts = new DataView(new ArrayBuffer(16));
-      ts.setBigInt64(0, ns / 1_000_000_000n, true);
-      ts.setBigInt64(8, ns % 1_000_000_000n, true);
-      this.mf.write(pageOff, new Uint8Array(ts.buffer));
-    });
   }
 
   doorbell(): { tid: number; signal: number } {
@@ -488,12 +497,14 @@ export class PtracePlatform implements Platform {
     for (let i = 0; i < 7; i++) this.batch.setBigInt64(at + 8 * i, BigInt(call[i] ?? 0), true);
   }
 
-  /** Waits for the next stop of any stub thread, or for the waker's stop at deadline. */
+  /** Waits for the next stop of any stub thread, or for the waker's (a host fd, a host signal, deadline). */
   wait(deadline: bigint | null): Stop | null {
-    if (deadline !== null) (this.waker ??= this.newWaker()).arm(deadline);
+    const poller = hostPoller();
+    poller.setDeadline(deadline);
+    if (poller.needed) this.waker!.arm();
     const stop = waitStop(-1);
     if (this.waker && stop.tid === this.waker.thread.tid) {
-      this.waker.stopped();
+      this.waker.stopped(stop);
       return null;
     }
     if (this.bell && stop.tid === this.bell.thread.tid) {
@@ -513,6 +524,7 @@ export class PtracePlatform implements Platform {
       const actions = new Uint8Array(libc.POSIX_SPAWN_FILE_ACTIONS_SIZE);
       libc.posixSpawnFileActionsInit(actions);
       libc.posixSpawnFileActionsAddDup2(actions, this.mf.fd, STUB_MEMORY_FD);
+      libc.posixSpawnFileActionsAddDup2(actions, hostPoller().epfd, WAKER_EPOLL_FD);
       const pid = new Int32Array(1);
       const path = `/proc/self/fd/${imageFd}`;
       const err = libc.posixSpawn(pid, path, actions, null, ['runsc-stub', null], [null]);
@@ -535,7 +547,12 @@ export class PtracePlatform implements Platform {
       // Every stub forked from here shares the read-only batch page.
       const r = t.hostSyscall(NR_MMAP, BATCH_PAGE, BATCH_PAGE_SIZE, PROT_READ, MAP_SHARED | MAP_FIXED, STUB_MEMORY_FD, this.batchOff);
       if (r !== BATCH_PAGE) throw new Error(`mapping the batch page failed: ${r}`);
-      this.trap(t);
+      this.waker = this.newWaker(t);
+      // Workload stubs keep out of the host terminal's foreground group: the
+      // signals typed at it go to the Sentry's group (the waker), and the
+      // Sentry sends them to the sandbox's own foreground group.
+      t.hostSyscall(NR_SETPGID, 0, 0);
+      this.trap(t, STUB_MEMORY_FD);
       return t;
     } finally {
       libc.close(imageFd);
@@ -543,18 +560,35 @@ export class PtracePlatform implements Platform {
   }
 
   /**
-   * Seals the template, and so every stub forked from it: no host fd but the
-   * memory file (posix_spawn passed on the Sentry's unmarked ones, stdio
-   * included), no_new_privs, and the stub filter (stubfilter.ts), which the
-   * Sentry hands over through the batch page before any batch uses it.
+   * The waker: forked from the template before it is sealed, so it still
+   * holds the host poller's epoll instance, with its page of the memory file
+   * for the events.
    */
-  private trap(t: StubThread): void {
+  private newWaker(template: StubThread): Waker {
+    const pageOff = this.mf.allocate(0x1000);
+    const t = PtracePlatform.cloneStub(template, SIGCHLD);
+    t.hostSyscall(NR_PRCTL, PR_SET_PDEATHSIG, SIGKILL);
+    const r = t.hostSyscall(NR_MMAP, WAKER_PAGE, 0x1000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, STUB_MEMORY_FD, pageOff);
+    if (r !== WAKER_PAGE) throw new Error(`mapping the waker's page failed: ${r}`);
+    this.trap(t, WAKER_EPOLL_FD);
+    const page = this.mf.viewOf(pageOff, 0x1000)!;
+    return new Waker(t, new DataView(page.buffer, page.byteOffset, page.byteLength));
+  }
+
+  /**
+   * Seals a stub (the template, and so every stub forked from it; the
+   * waker): no host fd above lastFd and none below the memory file
+   * (posix_spawn passed on the Sentry's unmarked ones, stdio included),
+   * no_new_privs, and the stub filter (stubfilter.ts), which the Sentry
+   * hands over through the batch page before any batch uses it.
+   */
+  private trap(t: StubThread, lastFd: number): void {
     if (this.batchLen !== 0) throw new Error('the batch page is in use');
     const ok = (r: number, what: string): void => {
       if (r < 0) throw new Error(`${what} in the stub failed: errno ${-r}`);
     };
     ok(t.hostSyscall(NR_CLOSE_RANGE, 0, STUB_MEMORY_FD - 1, 0), 'close_range');
-    ok(t.hostSyscall(NR_CLOSE_RANGE, STUB_MEMORY_FD + 1, 0xffff_ffff, 0), 'close_range');
+    ok(t.hostSyscall(NR_CLOSE_RANGE, lastFd + 1, 0xffff_ffff, 0), 'close_range');
     ok(t.hostSyscall(NR_PRCTL, PR_SET_NO_NEW_PRIVS, 1), 'PR_SET_NO_NEW_PRIVS');
     const prog = stubFilter();
     const FILTER_AT = 64;

@@ -3,7 +3,7 @@
 // job control (terminal.ts); closing the master hangs it up.
 import { EAGAIN, EBUSY, EFAULT, EINTR, EINVAL, EIO, ENOTTY, EPERM, ETIMEDOUT } from '../../../src/abi/errno';
 import {
-  O_CLOEXEC, SIGWINCH, TCFLSH, TCIFLUSH, TCIOFF, TCIOFLUSH, TCION, TCOFLUSH, TCOOFF, TCOON, TCSBRK, TCSBRKP, TCXONC,
+  O_CLOEXEC, SIGTTIN, SIGTTOU, SIGWINCH, TCFLSH, TOSTOP, TCIFLUSH, TCIOFF, TCIOFLUSH, TCION, TCOFLUSH, TCOOFF, TCOON, TCSBRK, TCSBRKP, TCXONC,
   TIOCEXCL, TIOCGETD, TIOCGEXCL, TIOCGPTLCK, TIOCGPTN, TIOCGPTPEER, TIOCNOTTY, TIOCNXCL, TIOCOUTQ, TIOCSETD,
   TIOCSPTLCK, TIOCSTI, VSTART, VSTOP,
 } from '../../../src/abi/linux';
@@ -19,6 +19,8 @@ import { decodeTermios, decodeWinsize, encodeTermios, encodeWinsize, LineDiscipl
 import { controllingTerminal, Terminal } from './terminal';
 
 const EMPTY = new Uint8Array(0);
+/** Commands a background process may not issue without SIGTTOU (TIOCSPGRP checks in terminal.ts). */
+const CHANGES_TERMINAL: ReadonlySet<number> = new Set([TCSETS, TCSETSW, TCSETSF, TCFLSH, TCXONC, TCSBRK, TCSBRKP, TIOCSETD]);
 /** A single read takes at most this much from a queue. */
 const MAX_READ = 1 << 16;
 
@@ -75,6 +77,10 @@ export class PTY extends Terminal {
   /** The terminal ioctls both ends answer (viaMaster: issued on the master). */
   ioctl(t: Task, cmd: number, arg: number, file: FileDescription, viaMaster: boolean): number {
     const l = this.ldisc;
+    if (!viaMaster && CHANGES_TERMINAL.has(cmd)) {
+      const bg = this.backgroundCheck(t, SIGTTOU);
+      if (bg < 0) return bg;
+    }
     switch (cmd) {
       case TCGETS:
         return t.mm.write(arg, encodeTermios(l.termios)) ? 0 : -EFAULT;
@@ -258,6 +264,8 @@ export class ReplicaFD extends PtyFD {
   override read(t: Task, len: number, offset: number): ReadResult | Promise<ReadResult> {
     const l = this.pty.ldisc;
     if (this.pty.hungUp || len === 0) return EMPTY;
+    const bg = this.pty.backgroundCheck(t, SIGTTIN);
+    if (bg < 0) return bg;
     len = Math.min(len, MAX_READ);
     const timing = l.rawTiming;
     if (!timing) {
@@ -309,6 +317,10 @@ export class ReplicaFD extends PtyFD {
     const pty = this.pty;
     const l = pty.ldisc;
     if (pty.hungUp) return -EIO;
+    if (l.termios.lflag & TOSTOP) {
+      const bg = pty.backgroundCheck(t, SIGTTOU);
+      if (bg < 0) return bg;
+    }
     const n = l.writeOutput(data);
     if (n === data.length) return n;
     if (this.nonblocking) return n > 0 ? n : -EAGAIN;

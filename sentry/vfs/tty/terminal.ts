@@ -8,8 +8,11 @@
 // inherited by fork); here it is recorded per session, which is the same
 // thing for every process that has not given it up with TIOCNOTTY while not
 // leading its session (those are remembered in `detached`).
-import { EFAULT, EINVAL, ENOTTY, EPERM, ESRCH } from '../../../src/abi/errno';
-import { SIGCONT, SIGHUP } from '../../../src/abi/linux';
+import { EFAULT, EINTR, EINVAL, EIO, ENOTTY, EPERM, ESRCH } from '../../../src/abi/errno';
+import { SIGCONT, SIGHUP, SIGTTIN, SIGTTOU } from '../../../src/abi/linux';
+import { orphanedGroup } from '../../kernel/jobctl';
+import { SIG_IGN } from '../../kernel/process';
+import { sigbit } from '../../kernel/signals';
 import type { Kernel } from '../../kernel/kernel';
 import type { Process } from '../../kernel/process';
 import type { Task } from '../../kernel/task';
@@ -75,6 +78,22 @@ export abstract class Terminal {
     }
     this.sid = 0;
     this.fgPgrp = 0;
+  }
+
+  /**
+   * Linux's tty_check_change: a process of a background group of the session
+   * this terminal controls may not read it (sig SIGTTIN) or change it
+   * (SIGTTOU). Returns 0 to go on, -EIO, or -EINTR after stopping the
+   * caller's group with sig (the call runs again once it is continued).
+   */
+  backgroundCheck(t: Task, sig: number): number {
+    const k = t.kernel;
+    const p = t.proc;
+    if (!this.fgPgrp || p.pgid === this.fgPgrp || controllingTerminal(k, p) !== this) return 0;
+    if (p.actions[sig]!.handler === SIG_IGN || t.sigmask & sigbit(sig)) return sig === SIGTTIN ? -EIO : 0;
+    if (orphanedGroup(k, p)) return -EIO;
+    signalGroup(k, p.pgid, sig);
+    return -EINTR;
   }
 
   /** Sends sig to the foreground process group (terminal-generated signals, SIGWINCH). */
@@ -153,6 +172,8 @@ export abstract class Terminal {
         const pgid = v | 0;
         if (pgid < 0) return -EINVAL;
         if (!isCtty || this.sid !== p.sid) return -ENOTTY;
+        const bg = this.backgroundCheck(t, SIGTTOU);
+        if (bg < 0) return bg;
         let found = false;
         for (const q of k.processes.values()) {
           if (q.pgid !== pgid || q.zombie) continue;
