@@ -126,7 +126,7 @@ const CASES = [
     src: 'seqio.c', args: () => ['read', BIG_FILE], calib: 1,
   },
   {
-    id: 'seqwrite', title: 'sequential write of 256 MiB + fsync, to the host', unit: 'ms', scale: 1e6,
+    id: 'seqwrite', title: 'sequential write of 256 MiB, to the host', unit: 'ms', scale: 1e6,
     src: 'seqio.c', args: () => ['write', join(SCRATCH, 'w.bin'), '256'], calib: 1, doFlags: TO_HOST, scratch: true,
   },
   {

@@ -34,6 +34,7 @@ import type { PlatformName } from '../sentry/platform/create';
 import { controlAddress } from './container';
 import { ControlServer, type Connection, type Request } from './control';
 import { Cgroup, type CgroupPaths } from './cgroup';
+import { joinSpecNetns } from './netns';
 import { startGofer } from './gofer';
 import { installStdio } from './stdio';
 
@@ -50,6 +51,8 @@ export interface SandboxOptions {
   /** --overlay2=root:memory: the root's writes go to an in-memory upper layer, the rootfs is served read-only. */
   overlay?: boolean;
   fileAccess?: 'exclusive' | 'shared';
+  /** host: the workload's inet sockets are the host's, in the spec's network namespace (runsc/netns.ts). */
+  network?: string;
   /** The cgroup to enter before starting anything (create made it). */
   cgroup?: CgroupPaths;
 }
@@ -208,7 +211,9 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
     const loc = vfs.resolve(null, vfs.root, vfs.root, p, true);
     if (typeof loc !== 'number' && loc.d.inode.isDir) vfs.mountTmpfs(p, 0o555, true);
   }
-  const kernel = new Kernel({ vfs, log, strace: o.strace, hostname: spec.hostname || os.hostname(), platform: o.platform });
+  const kernel = new Kernel({
+    vfs, log, strace: o.strace, hostname: spec.hostname || os.hostname(), platform: o.platform, hostNetwork: o.network === 'host',
+  });
   for (const pid of gofers.pids) { kernel.platform.pin(pid); kernel.watchVital(pid, 'a Gofer'); }
   gofers.onDead = (why) => kernel.shutdown(why);
   const fds = new FDTable();
@@ -376,6 +381,14 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
       answer(`unknown request ${JSON.stringify(req.op)}`);
     }
   });
+  try {
+    // The spec's network namespace, in either mode: the engine's hooks set it up by this
+    // process's pid. After the control socket is bound (an abstract one would belong to it).
+    joinSpecNetns(spec);
+  } catch (e) {
+    tellCreate((e as Error).message);
+    process.exit(1);
+  }
   tellCreate('ok');
   // Wait: the control socket's watcher keeps the event loop alive until start and exit.
   return new Promise<never>(() => undefined);

@@ -545,6 +545,34 @@ describe('gofer: donated host fds (file data without 9P)', () => {
   });
 });
 
+describe('gofer: pipelined requests (an ordered client)', () => {
+  it('walkGetattr and createWalk take one round trip each and stay in step after failures', () => {
+    const g2 = startGofer(root);
+    const oc = new GoferClient(g2.fd, true);
+    g2.client = oc;
+    const top = oc.attach('/');
+    const w = oc.walkGetattr(top, 'file.txt');
+    if (typeof w === 'number') throw new Error(String(w));
+    expect(w.attr.size).toBe(12);
+    expect(oc.walkGetattr(top, 'missing')).toBe(-ENOENT);
+    expect(oc.walkGetattr(w.fid, 'x')).toBe(-ENOTDIR);
+    const d = oc.walkGetattr(top, 'dir');
+    if (typeof d === 'number') throw new Error(String(d));
+    const c = oc.createWalk(d.fid, 'piped.txt', O_RDWR | O_CREAT | O_EXCL, 0o600);
+    if (typeof c === 'number') throw new Error(String(c));
+    expect(c.attr.qid.path).toBe(fs.statSync(`${root}/dir/piped.txt`, { bigint: true }).ino);
+    expect(c.open.hostFd).toBeGreaterThanOrEqual(0);
+    expect(fs.writeSync(c.open.hostFd, 'piped', 0)).toBe(5);
+    close(c.open.hostFd);
+    expect(oc.createWalk(d.fid, 'piped.txt', O_RDWR | O_CREAT | O_EXCL, 0o600)).toBe(-EEXIST);
+    // Still in step: the directory fid was not consumed, later calls answer correctly.
+    expect((oc.getattr(c.fid) as { size: number }).size).toBe(5);
+    expect(oc.walkGetattr(d.fid, 'a')).toMatchObject({ attr: { size: 1 } });
+    expect(oc.failure).toBeNull();
+    fs.unlinkSync(`${root}/dir/piped.txt`);
+  });
+});
+
 describe('gofer --read-only', () => {
   let ro: GoferClient;
   let rfid: number;

@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const RUNSC = path.resolve(__dirname, '..', 'bin', 'runsc');
@@ -39,6 +40,8 @@ let daemonPid = 0;
 /** The containerd dockerd starts (under its --exec-root), and a namespace of our own in it. */
 const containerdSock = path.join(dir, 'exec', 'containerd', 'containerd.sock');
 const CTR_NS = 'runsc-test';
+const BRIDGE = `rsbr${process.pid % 100000}`;
+const WEB_PORT = 20000 + (process.pid % 20000);
 
 /** Drives a docker command on a pty the way a user's terminal would (Debian's python3 pty module): see the script. */
 const PTY_SCRIPT = `
@@ -82,10 +85,19 @@ function docker(args: string[], timeout = 60_000): { status: number | null; stdo
 
 describe.skipIf(!canRun)('docker --runtime=runsc', () => {
   beforeAll(async () => {
-    fs.writeFileSync(path.join(dir, 'daemon.json'), JSON.stringify({ runtimes: { runsc: { path: RUNSC } } }));
+    // runsc-host: the Sentry's inet sockets are the host stack's, in the container's namespace (docker -p).
+    fs.writeFileSync(path.join(dir, 'daemon.json'), JSON.stringify({
+      runtimes: { runsc: { path: RUNSC }, 'runsc-host': { path: RUNSC, runtimeArgs: ['--network', 'host'] } },
+    }));
+    // A bridge of the test's own for docker's container network, so no system docker0 is touched.
+    spawnSync('ip', ['link', 'del', BRIDGE], { stdio: 'ignore' });
+    for (const a of [['link', 'add', BRIDGE, 'type', 'bridge'], ['addr', 'add', '172.31.251.1/24', 'dev', BRIDGE], ['link', 'set', BRIDGE, 'up']]) {
+      const ip = spawnSync('ip', a, { encoding: 'utf8' });
+      expect(ip.status, ip.stderr).toBe(0);
+    }
     const r = spawnSync('sh', ['-c', `dockerd "$@" >>${path.join(dir, 'dockerd.log')} 2>&1 </dev/null & echo $!`, 'sh',
       '--config-file', path.join(dir, 'daemon.json'), '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'),
-      '--pidfile', path.join(dir, 'dockerd.pid'), '-H', `unix://${sock}`, '--iptables=false', '--ip6tables=false', '--bridge=none',
+      '--pidfile', path.join(dir, 'dockerd.pid'), '-H', `unix://${sock}`, '--iptables=false', '--ip6tables=false', `--bridge=${BRIDGE}`,
     ], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     daemonPid = Number(r.stdout.trim());
     const deadline = Date.now() + 60_000;
@@ -99,7 +111,9 @@ describe.skipIf(!canRun)('docker --runtime=runsc', () => {
     fs.mkdirSync(path.join(rootfs, 'etc'));
     fs.copyFileSync('/bin/busybox', path.join(rootfs, 'bin', 'busybox'));
     fs.chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
-    for (const a of ['sh', 'echo', 'cat', 'id', 'pwd', 'sleep', 'hostname', 'ps', 'ls', 'stty', 'true', 'grep']) fs.symlinkSync('busybox', path.join(rootfs, 'bin', a));
+    fs.mkdirSync(path.join(rootfs, 'www'));
+    fs.writeFileSync(path.join(rootfs, 'www', 'index.html'), 'served from the sandbox\n');
+    for (const a of ['sh', 'echo', 'cat', 'id', 'pwd', 'sleep', 'hostname', 'ps', 'ls', 'stty', 'true', 'grep', 'httpd', 'nc']) fs.symlinkSync('busybox', path.join(rootfs, 'bin', a));
     const imp = spawnSync('sh', ['-c', `tar -C ${rootfs} -c . | /usr/bin/docker import - runsc-busybox`], {
       env: { ...process.env, DOCKER_HOST: `unix://${sock}` }, encoding: 'utf8',
     });
@@ -108,7 +122,7 @@ describe.skipIf(!canRun)('docker --runtime=runsc', () => {
 
   afterAll(async () => {
     if (!canRun) return;
-    docker(['rm', '-f', 'stopme', 'killme', 'rmme', 'execme', 'statme', 'ttyexec'], 30_000);
+    docker(['rm', '-f', 'stopme', 'killme', 'rmme', 'execme', 'statme', 'ttyexec', 'web'], 30_000);
     spawnSync('ctr', ['-a', containerdSock, '-n', CTR_NS, 'containers', 'rm', 'ctr1'], { stdio: 'ignore' });
     spawnSync('ctr', ['-a', containerdSock, '-n', CTR_NS, 'images', 'rm', 'docker.io/library/runsc-busybox:latest'], { stdio: 'ignore' });
     const pid = Number(fs.existsSync(path.join(dir, 'dockerd.pid')) ? fs.readFileSync(path.join(dir, 'dockerd.pid'), 'utf8') : daemonPid);
@@ -119,6 +133,7 @@ describe.skipIf(!canRun)('docker --runtime=runsc', () => {
       try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     }
     spawnSync('sh', ['-c', `grep -o ' ${dir}/[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`]);
+    spawnSync('ip', ['link', 'del', BRIDGE], { stdio: 'ignore' });
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
@@ -174,9 +189,9 @@ describe.skipIf(!canRun)('docker --runtime=runsc', () => {
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     // The image's own directories and the mountpoints docker asks for, no more.
-    expect(lines.slice(0, lines.indexOf('tmp') + 1)).toEqual(['bin', 'dev', 'etc', 'proc', 'sys', 'tmp']);
+    expect(lines.slice(0, lines.indexOf('www') + 1)).toEqual(['bin', 'dev', 'etc', 'proc', 'sys', 'tmp', 'www']);
     // Only the shell and its children are processes.
-    expect(Number(lines[lines.indexOf('tmp') + 1])).toBeLessThanOrEqual(3);
+    expect(Number(lines[lines.indexOf('www') + 1])).toBeLessThanOrEqual(3);
     expect(r.stdout).toContain("ls: /home: No such file or directory");
   });
 
@@ -225,5 +240,27 @@ describe.skipIf(!canRun)('docker --runtime=runsc', () => {
       'sh', '-c', 'echo hi-from-ctr; exit 3'], { encoding: 'utf8', timeout: 60_000 });
     expect(r.stdout).toBe('hi-from-ctr\n');
     expect(r.status, r.stderr).toBe(3);
+  });
+
+  it('--network=host: docker run -p serves from the sandbox; --network=none stays on the Sentry\'s loopback', async () => {
+    expect(docker(['run', '-d', '--name', 'web', '--runtime=runsc-host', '-p', `127.0.0.1:${WEB_PORT}:80`, 'runsc-busybox',
+      'httpd', '-f', '-p', '80', '-h', '/www']).status).toBe(0);
+    const get = (): Promise<string> => new Promise((resolve) => {
+      http.get({ host: '127.0.0.1', port: WEB_PORT, path: '/', timeout: 2000 }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => { body += d.toString(); });
+        res.on('end', () => resolve(body));
+      }).on('error', (e) => resolve(`error: ${e.message}`));
+    });
+    let body = '';
+    for (let i = 0; i < 40 && body !== 'served from the sandbox\n'; i++) {
+      body = await get();
+      if (body !== 'served from the sandbox\n') await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(body).toBe('served from the sandbox\n');
+    expect(docker(['rm', '-f', 'web']).status).toBe(0);
+    // The default runtime (--network none): the bridge is out of reach, loopback is the Sentry's own.
+    const r = docker(['run', '--rm', '--runtime=runsc', 'runsc-busybox', 'sh', '-c', 'echo x | nc -w 1 172.31.251.1 1']);
+    expect(r.stderr).toContain('Network is unreachable');
   });
 });

@@ -25,6 +25,7 @@ import { runSandbox } from '../sandbox';
 import { control } from '../control';
 import { runExec } from '../exec';
 import { consoleSlave } from '../console';
+import { hooksOf, runHooks } from '../hooks';
 import { Cgroup, cgroupPaths, parseResources, type CgroupPaths, type Usage } from '../cgroup';
 
 const SIGKILL = 9;
@@ -65,7 +66,7 @@ function waitGone(s: ContainerState, ms: number): boolean {
 }
 
 function globalFlags(g: GlobalOptions): string[] {
-  const f = ['--root', g.root, '--log-format', g.logFormat];
+  const f = ['--root', g.root, '--log-format', g.logFormat, '--network', g.network];
   if (g.debug) f.push('--debug');
   if (g.strace) f.push('--strace');
   if (g.platform !== 'ptrace') f.push(`--platform=${g.platform}`);
@@ -131,6 +132,8 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
     };
     if (cgroup) state.cgroup = cgroup.paths;
     writeState(g.root, state);
+    // The sandbox exists (its pid names the container's namespaces): the hooks that set it up run now.
+    runHooks([...hooksOf(text, 'prestart'), ...hooksOf(text, 'createRuntime')], { ...stateJson(state), status: 'created' }, 'prestart');
     if (o.pidFile) writeAtomic(path.resolve(o.pidFile), String(pid));
     return { child: c, state };
   } catch (e) {
@@ -656,7 +659,7 @@ export function ociCommands(program: Command): void {
       const g = globals(self);
       await runSandbox({
         id, bundle: o.bundle, stateDir: o.stateDir, strace: g.strace, debug: g.debug, debugLog: g.debugLog, logFormat: g.logFormat,
-        platform: g.platform, overlay: g.overlay2 === 'root:memory', fileAccess: g.fileAccess,
+        platform: g.platform, overlay: g.overlay2 === 'root:memory', fileAccess: g.fileAccess, network: g.network,
         cgroup: o.cgroup ? JSON.parse(o.cgroup) as CgroupPaths : undefined,
       });
     });

@@ -122,25 +122,21 @@ export class GoferClient {
   }
 
   /**
-   * Two requests in one write, their two replies read back: one round trip
-   * to the Gofer instead of two. The second may depend on the first (a fid
-   * the first makes); if the first fails, the second fails too, harmlessly.
+   * Several requests in one write, their replies read back in order: one
+   * round trip to the Gofer instead of several. A request may use a fid an
+   * earlier one makes (the server must be ordered); if that one fails, the
+   * later ones fail too, harmlessly.
    */
-  private rpc2<R1 extends MsgName, R2 extends MsgName>(m1: Msg, want1: R1, m2: Msg, want2: R2):
-    [Msg<R1> | number, Msg<R2> | number] {
-    const a = this.encode(m1);
-    if (typeof a === 'number') return [a, a];
-    const first = Uint8Array.from(a); // a copy: the encoder's buffer is reused (Buffer.slice would not copy)
-    const b = this.encode(m2);
-    if (typeof b === 'number') return [b, b];
-    const both = new Uint8Array(first.length + b.length);
-    both.set(first);
-    both.set(b, first.length);
-    const w = this.send(both);
-    if (w < 0) return [w, w];
-    const r1 = this.receive(m1, want1);
-    const r2 = this.receive(m2, want2);
-    return [r1, r2];
+  private pipeline(reqs: readonly (readonly [Msg, MsgName])[]): (Msg | number)[] {
+    const parts: Uint8Array[] = [];
+    for (const [m] of reqs) {
+      const e = this.encode(m);
+      if (typeof e === 'number') return reqs.map(() => e);
+      parts.push(Uint8Array.from(e)); // a copy: the encoder's buffer is reused (Buffer.slice would not copy)
+    }
+    const w = this.send(Buffer.concat(parts));
+    if (w < 0) return reqs.map(() => w);
+    return reqs.map(([m, want]) => this.receive(m, want));
   }
 
   /** The encoded request (with a fresh tag), or -errno. */
@@ -158,6 +154,7 @@ export class GoferClient {
   }
 
   private send(out: Uint8Array): number {
+    this.reader.dropFds(); // fds no reply of ours took (none should come)
     const w = writeAll(this.fd, out);
     if (w < 0) { this.kill(`write failed: errno ${-w}`); return -EIO; }
     return 0;
@@ -170,7 +167,6 @@ export class GoferClient {
     if (frame === null) { this.kill('the Gofer closed the connection'); return -EIO; }
     if (typeof frame === 'number') { this.kill(`read failed: errno ${-frame}`); return -EIO; }
     const r = decode(frame);
-    if (r instanceof DecodeError || (r.type !== 'Rlopen' && r.type !== 'Rlcreate')) this.reader.dropFds();
     if (r instanceof DecodeError) { this.kill(`bad reply: ${r.message}`); return -EIO; }
     if (r.tag !== m.tag) { this.kill(`reply tag ${r.tag} for request tag ${m.tag}`); return -EIO; }
     if (r.type === 'Rlerror') return r.ecode > 0 && r.ecode < 4096 ? -r.ecode : -EIO;
@@ -252,9 +248,15 @@ export class GoferClient {
       return { fid: w.fid, attr };
     }
     const newfid = this.allocFid();
-    const [w, a] = this.rpc2(
-      { type: 'Twalk', tag: 0, fid, newfid, wnames: [name] }, 'Rwalk',
-      { type: 'Tgetattr', tag: 0, fid: newfid, requestMask: BigInt(GETATTR_ALL) }, 'Rgetattr');
+    const [w, a] = this.pipeline([
+      [{ type: 'Twalk', tag: 0, fid, newfid, wnames: [name] }, 'Rwalk'],
+      [{ type: 'Tgetattr', tag: 0, fid: newfid, requestMask: BigInt(GETATTR_ALL) }, 'Rgetattr'],
+    ]) as [Msg<'Rwalk'> | number, Msg<'Rgetattr'> | number];
+    return this.walked(newfid, w, a);
+  }
+
+  /** The outcome of a one-name Twalk to newfid and a Tgetattr of it; on failure newfid is released. */
+  private walked(newfid: number, w: Msg<'Rwalk'> | number, a: Msg<'Rgetattr'> | number): { fid: number; attr: Attr } | number {
     if (typeof w === 'number' || w.wqids.length !== 1) {
       this.freeFid(newfid);
       return typeof w === 'number' ? w : -ENOENT;
@@ -262,6 +264,43 @@ export class GoferClient {
     const attr = attrOf(a);
     if (typeof attr === 'number') { this.clunk(newfid); return attr; }
     return { fid: newfid, attr };
+  }
+
+  /**
+   * Creates and opens `name` in directory `dirFid` (which stays as it is),
+   * and walks a second fid to it with its attributes: the open file and the
+   * inode's fid. One round trip with an ordered server (Twalk, Tlcreate,
+   * Twalk, Tgetattr written together), four otherwise.
+   */
+  createWalk(dirFid: number, name: string, flags: number, mode: number, gid: number = NONUNAME):
+    { open: Opened & { fid: number }; fid: number; attr: Attr } | number {
+    if (!this.ordered) {
+      const c = this.walk(dirFid, []);
+      if (typeof c === 'number') return c;
+      const o = this.lcreate(c.fid, name, flags, mode, gid);
+      if (typeof o === 'number') { this.clunk(c.fid); return o; }
+      const w = this.walkGetattr(dirFid, name);
+      if (typeof w === 'number') { if (o.hostFd >= 0) close(o.hostFd); this.clunk(c.fid); return w; }
+      return { open: { ...o, fid: c.fid }, fid: w.fid, attr: w.attr };
+    }
+    const cfid = this.allocFid();
+    const wfid = this.allocFid();
+    const [c, o, w, a] = this.pipeline([
+      [{ type: 'Twalk', tag: 0, fid: dirFid, newfid: cfid, wnames: [] }, 'Rwalk'],
+      [{ type: 'Tlcreate', tag: 0, fid: cfid, name, flags, mode, gid }, 'Rlcreate'],
+      [{ type: 'Twalk', tag: 0, fid: dirFid, newfid: wfid, wnames: [name] }, 'Rwalk'],
+      [{ type: 'Tgetattr', tag: 0, fid: wfid, requestMask: BigInt(GETATTR_ALL) }, 'Rgetattr'],
+    ]) as [Msg<'Rwalk'> | number, Msg<'Rlcreate'> | number, Msg<'Rwalk'> | number, Msg<'Rgetattr'> | number];
+    const hostFd = typeof o === 'number' ? -1 : this.donated();
+    const walked = this.walked(wfid, w, a);
+    if (typeof c === 'number' || typeof o === 'number' || typeof walked === 'number') {
+      if (hostFd >= 0) close(hostFd);
+      if (typeof c === 'number') this.freeFid(cfid); else this.clunk(cfid);
+      if (typeof walked !== 'number') this.clunk(walked.fid);
+      return typeof c === 'number' ? c : typeof o === 'number' ? o : walked as number;
+    }
+    this.iounits.set(cfid, o.iounit);
+    return { open: { qid: o.qid, iounit: o.iounit, hostFd, fid: cfid }, fid: walked.fid, attr: walked.attr };
   }
 
   /**

@@ -47,6 +47,8 @@ export interface KernelOptions {
   hostname: string;
   /** ptrace unless given. */
   platform?: PlatformName;
+  /** AF_INET/AF_INET6 sockets are the host's (sentry/net/hostinet.ts) instead of the Sentry's loopback stack. */
+  hostNetwork?: boolean;
 }
 
 /** Default rlimits, by RLIMIT_* number. */
@@ -73,6 +75,7 @@ export class Kernel {
   readonly vfs: VFS;
   readonly log: Logger;
   readonly hostname: string;
+  readonly hostNetwork: boolean;
   readonly dispatcher: Dispatcher;
   readonly processes = new Map<number, Process>();
   private readonly tasks = new Map<number, Task>();
@@ -104,6 +107,7 @@ export class Kernel {
     this.vfs = opts.vfs;
     this.log = opts.log;
     this.hostname = opts.hostname;
+    this.hostNetwork = opts.hostNetwork ?? false;
     this.platform = createPlatform(opts.platform ?? 'ptrace', this.mf);
     this.dispatcher = new Dispatcher(this, opts.strace);
     this.vfs.setProcProvider(procProvider(this));

@@ -93,6 +93,9 @@ export abstract class FileDescription {
   /** Called once, when the last reference goes away. */
   protected release(): void { /* nothing to free by default */ }
 
+  /** Completes open(2) once the description exists: 0, -errno, or a Promise of one (a FIFO waits for its other end). */
+  opened(t: Task): number | Promise<number> { return 0; }
+
   get isPath(): boolean { return (this.flags & O_PATH) !== 0; }
   get readable(): boolean {
     const m = this.flags & O_ACCMODE;

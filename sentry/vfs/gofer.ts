@@ -25,7 +25,7 @@
 import { EINVAL, EIO, ENODATA, ENOENT, EPERM, EROFS } from '../../src/abi/errno';
 import { Stat as StatLayout } from '../../src/abi/layout';
 import * as libc from '../../src/ffi/libc';
-import type { Attr, DirEntry, GoferClient, Opened } from '../fsgofer/client';
+import type { Attr, DirEntry, GoferClient } from '../fsgofer/client';
 import {
   SETATTR_ATIME, SETATTR_ATIME_SET, SETATTR_CTIME, SETATTR_GID, SETATTR_MODE, SETATTR_MTIME, SETATTR_MTIME_SET,
   SETATTR_SIZE, SETATTR_UID,
@@ -309,22 +309,16 @@ export class GoferInode extends Inode {
 
   override create(t: Task | null, name: string, mode: number, owner: Owner): Inode | number {
     if (this.fs.readonly) return -EROFS;
-    const c = this.client.walk(this.fid, []);
-    if (typeof c === 'number') return c;
-    const r: Opened | number = this.client.lcreate(c.fid, name, O_RDWR | O_CREAT | O_EXCL, mode & 0o7777, owner.gid);
-    if (typeof r === 'number') { this.client.clunk(c.fid); return r; }
-    const ino = this.made(name);
-    if (typeof ino === 'number') {
-      if (r.hostFd >= 0) libc.close(r.hostFd);
-      this.client.clunk(c.fid);
-      return ino;
-    }
+    const r = this.client.createWalk(this.fid, name, O_RDWR | O_CREAT | O_EXCL, mode & 0o7777, owner.gid);
+    if (typeof r === 'number') return r;
+    this.changed(name);
+    const ino = this.fs.adopt(r.fid, r.attr);
     // The created fid is open read-write: keep it as both handles.
     if (!ino.reader && !ino.writer) {
-      ino.reader = ino.writer = { fid: c.fid, fd: r.hostFd };
+      ino.reader = ino.writer = { fid: r.open.fid, fd: r.open.hostFd };
     } else {
-      if (r.hostFd >= 0) libc.close(r.hostFd);
-      this.client.clunk(c.fid);
+      if (r.open.hostFd >= 0) libc.close(r.open.hostFd);
+      this.client.clunk(r.open.fid);
     }
     return ino;
   }

@@ -20,7 +20,7 @@ import {
   AT_FDCWD, F_GETFL, FIONREAD, O_ACCMODE, O_APPEND, O_CLOEXEC, O_NOCTTY, O_NONBLOCK, O_RDWR, POLLERR, POLLHUP, POLLIN,
   POLLOUT, S_IFCHR, S_IFIFO, S_IFMT, SIGPIPE, TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGWINSZ, TIOCSWINSZ,
 } from './linuxconst';
-import { Terminal } from './tty/terminal';
+import { controllingTerminal, Terminal } from './tty/terminal';
 
 /** A single host read or write moves at most this much. */
 const HOST_CHUNK = 1 << 20;
@@ -87,12 +87,16 @@ export class HostTerminal extends Terminal {
     return new HostFD(this.hostFd, flags & (O_ACCMODE | O_APPEND | O_NONBLOCK));
   }
 
-  /** The host terminal controls the session of the sandbox's init until a process says otherwise. */
+  /**
+   * On first use, the host terminal becomes the controlling terminal of the
+   * session it was given to: the user's process leads it (init, or a
+   * process started by runsc exec), or else it is init's.
+   */
   claim(t: Task): void {
     if (this.claimed) return;
     this.claimed = true;
-    const init = t.kernel.init;
-    if (init && !init.zombie) this.attach(t.kernel, init);
+    const p = t.proc.pid === t.proc.sid ? t.proc : t.kernel.init;
+    if (p && !p.zombie && !controllingTerminal(t.kernel, p)) this.attach(t.kernel, p);
   }
 
   private claimed = false;

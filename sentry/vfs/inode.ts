@@ -12,7 +12,7 @@ import type { Location } from './dentry';
 import type { FileDescription, MappableFile, ReadResult, Stat } from './file';
 import { DirFD, RegularFD } from './inodefd';
 import {
-  DT_BLK, DT_CHR, DT_DIR, DT_FIFO, DT_LNK, DT_REG, DT_SOCK, DT_UNKNOWN, O_ACCMODE, O_RDONLY,
+  DT_BLK, DT_CHR, DT_DIR, DT_FIFO, DT_LNK, DT_REG, DT_SOCK, DT_UNKNOWN, O_ACCMODE, O_NONBLOCK, O_RDONLY, O_WRONLY,
   S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_IFSOCK,
 } from './linuxconst';
 import { Pipe, PipeFD } from './pipe';
@@ -144,6 +144,8 @@ export abstract class Inode {
       case S_IFDIR: return new DirFD(this, flags, loc);
       case S_IFIFO: {
         this.fifo ??= new Pipe();
+        // A non-blocking writer with no reader would never be read (fifo(7)).
+        if ((flags & O_ACCMODE) === O_WRONLY && flags & O_NONBLOCK && this.fifo.readers === 0) return -ENXIO;
         if ((flags & O_ACCMODE) === O_RDONLY && this.fifo.writers === 0) this.fifo.hadWriter = false;
         const fd = new PipeFD(this.fifo, flags, () => this.stat());
         fd.loc = loc;

@@ -36,6 +36,7 @@ export class RegularFD extends FileDescription {
     const r = views ? this.inode.readInto(pos, views) : null;
     if (r === null) return views ? null : -EFAULT;
     if (r > 0 && offset < 0) this.offset = pos + r;
+    if (r > 0) fileEvent(this.loc?.d, IN_ACCESS);
     return r;
   }
 
@@ -48,6 +49,7 @@ export class RegularFD extends FileDescription {
     if (pos + len > MAX_OFFSET) return -EFBIG;
     const r = this.inode.writeFrom(pos, views);
     if (r !== null && r > 0 && offset < 0) this.offset = pos + r;
+    if (r !== null && r > 0) fileEvent(this.loc?.d, IN_MODIFY);
     return r;
   }
 

@@ -125,8 +125,12 @@ export class Pipe {
     return cap;
   }
 
-  addReader(): void { this.readers++; this.queue.notify(); }
-  addWriter(): void { this.writers++; this.hadWriter = true; this.queue.notify(); }
+  /** Opens ever made of each end: a FIFO opener waits for these to move (a partner that came and went counts). */
+  readerOpens = 0;
+  writerOpens = 0;
+
+  addReader(): void { this.readers++; this.readerOpens++; this.queue.notify(); }
+  addWriter(): void { this.writers++; this.writerOpens++; this.hadWriter = true; this.queue.notify(); }
   dropReader(): void { this.readers--; this.queue.notify(); }
   dropWriter(): void { this.writers--; this.queue.notify(); }
 }
@@ -152,6 +156,16 @@ export class PipeFD extends FileDescription {
   }
 
   private get nonblocking(): boolean { return (this.flags & O_NONBLOCK) !== 0; }
+
+  /** fifo(7): without O_NONBLOCK, a reader waits for a writer and a writer for a reader; O_RDWR never waits. */
+  override opened(t: Task): number | Promise<number> {
+    if (this.isReader === this.isWriter || this.nonblocking) return 0;
+    const p = this.pipe;
+    const partnerOpens = () => (this.isReader ? p.writerOpens : p.readerOpens);
+    if ((this.isReader ? p.writers : p.readers) > 0) return 0;
+    const seen = partnerOpens();
+    return t.waitFor(() => partnerOpens() !== seen, [p.queue]).then((r) => (r < 0 ? r : 0));
+  }
 
   override read(t: Task, len: number, offset: number): ReadResult | Promise<ReadResult> {
     const p = this.pipe;

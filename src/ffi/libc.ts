@@ -266,6 +266,8 @@ export const timerfdCreate = libc.func('int timerfd_create(int clockid, int flag
 /** timerfd_settime; value is a 32-byte struct itimerspec. */
 export const timerfdSettime = libc.func('int timerfd_settime(int fd, int flags, const void *value, void *old)') as (
   fd: number, flags: number, value: Uint8Array, old: null) => number;
-/** epoll_wait; events receives up to maxevents 12-byte struct epoll_event. */
-export const epollWait = libc.func('int epoll_wait(int epfd, void *events, int maxevents, int timeout)') as (
-  epfd: number, events: Uint8Array, maxevents: number, timeout: number) => number;
+/** epoll_pwait with no signal mask (what libuv calls, so the Sentry's seccomp filter allows it); events receives up to maxevents 12-byte struct epoll_event. */
+const epollPwait = libc.func('int epoll_pwait(int epfd, void *events, int maxevents, int timeout, void *sigmask)') as (
+  epfd: number, events: Uint8Array, maxevents: number, timeout: number, sigmask: null) => number;
+export const epollWait = (epfd: number, events: Uint8Array, maxevents: number, timeout: number): number =>
+  epollPwait(epfd, events, maxevents, timeout, null);

@@ -24,14 +24,20 @@ const enc = new TextEncoder();
 
 // ---- open ----
 
-function doOpen(t: Task, dirfd: number, pathAddr: number, flags: number, mode: number, resolve = 0): number {
+function doOpen(t: Task, dirfd: number, pathAddr: number, flags: number, mode: number, resolve = 0): SysResult {
   const path = readPathArg(t, pathAddr, false);
   if (typeof path === 'number') return path;
   const f = t.kernel.vfs.open(t, dirfd, path, flags, mode, resolve);
   if (typeof f === 'number') return f;
-  const fd = t.fds.install(f, (flags & O_CLOEXEC) !== 0);
-  if (fd < 0) f.decRef();
-  return fd;
+  return andThen(f.opened(t), (r) => {
+    if (r < 0) {
+      f.decRef();
+      return r;
+    }
+    const fd = t.fds.install(f, (flags & O_CLOEXEC) !== 0);
+    if (fd < 0) f.decRef();
+    return fd;
+  });
 }
 
 const sysOpen = (t: Task, a: SyscallArgs): SysResult => doOpen(t, AT_FDCWD, a.u64(0), a.uint(1), a.uint(2));

@@ -23,6 +23,7 @@ import { UdpSocket } from '../../sentry/net/udp';
 import type { FileDescription } from '../../sentry/vfs/file';
 import { O_NONBLOCK } from '../../sentry/vfs/linuxconst';
 import { credsOf, newSocketPair, UnixSocket } from '../../sentry/vfs/unix';
+import { HostSocket } from '../../sentry/net/hostinet';
 import type { SyscallArgs, SyscallRow, SysResult } from '../types';
 import { andThen, fileOf, gather, readIovecs, scatter, totalLen, type IoVec } from './fs_util';
 
@@ -67,6 +68,8 @@ function newSocket(t: Task, domain: number, base: number, protocol: number, nonb
       return type < 0 ? type : new UnixSocket(type, nonblock, null);
     }
     case AF_INET: case AF_INET6:
+      // --network=host: the host's stack, in the namespace the Sentry joined.
+      if (t.kernel.hostNetwork && (base === SOCK_STREAM || base === SOCK_DGRAM)) return HostSocket.create(domain, base, protocol, nonblock);
       if (base === SOCK_STREAM && (protocol === 0 || protocol === IPPROTO_TCP)) return new TcpSocket(domain, nonblock, netStack(t.kernel));
       if (base === SOCK_DGRAM && (protocol === 0 || protocol === IPPROTO_UDP)) return new UdpSocket(domain, nonblock, netStack(t.kernel));
       if (base === SOCK_STREAM || base === SOCK_DGRAM) return -EPROTONOSUPPORT;
@@ -456,7 +459,7 @@ function sysSetsockopt(t: Task, a: SyscallArgs): SysResult {
   return s.setsockopt(t, a.int(1), a.int(2), bytes);
 }
 
-const FAMILIES = 'AF_UNIX, AF_INET/AF_INET6 (TCP and UDP on the Sentry\'s loopback) and AF_NETLINK (NETLINK_ROUTE)';
+const FAMILIES = 'AF_UNIX, AF_INET/AF_INET6 (TCP and UDP on the Sentry\'s loopback, or the host\'s stack with --network=host) and AF_NETLINK (NETLINK_ROUTE)';
 
 export const socketRows: SyscallRow[] = [
   {
