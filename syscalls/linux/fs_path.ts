@@ -341,11 +341,11 @@ export const pathRows: SyscallRow[] = [
   },
   {
     nr: SYS.open, name: 'open', handler: sysOpen, args: ['path', 'oflags', 'mode'], support: 'partial',
-    note: 'O_TMPFILE returns EOPNOTSUPP; opening a FIFO does not wait for the other end.',
+    note: 'O_TMPFILE returns EOPNOTSUPP.',
   },
   {
     nr: SYS.openat, name: 'openat', handler: sysOpenat, args: ['fd', 'path', 'oflags', 'mode'], support: 'partial',
-    note: 'O_TMPFILE returns EOPNOTSUPP; opening a FIFO does not wait for the other end.',
+    note: 'O_TMPFILE returns EOPNOTSUPP.',
   },
   { nr: SYS.creat, name: 'creat', handler: sysCreat, args: ['path', 'mode'], support: 'full' },
   {

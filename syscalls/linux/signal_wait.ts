@@ -136,12 +136,11 @@ function pidfdSendSignal(t: Task, a: SyscallArgs): number {
 
 export const signalWaitRows: SyscallRow[] = [
   {
-    nr: SYS.rt_sigtimedwait, name: 'rt_sigtimedwait', handler: rtSigtimedwait, args: ['ptr', 'ptr', 'ptr', 'size'], support: 'partial',
-    note: 'Standard and real-time signals alike queue at most one instance per signal number.',
+    nr: SYS.rt_sigtimedwait, name: 'rt_sigtimedwait', handler: rtSigtimedwait, args: ['ptr', 'ptr', 'ptr', 'size'], support: 'full',
   },
   {
     nr: SYS.rt_sigqueueinfo, name: 'rt_sigqueueinfo', handler: rtSigqueueinfo, args: ['pid', 'signal', 'ptr'], support: 'partial',
-    note: 'The caller\'s siginfo is delivered as given; real-time signals do not queue more than one instance; no uid permission check.',
+    note: 'The caller\'s siginfo is delivered as given; no uid permission check.',
   },
   {
     nr: SYS.rt_tgsigqueueinfo, name: 'rt_tgsigqueueinfo', handler: rtTgsigqueueinfo, args: ['pid', 'pid', 'signal', 'ptr'], support: 'partial',
