@@ -101,7 +101,7 @@ function check(r: number, step: string): void {
 }
 
 /** Stage 2; see the top of this file. `mountPoint` is any directory to build the new root on. */
-export function confineSentry(mountPoint = '/tmp'): void {
+export function confineSentry(needs: FilterNeeds, mountPoint = '/tmp'): void {
   if (process.pid !== 1) throw new SentryConfineError('namespaces', 'not pid 1 of a new PID namespace: was the launcher skipped?');
   if (libc.prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) !== 1) throw new SentryConfineError('no_new_privs', 'not set');
   check(libc.mount('none', mountPoint, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, 'mode=0555,size=16k'), `tmpfs on ${mountPoint}`);
@@ -117,7 +117,7 @@ export function confineSentry(mountPoint = '/tmp'): void {
   const hdr = new Uint8Array(8);
   new DataView(hdr.buffer).setUint32(0, LINUX_CAPABILITY_VERSION_3, true);
   check(libc.capset(hdr, new Uint8Array(24)), 'capset');
-  check(libc.seccompSetFilter(SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG, sentryFilter()), 'seccomp');
+  check(libc.seccompSetFilter(SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG, sentryFilter(needs)), 'seccomp');
 }
 
 /**
@@ -189,6 +189,41 @@ export const SENTRY_SYSCALLS: ReadonlyMap<number, string> = new Map([
   [334, 'rseq: glibc registers each new thread'],
 ]);
 
+/**
+ * Added with --network=host, where the workload's AF_INET and AF_INET6
+ * sockets are host sockets (sentry/net/hostinet.ts). `socket` is allowed for
+ * those two families only.
+ */
+export const HOST_NETWORK_SYSCALLS: ReadonlyMap<number, string> = new Map([
+  [41, 'socket: a workload\'s inet socket, AF_INET and AF_INET6 only'],
+  [42, 'connect: the workload connects a host socket'],
+  [44, 'sendto: data and datagrams out'],
+  [45, 'recvfrom: data and datagrams in'],
+  [48, 'shutdown'],
+  [49, 'bind'],
+  [50, 'listen'],
+  [52, 'getpeername'],
+  [54, 'setsockopt: the workload\'s socket options, passed through'],
+  [288, 'accept4: a host socket\'s connections'],
+]);
+
+/** Added in an OCI sandbox, which serves its control socket (runsc/control.ts; the listener is passed in). */
+export const CONTROL_SYSCALLS: ReadonlyMap<number, string> = new Map([
+  [288, 'accept4: connections of runsc start, kill, exec'],
+  [46, 'sendmsg: answers on the control socket'],
+  [54, 'setsockopt: receive timeouts on control connections (SO_RCVTIMEO)'],
+  [234, 'tgkill: the control socket\'s watcher thread rings the Kernel\'s doorbell (runsc/control.ts)'],
+]);
+
+/** What a confined Sentry needs besides SENTRY_SYSCALLS. */
+export interface FilterNeeds {
+  hostNetwork?: boolean;
+  control?: boolean;
+}
+
+const NR_SOCKET = 41;
+const AF_INET = 2;
+const AF_INET6 = 10;
 const NR_PTRACE = 101;
 /** Requests that would take a new tracee: stubs are seized before the filter, their forks are traced automatically. */
 const PTRACE_NEW_TRACEE = [0 /* TRACEME */, 16 /* ATTACH */, 0x4206 /* SEIZE */];
@@ -197,12 +232,17 @@ const NR_CLONE3 = 435;
 const ENOSYS = 38;
 
 /**
- * SENTRY_SYSCALLS as a filter, plus ptrace on existing tracees, clone for
- * threads only, and clone3 refused (ENOSYS: glibc then uses clone).
+ * SENTRY_SYSCALLS as a filter (with the lists needs adds), plus ptrace on
+ * existing tracees, clone for threads only, and clone3 refused (ENOSYS:
+ * glibc then uses clone).
  */
-export function sentryFilter(): Uint8Array {
+export function sentryFilter(needs: FilterNeeds = {}): Uint8Array {
+  const allowed = new Set(SENTRY_SYSCALLS.keys());
+  if (needs.hostNetwork) for (const nr of HOST_NETWORK_SYSCALLS.keys()) if (nr !== NR_SOCKET) allowed.add(nr);
+  if (needs.control) for (const nr of CONTROL_SYSCALLS.keys()) allowed.add(nr);
   const p = new Bpf().load(DATA_ARCH).jeq(AUDIT_ARCH_X86_64, null, 'kill').load(DATA_NR);
-  for (const nr of SENTRY_SYSCALLS.keys()) p.jeq(nr, 'allow');
+  for (const nr of allowed) p.jeq(nr, 'allow');
+  if (needs.hostNetwork) p.jeq(NR_SOCKET, 'socket');
   p.jeq(NR_PTRACE, 'ptrace');
   p.jeq(NR_CLONE3, 'nosys');
   p.jeq(NR_CLONE, null, 'kill');
@@ -212,6 +252,7 @@ export function sentryFilter(): Uint8Array {
   p.label('ptrace').load(dataArg(0));
   for (const req of PTRACE_NEW_TRACEE) p.jeq(req, 'kill');
   p.jeq(0, 'allow', 'allow');
+  if (needs.hostNetwork) p.label('socket').load(dataArg(0)).jeq(AF_INET, 'allow').jeq(AF_INET6, 'allow', 'kill');
   return p.label('allow').ret(SECCOMP_RET_ALLOW)
     .label('nosys').ret(SECCOMP_RET_ERRNO | ENOSYS)
     .label('kill').ret(SECCOMP_RET_KILL_PROCESS)

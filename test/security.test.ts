@@ -7,11 +7,14 @@
 // fsync'd to a writable root before the kill is on the host.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { BASE_ENV, REPO, RUNSC, buildC, describeRun, killAll, run, runSandboxed } from './harness';
-import { SENTRY_SYSCALLS, sentryFilter } from '../runsc/confine';
+import { CONTROL_SYSCALLS, HOST_NETWORK_SYSCALLS, SENTRY_SYSCALLS, sentryFilter } from '../runsc/confine';
 import { SYSCALL_NAMES } from '../src/abi/sysno';
 import { stubFilter } from '../sentry/platform/ptrace/stubfilter';
 
@@ -162,6 +165,36 @@ describe('confinement', () => {
     expect(ns(p.sentry, 'mnt')).not.toBe(ns('self', 'mnt'));
   });
 
+  it('--network=host passes inet sockets to the host stack: a server inside is reachable from the host, and the host\'s from inside (loopback)', async () => {
+    const host = http.createServer((req, res) => res.end('from the host\n'));
+    await new Promise<void>((r) => host.listen(0, '127.0.0.1', r));
+    try {
+      const hostPort = (host.address() as AddressInfo).port;
+      const fetchInside = await run(RUNSC, ['--network=host', 'do', '/usr/bin/python3', '-c',
+        `import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:${hostPort}/').read().decode(), end='')`]);
+      expect(fetchInside.stdout, describeRun('fetch from inside', fetchInside)).toBe('from the host\n');
+      // A port nobody holds: the host picks it, and frees it for the sandbox's server.
+      const probe = net.createServer();
+      await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+      const port = (probe.address() as AddressInfo).port;
+      await new Promise((r) => probe.close(r));
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runsc-hostnet-'));
+      fs.writeFileSync(path.join(dir, 'index.html'), 'from the sandbox\n');
+      const l = await startSandbox(['--cwd', dir, '/usr/bin/python3', '-u', '-m', 'http.server', String(port), '--bind', '127.0.0.1'], 'Serving HTTP', ['--network=host']);
+      const body = await new Promise<string>((resolve, reject) => {
+        http.get(`http://127.0.0.1:${port}/`, (res) => {
+          let b = '';
+          res.on('data', (d: Buffer) => { b += d.toString(); });
+          res.on('end', () => resolve(b));
+        }).on('error', reject);
+      });
+      expect(body, l.out()).toBe('from the sandbox\n');
+      fs.rmSync(dir, { recursive: true, force: true });
+    } finally {
+      host.close();
+    }
+  });
+
   it('--rootless runs as an unprivileged user, in a user namespace; without it an unprivileged runsc says why it cannot start', async () => {
     const nobody = ['--reuid=65534', '--regid=65534', '--clear-groups'];
     let r = await run('setpriv', [...nobody, RUNSC, '--rootless', 'do', '/bin/sh', '-c', 'id -u; echo ok'], { cwd: '/' });
@@ -187,6 +220,17 @@ describe('seccomp filters', () => {
     const ok = spawnSync(bin, [f, 'allowed'], { encoding: 'utf8' });
     expect(ok.status, ok.stderr).toBe(0);
     for (const what of ['fork', 'execve', 'mount', 'socket', 'ptrace-attach', 'unshare']) {
+      const r = spawnSync(bin, [f, what], { encoding: 'utf8' });
+      expect(r.signal, `${what}: ${r.stderr}`).toBe('SIGSYS');
+    }
+  });
+
+  it('with --network=host, it lets inet sockets through and still kills other families', () => {
+    const bin = probe();
+    const f = withFilter(sentryFilter({ hostNetwork: true }));
+    const inet = spawnSync(bin, [f, 'socket'], { encoding: 'utf8' });
+    expect(inet.status, `an inet socket is allowed: ${inet.stderr}`).toBe(4);
+    for (const what of ['socket-unix', 'socket-netlink', 'fork']) {
       const r = spawnSync(bin, [f, what], { encoding: 'utf8' });
       expect(r.signal, `${what}: ${r.stderr}`).toBe('SIGSYS');
     }
@@ -262,5 +306,6 @@ describe('resource limits', () => {
 
 it('docs/security.md lists every host syscall the Sentry may make', () => {
   const doc = fs.readFileSync(path.join(REPO, 'docs', 'security.md'), 'utf8');
-  for (const nr of SENTRY_SYSCALLS.keys()) expect(doc, `syscall ${nr}`).toMatch(new RegExp(`^\\| ${nr} \\| \`${SYSCALL_NAMES[nr]}\` \\| `, 'm'));
+  const all = [...SENTRY_SYSCALLS.keys(), ...HOST_NETWORK_SYSCALLS.keys(), ...CONTROL_SYSCALLS.keys()];
+  for (const nr of all) expect(doc, `syscall ${nr}`).toMatch(new RegExp(`^\\| ${nr} \\| \`${SYSCALL_NAMES[nr]}\` \\| `, 'm'));
 });
