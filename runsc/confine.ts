@@ -54,12 +54,14 @@ export const SENTRY_BOUNDING = [...KEEP_CAPS.keys(), ...SETUP_CAPS];
 export interface ConfineOptions {
   network: string;
   rootless: boolean;
+  /** A new network namespace; by default, unless --network=host (an OCI sandbox decides by its spec: runsc/netns.ts). */
+  freshNetns?: boolean;
 }
 
 /** The launcher's arguments (before the program) for a Sentry started with o. */
 export function launcherArgs(o: ConfineOptions, uid: number, gid: number): string[] {
   let flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID;
-  if (o.network !== 'host') flags |= CLONE_NEWNET;
+  if (o.freshNetns ?? o.network !== 'host') flags |= CLONE_NEWNET;
   if (o.rootless) flags |= CLONE_NEWUSER;
   return [String(flags), capMask(SENTRY_BOUNDING), String(OPT_FORK), o.rootless ? `0 ${uid} 1` : '-', o.rootless ? `0 ${gid} 1` : '-'];
 }
@@ -173,6 +175,7 @@ export const SENTRY_SYSCALLS: ReadonlyMap<number, string> = new Map([
   [204, 'sched_getaffinity: libuv sizes its thread pool'],
   [223, 'timer_settime: the KVM platform arms its time-slice timer'],
   [218, 'set_tid_address: new threads'],
+  [219, 'restart_syscall: the kernel resumes a timed wait (poll, futex, epoll_wait) that a freeze (runsc pause) or a stop interrupted'],
   [228, 'clock_gettime: when the vDSO is not used'],
   [231, 'exit_group: the Sentry exits with the workload\'s status'],
   [232, 'epoll_wait: the host poller collects ready host fds (sentry/platform/hostpoll.ts)'],

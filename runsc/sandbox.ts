@@ -11,10 +11,13 @@
 //                              the connection then carries {"op":"signal","sig":N}
 //                              to it and, last, {"exit":STATUS}
 //
-// Readiness (or a one-line reason it cannot be created) goes to fd 3, a pipe
-// `create` reads. fds 0-2 are the container's stdio. The process exits with
-// the container's exit status (128+N when signal N killed init), which is how
-// the engine's shim learns it, and writes that code to STATE/exit first for
+// It runs confined (runsc/sandbox_launch.ts has the fds `create` passes:
+// stdio, the readiness pipe, the control socket's listener, STATE/exit):
+// once everything is up it pivots into an empty root and installs the
+// Sentry's seccomp filter (runsc/confine.ts), so it never opens a host path
+// after that. Readiness (or a one-line reason it cannot be created) goes to
+// the pipe. The process exits with the container's exit status (128+N when
+// signal N killed init) and writes that code to STATE/exit first for
 // `runsc wait`. While init runs, the Kernel's loop owns the thread; the
 // control socket's watcher rings the Kernel's doorbell to get a turn
 // (SIGKILL does not ask: `runsc kill` kills this process).
@@ -31,10 +34,11 @@ import { FDTable } from '../sentry/vfs/fdtable';
 import { Kernel, defaultRlimits, type StartArgs } from '../sentry/kernel/kernel';
 import * as unix from '../src/ffi/unix';
 import type { PlatformName } from '../sentry/platform/create';
-import { controlAddress } from './container';
 import { ControlServer, type Connection, type Request } from './control';
 import { Cgroup, type CgroupPaths } from './cgroup';
-import { joinSpecNetns } from './netns';
+import { joinSandboxNetns, sandboxNetns } from './netns';
+import { confineSentry } from './confine';
+import { SANDBOX_FD } from './sandbox_launch';
 import { startGofer } from './gofer';
 import { installStdio } from './stdio';
 
@@ -57,7 +61,6 @@ export interface SandboxOptions {
   cgroup?: CgroupPaths;
 }
 
-const READY_FD = 3;
 /** The kernel's "no limit" (sentry/kernel/kernel.ts RLIM_INFINITY). */
 const RLIM_INFINITY = Number.MAX_SAFE_INTEGER;
 /** Signals whose default action is to do nothing: a container still in `created` ignores them. */
@@ -171,8 +174,8 @@ function findProgram(vfs: VFS, cwd: string, cmd: string, env: string[]): string 
 
 function tellCreate(msg: string): void {
   try {
-    fs.writeSync(READY_FD, `${msg.replace(/\n/g, ' ')}\n`);
-    fs.closeSync(READY_FD);
+    fs.writeSync(SANDBOX_FD.ready, `${msg.replace(/\n/g, ' ')}\n`);
+    fs.closeSync(SANDBOX_FD.ready);
   } catch {
     // create went away: nothing to tell.
   }
@@ -261,9 +264,9 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
   }
   const exitWith = (code: number): never => {
     try {
-      fs.writeFileSync(path.join(o.stateDir, 'exit'), String(code));
+      fs.writeSync(SANDBOX_FD.exit, String(code));
     } catch {
-      // The state directory is gone (deleted): nobody waits.
+      // Nobody waits.
     }
     // Not process.exit: it would wait for the control socket's watcher, blocked in poll().
     unix.exitNow(code);
@@ -363,7 +366,7 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     conn.keep((m) => { if (m.op === 'signal') signal(Number(m['sig'])); }, () => signal(9));
   };
 
-  const server = new ControlServer(controlAddress(o.stateDir), (req, hostFds, conn) => {
+  const server = new ControlServer(SANDBOX_FD.control, (req, hostFds, conn) => {
     if (req.op === 'exec') {
       exec(req, hostFds, conn);
       return;
@@ -382,12 +385,14 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     }
   });
   try {
-    // The spec's network namespace, in either mode: the engine's hooks set it up by this
-    // process's pid. After the control socket is bound (an abstract one would belong to it).
-    joinSpecNetns(spec);
+    joinSandboxNetns(sandboxNetns(spec, o.network ?? 'none'));
+    // Everything the Sentry needs from the host is open: confine it.
+    await server.up;
+    kernel.platform.prepare();
+    confineSentry({ control: true, hostNetwork: o.network === 'host' });
   } catch (e) {
     tellCreate((e as Error).message);
-    process.exit(1);
+    unix.exitNow(1);
   }
   tellCreate('ok');
   // Wait: the control socket's watcher keeps the event loop alive until start and exit.
