@@ -51,6 +51,15 @@ const CLONE_THREAD = 0x10000;
  */
 export const SENTRY_BOUNDING = [...KEEP_CAPS.keys(), ...SETUP_CAPS];
 
+const CAP_NET_BIND_SERVICE = 10;
+/**
+ * Kept with --network=host: the host checks a bind below port 1024 against
+ * the Sentry's own credentials (engines such as docker lower
+ * ip_unprivileged_port_start with a sysctl in the spec, which runsc does not
+ * apply; Kubernetes gives containers this capability instead).
+ */
+const HOST_NETWORK_CAPS = [CAP_NET_BIND_SERVICE];
+
 export interface ConfineOptions {
   network: string;
   rootless: boolean;
@@ -63,7 +72,8 @@ export function launcherArgs(o: ConfineOptions, uid: number, gid: number): strin
   let flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID;
   if (o.freshNetns ?? o.network !== 'host') flags |= CLONE_NEWNET;
   if (o.rootless) flags |= CLONE_NEWUSER;
-  return [String(flags), capMask(SENTRY_BOUNDING), String(OPT_FORK), o.rootless ? `0 ${uid} 1` : '-', o.rootless ? `0 ${gid} 1` : '-'];
+  const keep = o.network === 'host' ? [...SENTRY_BOUNDING, ...HOST_NETWORK_CAPS] : SENTRY_BOUNDING;
+  return [String(flags), capMask(keep), String(OPT_FORK), o.rootless ? `0 ${uid} 1` : '-', o.rootless ? `0 ${gid} 1` : '-'];
 }
 
 /** The hidden flag the launched Sentry carries (bin/runsc adds it). */
@@ -114,11 +124,19 @@ export function confineSentry(needs: FilterNeeds, mountPoint = '/tmp'): void {
   check(libc.umount2('.', MNT_DETACH), 'detach the old root');
   check(libc.chdir('/'), 'chdir /');
   check(libc.mount(null, '/', null, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, null), 'read-only root');
-  for (let c = 0; c < 64 && libc.prctl(PR_CAPBSET_READ, c, 0, 0, 0) >= 0; c++) check(libc.prctl(PR_CAPBSET_DROP, c, 0, 0, 0), `drop capability ${c}`);
+  const keep = needs.hostNetwork ? HOST_NETWORK_CAPS : [];
+  for (let c = 0; c < 64 && libc.prctl(PR_CAPBSET_READ, c, 0, 0, 0) >= 0; c++) {
+    if (!keep.includes(c)) check(libc.prctl(PR_CAPBSET_DROP, c, 0, 0, 0), `drop capability ${c}`);
+  }
   check(libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), 'clear ambient capabilities');
   const hdr = new Uint8Array(8);
   new DataView(hdr.buffer).setUint32(0, LINUX_CAPABILITY_VERSION_3, true);
-  check(libc.capset(hdr, new Uint8Array(24)), 'capset');
+  // struct __user_cap_data_struct[2]: effective, permitted, inheritable for capabilities 0-31, then 32-63.
+  const data = new DataView(new ArrayBuffer(24));
+  const mask = keep.reduce((m, c) => m | (1 << c), 0);
+  data.setUint32(0, mask, true);
+  data.setUint32(4, mask, true);
+  check(libc.capset(hdr, new Uint8Array(data.buffer)), 'capset');
   check(libc.seccompSetFilter(SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG, sentryFilter(needs)), 'seccomp');
 }
 
