@@ -1,7 +1,8 @@
 // The Sentry's confinement (issue 7, the second layer under the Sentry).
 //
 // Stage 1 runs before Node, in dist/launcher (runsc/launcher.ts), which
-// bin/runsc puts in front of `runsc do`: new mount, PID, IPC and UTS
+// bin/runsc puts in front of `runsc do` and `create` in front of an OCI
+// sandbox (runsc/sandbox_launch.ts): new mount, PID, IPC and UTS
 // namespaces, a network namespace unless --network=host, a user namespace
 // with --rootless (the user's ids mapped to 0), private mounts,
 // no_new_privs, and a bounding set of SENTRY_BOUNDING. The Sentry is pid 1 of

@@ -1,5 +1,6 @@
 // The sandbox's control socket: a SOCK_SEQPACKET Unix socket in the
-// container's state directory (runsc/container.ts controlAddress). Each
+// container's state directory (runsc/container.ts controlAddress), bound by
+// `create` and passed to the confined sandbox as a listening fd. Each
 // request is one message, a JSON object with an "op", possibly carrying fds
 // (SCM_RIGHTS: `exec` sends the new process's stdio); each answer is one
 // message, {"ok":true,…} or {"ok":false,"error":"…"}. A connection may stay

@@ -3,9 +3,10 @@
 // seccomp filter; the stubs' filter and fds; the filters' semantics (a probe
 // program installs each and makes allowed and forbidden calls); --rootless
 // and --network=host; the same confinement for OCI sandboxes (create/run,
-// and --rootless run as an unprivileged user); and faults — kill -9 of the Sentry, the launcher, a
-// stub or the Gofer leaves nothing behind and breaks no later run, and data
-// fsync'd to a writable root before the kill is on the host.
+// and --rootless run as an unprivileged user); and faults — kill -9 of the
+// Sentry, the launcher, a stub or the Gofer leaves nothing behind and breaks
+// no later run, and data fsync'd to a writable root before the kill is on
+// the host.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
