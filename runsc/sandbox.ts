@@ -20,7 +20,8 @@
 // signal N killed init) and writes that code to STATE/exit first for
 // `runsc wait`. While init runs, the Kernel's loop owns the thread; the
 // control socket's watcher rings the Kernel's doorbell to get a turn
-// (SIGKILL does not ask: `runsc kill` kills this process).
+// (SIGKILL does not ask: `runsc kill` kills the launcher, whose death kills
+// this process).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
