@@ -273,6 +273,12 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     unix.exitNow(code);
   };
 
+  // The control socket's watcher thread loads while the sandbox is built; requests are served once it is ready.
+  let handle: (req: Request, hostFds: number[], conn: Connection) => void = (req, hostFds) => {
+    for (const fd of hostFds) unix.close(fd);
+    throw new Error('the sandbox is not ready');
+  };
+  const server = new ControlServer(SANDBOX_FD.control, (req, hostFds, conn) => handle(req, hostFds, conn));
   let b: Built;
   try {
     // First, so the Gofers and stubs started from here on are in it too.
@@ -280,7 +286,7 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     b = build(o, log, errFd);
   } catch (e) {
     tellCreate(e instanceof SpecError ? e.message : `cannot create the sandbox: ${(e as Error).message}`);
-    process.exit(1);
+    unix.exitNow(1);
   }
   const { spec, kernel, vfs, fds } = b;
   const proc = spec.process!;
@@ -367,7 +373,7 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     conn.keep((m) => { if (m.op === 'signal') signal(Number(m['sig'])); }, () => signal(9));
   };
 
-  const server = new ControlServer(SANDBOX_FD.control, (req, hostFds, conn) => {
+  handle = (req: Request, hostFds: number[], conn: Connection): void => {
     if (req.op === 'exec') {
       exec(req, hostFds, conn);
       return;
@@ -384,7 +390,7 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     } else {
       answer(`unknown request ${JSON.stringify(req.op)}`);
     }
-  });
+  };
   try {
     joinSandboxNetns(sandboxNetns(spec, o.network ?? 'none'));
     // Everything the Sentry needs from the host is open: confine it.
