@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as http from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 const RUNSC = path.resolve(__dirname, '..', 'bin', 'runsc');
 const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -120,6 +120,10 @@ describe.skipIf(!canRun)('docker --runtime=runsc', () => {
     expect(imp.status, imp.stderr).toBe(0);
   }, 180_000);
 
+  // A turn of the event loop between tests: these tests block it (spawnSync), and a minute of them
+  // in a row would hold vitest's own messages past its RPC timeout.
+  beforeEach(() => new Promise<void>((r) => setImmediate(r)));
+
   afterAll(async () => {
     if (!canRun) return;
     docker(['rm', '-f', 'stopme', 'killme', 'rmme', 'execme', 'statme', 'ttyexec', 'web', 'confined', 'confinedhost'], 30_000);
@@ -195,9 +199,7 @@ describe.skipIf(!canRun)('docker --runtime=runsc', () => {
     expect(r.stdout).toContain("ls: /home: No such file or directory");
   });
 
-  it('the Sentry is confined: its own namespaces (docker\'s network namespace with --network=host), an empty root, no capabilities, seccomp on every thread', async () => {
-    // A turn of the event loop first: the synchronous tests before this one would otherwise hold vitest's RPC past its timeout.
-    await new Promise((r) => setImmediate(r));
+  it('the Sentry is confined: its own namespaces (docker\'s network namespace with --network=host), an empty root, no capabilities, seccomp on every thread', () => {
     for (const [runtime, name] of [['runsc', 'confined'], ['runsc-host', 'confinedhost']] as const) {
       expect(docker(['run', '-d', '--name', name, `--runtime=${runtime}`, 'runsc-busybox', 'sleep', '1000']).status).toBe(0);
       try {
