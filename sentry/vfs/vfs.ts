@@ -298,14 +298,23 @@ export class VFS {
    * the rest (ENOEXEC, x bits) from stat() and the contents.
    */
   openExecutable(t: Task, path: string): FileDescription | number {
-    const loc = this.resolveAt(t, AT_FDCWD, path, true, false);
+    const loc = this.resolveRegular(t, AT_FDCWD, path, MAY_EXEC, EACCES, EACCES);
+    if (typeof loc === 'number') return loc;
+    return loc.d.inode.open(t, O_RDONLY | O_LARGEFILE, loc);
+  }
+
+  /**
+   * Resolves path (following symlinks) to a regular file the caller may
+   * access as `may` asks; a directory fails with dirErrno, any other
+   * non-regular file with otherErrno, a denied access with EACCES.
+   */
+  private resolveRegular(t: Task, dirfd: number, path: string, may: number, dirErrno: number, otherErrno: number): Location | number {
+    const loc = this.resolveAt(t, dirfd, path, true, false);
     if (typeof loc === 'number') return loc;
     const ino = loc.d.inode;
-    if (ino.isDir) return -EACCES;
-    if (!ino.isRegular) return -EACCES;
+    if (!ino.isRegular) return ino.isDir ? -dirErrno : -otherErrno;
     const st = ino.stat();
-    if (!permits(fsSubject(t), st.mode, st.uid, st.gid, MAY_EXEC)) return -EACCES;
-    return ino.open(t, O_RDONLY | O_LARGEFILE, loc);
+    return permits(fsSubject(t), st.mode, st.uid, st.gid, may) ? loc : -EACCES;
   }
 
   // ---------------------------------------------------------------------
@@ -688,13 +697,9 @@ export class VFS {
 
   /** truncate(2) by path: needs write permission. */
   truncatePath(t: Task, dirfd: number, path: string, size: number): number {
-    const loc = this.resolveAt(t, dirfd, path, true, false);
+    const loc = this.resolveRegular(t, dirfd, path, MAY_WRITE, EISDIR, EINVAL);
     if (typeof loc === 'number') return loc;
     const ino = loc.d.inode;
-    if (ino.isDir) return -EISDIR;
-    if (!ino.isRegular) return -EINVAL;
-    const st = ino.stat();
-    if (!permits(fsSubject(t), st.mode, st.uid, st.gid, MAY_WRITE)) return -EACCES;
     const r = ino.prepareWrite();
     if (r < 0) return r;
     const tr = ino.truncate(size);

@@ -14,7 +14,7 @@ import {
 import type { SyscallArgs, SyscallRow, SysResult } from '../types';
 import { readPathArg } from './fs_pathutil';
 import { sysFlock } from './fs_locks';
-import { andThen, clampCount, fileOf, gather, readIovecs, scatter, totalLen } from './fs_util';
+import { andThen, clampCount, fileOf, gather, getdentsAs, readIovecs, scatter, totalLen } from './fs_util';
 
 // ---- mknod ----
 
@@ -78,12 +78,10 @@ function doPwritev(t: Task, a: SyscallArgs, v2: boolean): SysResult {
  * Both formats need header + name + 2 bytes rounded to 8, so sizes match.
  */
 function sysGetdents(t: Task, a: SyscallArgs): SysResult {
-  const fd = a.int(0), buf = a.u64(1), count = a.uint(2);
-  const f = fileOf(t, fd);
-  if (!f || f.isPath) return -EBADF;
-  const saved = f.offset;
-  const r = f.getdents(t, count);
-  if (typeof r === 'number') return r;
+  return getdentsAs(t, a, toLinuxDirent);
+}
+
+function toLinuxDirent(r: Uint8Array): Uint8Array {
   const out = new Uint8Array(r.length);
   const dv = new DataView(out.buffer);
   for (let off = 0; off < r.length;) {
@@ -97,8 +95,7 @@ function sysGetdents(t: Task, a: SyscallArgs): SysResult {
     out[off + h.d_reclen - 1] = h.d_type;
     off += h.d_reclen;
   }
-  if (out.length > 0 && !t.mm.write(buf, out)) { f.offset = saved; return -EFAULT; }
-  return out.length;
+  return out;
 }
 
 // ---- fd-range and advisory calls ----
