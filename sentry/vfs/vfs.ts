@@ -809,12 +809,17 @@ export class VFS {
     if (c.mnt !== p.dir.mnt) return -EBUSY;
     if (c.d.inode.isDir) return -EISDIR;
     if (p.trailingSlash) return -ENOTDIR;
-    const w = this.mayDelete(t, p.dir, c.d.inode);
+    return this.removeEntry(t, p, c.d.inode, (dir) => dir.unlink(t, p.name, c.d.inode));
+  }
+
+  /** The end of unlink and rmdir: the right to delete, the file system's removal (remove), then the dentry and inotify. */
+  private removeEntry(t: Task, p: ParentLoc, victim: Inode, remove: (dir: Inode) => number): number {
+    const w = this.mayDelete(t, p.dir, victim);
     if (w < 0) return w;
-    const r = p.dir.d.inode.unlink(t, p.name, c.d.inode);
+    const r = remove(p.dir.d.inode);
     if (r < 0) return r;
     this.detachChild(p.dir, p.name);
-    inotify.deleted(p.dir.d.inode, p.name, c.d.inode);
+    inotify.deleted(p.dir.d.inode, p.name, victim);
     return 0;
   }
 
@@ -828,13 +833,7 @@ export class VFS {
     if (c.mnt !== p.dir.mnt) return -EBUSY;
     if (!c.d.inode.isDir) return -ENOTDIR;
     if (c.mnt === t.fs.root.mnt && c.d === t.fs.root.d) return -EBUSY;
-    const w = this.mayDelete(t, p.dir, c.d.inode);
-    if (w < 0) return w;
-    const r = p.dir.d.inode.rmdir(t, p.name, c.d.inode);
-    if (r < 0) return r;
-    this.detachChild(p.dir, p.name);
-    inotify.deleted(p.dir.d.inode, p.name, c.d.inode);
-    return 0;
+    return this.removeEntry(t, p, c.d.inode, (dir) => dir.rmdir(t, p.name, c.d.inode));
   }
 
   rename(t: Task, oldDirfd: number, oldPath: string, newDirfd: number, newPath: string, flags: number): number {

@@ -145,24 +145,21 @@ export class Struct<F extends string, A extends string = never> {
 
   /** All fields as numbers (64-bit values exact up to 2^53; i64 signed). */
   decode(bytes: Uint8Array | DataView, at = 0): Record<F, number> {
-    const dv = viewOf(bytes);
-    if (at < 0 || at + this.size > dv.byteLength) {
-      throw new RangeError(`${this.name}: need ${this.size} bytes at ${at}, have ${dv.byteLength}`);
-    }
-    const out = {} as Record<F, number>;
-    const names = this.names, getters = this.getters;
-    for (let i = 0; i < names.length; i++) out[names[i]!] = getters[i]!(dv, at);
-    return out;
+    return this.decodeWith(this.getters, bytes, at);
   }
 
   /** All fields as bigints (u64 unsigned, i64 signed). */
   decodeBig(bytes: Uint8Array | DataView, at = 0): Record<F, bigint> {
+    return this.decodeWith(this.bigGetters, bytes, at);
+  }
+
+  private decodeWith<V>(getters: readonly ((dv: DataView, at: number) => V)[], bytes: Uint8Array | DataView, at: number): Record<F, V> {
     const dv = viewOf(bytes);
     if (at < 0 || at + this.size > dv.byteLength) {
       throw new RangeError(`${this.name}: need ${this.size} bytes at ${at}, have ${dv.byteLength}`);
     }
-    const out = {} as Record<F, bigint>;
-    const names = this.names, getters = this.bigGetters;
+    const out = {} as Record<F, V>;
+    const names = this.names;
     for (let i = 0; i < names.length; i++) out[names[i]!] = getters[i]!(dv, at);
     return out;
   }
