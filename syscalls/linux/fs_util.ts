@@ -112,3 +112,24 @@ export function getdentsAs(t: Task, a: SyscallArgs, layout: (dirent64: Uint8Arra
   }
   return out.length;
 }
+
+/**
+ * pipe and socketpair: installs both ends and stores their fds as int[2] at
+ * addr; on any failure neither end stays installed.
+ */
+export function installPair(t: Task, a: FileDescription, b: FileDescription, cloexec: boolean, addr: number): number {
+  const fdA = t.fds.install(a, cloexec);
+  if (fdA < 0) { a.decRef(); b.decRef(); return fdA; }
+  const fdB = t.fds.install(b, cloexec);
+  if (fdB < 0) { t.fds.close(fdA); b.decRef(); return fdB; }
+  const out = new Uint8Array(8);
+  const dv = new DataView(out.buffer);
+  dv.setInt32(0, fdA, true);
+  dv.setInt32(4, fdB, true);
+  if (!t.mm.write(addr, out)) {
+    t.fds.close(fdA);
+    t.fds.close(fdB);
+    return -EFAULT;
+  }
+  return 0;
+}

@@ -25,7 +25,7 @@ import { O_NONBLOCK } from '../../sentry/vfs/linuxconst';
 import { credsOf, newSocketPair, UnixSocket } from '../../sentry/vfs/unix';
 import { HostSocket } from '../../sentry/net/hostinet';
 import type { SyscallArgs, SyscallRow, SysResult } from '../types';
-import { andThen, fileOf, gather, readIovecs, scatter, totalLen, type IoVec } from './fs_util';
+import { andThen, fileOf, gather, installPair, readIovecs, scatter, totalLen, type IoVec } from './fs_util';
 
 /** sizeof(struct sockaddr_storage): the longest address a socket call copies in. */
 const SOCKADDR_MAX = 128;
@@ -113,17 +113,7 @@ function sysSocketpair(t: Task, a: SyscallArgs): SysResult {
   base = unixType(base, a.int(2));
   if (base < 0) return base;
   const [s0, s1] = newSocketPair(base, (type & SOCK_NONBLOCK) !== 0, credsOf(t));
-  const cloexec = (type & SOCK_CLOEXEC) !== 0;
-  const fd0 = t.fds.install(s0, cloexec);
-  if (fd0 < 0) { s0.decRef(); s1.decRef(); return fd0; }
-  const fd1 = t.fds.install(s1, cloexec);
-  if (fd1 < 0) { t.fds.close(fd0); s1.decRef(); return fd1; }
-  const out = new Uint8Array(8);
-  const dv = new DataView(out.buffer);
-  dv.setInt32(0, fd0, true);
-  dv.setInt32(4, fd1, true);
-  if (!t.mm.write(svAddr, out)) { t.fds.close(fd0); t.fds.close(fd1); return -EFAULT; }
-  return 0;
+  return installPair(t, s0, s1, (type & SOCK_CLOEXEC) !== 0, svAddr);
 }
 
 // ---- addresses ----
