@@ -33,7 +33,7 @@ import * as unix from '../src/ffi/unix';
 import type { PlatformName } from '../sentry/platform/create';
 import { controlAddress } from './container';
 import { ControlServer, type Connection, type Request } from './control';
-import { Cgroup, type CgroupPaths } from './cgroup';
+import { Cgroup, parseResources, type CgroupPaths } from './cgroup';
 import { joinSpecNetns } from './netns';
 import { startGofer } from './gofer';
 import { installStdio } from './stdio';
@@ -55,6 +55,8 @@ export interface SandboxOptions {
   network?: string;
   /** The cgroup to enter before starting anything (create made it). */
   cgroup?: CgroupPaths;
+  /** --total-memory: the sandbox's memory, over linux.resources.memory.limit. */
+  totalMemory?: number;
 }
 
 const READY_FD = 3;
@@ -186,6 +188,12 @@ interface Built {
   gofers: Gofers;
 }
 
+/** linux.resources.memory.limit when it sets one (the Sentry's memory accounting enforces it too). */
+function specMemoryLimit(spec: Spec): number | undefined {
+  const limit = parseResources(spec.linux.resources).memory?.limit;
+  return limit !== undefined && limit > 0 ? limit : undefined;
+}
+
 function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built {
   let text: string;
   try {
@@ -213,6 +221,7 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   }
   const kernel = new Kernel({
     vfs, log, strace: o.strace, hostname: spec.hostname || os.hostname(), platform: o.platform, hostNetwork: o.network === 'host',
+    totalMemory: o.totalMemory ?? specMemoryLimit(spec),
   });
   for (const pid of gofers.pids) { kernel.platform.pin(pid); kernel.watchVital(pid, 'a Gofer'); }
   gofers.onDead = (why) => kernel.shutdown(why);

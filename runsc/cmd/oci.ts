@@ -73,6 +73,7 @@ function globalFlags(g: GlobalOptions): string[] {
   if (g.debugLog) f.push('--debug-log', g.debugLog);
   if (g.overlay2) f.push('--overlay2', g.overlay2);
   f.push('--file-access', g.fileAccess);
+  if (g.totalMemory !== undefined) f.push('--total-memory', String(g.totalMemory));
   return f;
 }
 
@@ -327,7 +328,7 @@ function defined<T extends object>(o: T): Partial<T> {
 }
 
 /** "512m", "1g", "1048576", "-1" → bytes (binary multiples, as runc's units.RAMInBytes). */
-function parseBytes(s: string): number {
+export function parseBytes(s: string): number {
   const m = /^(-?\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(s.trim());
   if (!m) throw new OciError(`invalid size: ${JSON.stringify(s)}`);
   const mult = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
@@ -659,7 +660,7 @@ export function ociCommands(program: Command): void {
       const g = globals(self);
       await runSandbox({
         id, bundle: o.bundle, stateDir: o.stateDir, strace: g.strace, debug: g.debug, debugLog: g.debugLog, logFormat: g.logFormat,
-        platform: g.platform, overlay: g.overlay2 === 'root:memory', fileAccess: g.fileAccess, network: g.network,
+        platform: g.platform, overlay: g.overlay2 === 'root:memory', fileAccess: g.fileAccess, network: g.network, totalMemory: g.totalMemory,
         cgroup: o.cgroup ? JSON.parse(o.cgroup) as CgroupPaths : undefined,
       });
     });

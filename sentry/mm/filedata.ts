@@ -10,6 +10,12 @@ import type { FilePages, PageRun } from './pagecache';
 
 interface Extent { start: number; len: number; backing: Backing }
 
+/** A filesystem's size limit (tmpfs's size=): committed bytes of its files, and how many it may hold. */
+export interface SpaceQuota {
+  used: number;
+  limit(): number;
+}
+
 let shared: MemoryFile | null = null;
 /** The memory file of this Sentry process: one per sandbox, shared by the kernel and every in-memory filesystem. */
 export function sentryMemoryFile(): MemoryFile {
@@ -18,8 +24,11 @@ export function sentryMemoryFile(): MemoryFile {
 }
 
 /** Extents of a file nobody references any more go back to the memory file (mappings hold their own references). */
-const releaser = new FinalizationRegistry<Extent[]>((extents) => {
-  for (const e of extents) e.backing.unref();
+const releaser = new FinalizationRegistry<{ extents: Extent[]; quota: SpaceQuota | null }>(({ extents, quota }) => {
+  for (const e of extents) {
+    if (quota) quota.used = Math.max(0, quota.used - e.backing.mf!.committedIn(e.backing.off, e.len));
+    e.backing.unref();
+  }
 });
 
 export class FileData implements FilePages {
@@ -29,8 +38,8 @@ export class FileData implements FilePages {
   /** The file's size. */
   size = 0;
 
-  constructor(private readonly mf: MemoryFile = sentryMemoryFile()) {
-    releaser.register(this, this.extents);
+  constructor(private readonly mf: MemoryFile = sentryMemoryFile(), private readonly quota: SpaceQuota | null = null) {
+    releaser.register(this, { extents: this.extents, quota });
   }
 
   /** Makes extents cover [0, end). */
@@ -75,17 +84,26 @@ export class FileData implements FilePages {
     return out;
   }
 
-  write(off: number, data: Uint8Array): void {
+  /** Writes data at off; false when the filesystem has no room for the pages it needs (ENOSPC). */
+  write(off: number, data: Uint8Array): boolean {
     const end = off + data.length;
     this.reserve(end);
+    let grow = 0;
+    if (this.quota) {
+      this.each(off, data.length, (at, _d, k) => { grow += pageUp(at + k) - (at - (at % PAGE)) - this.mf.committedIn(at, k); });
+      if (grow > 0 && this.quota.used + grow > this.quota.limit()) return false;
+    }
     this.each(off, data.length, (at, done, k) => this.mf.write(at, data.subarray(done, done + k)));
+    if (this.quota) this.quota.used += grow;
     if (end > this.size) this.size = end;
+    return true;
   }
 
   /** Sets the size; bytes past a shrunk size read back as zeros if the file grows again. */
   truncate(size: number): void {
     // Zero the tail of the last page and drop the pages after it (a page never touched stays absent).
-    if (size < this.size) this.each(size, this.capacity - size, (at, _d, k) => this.mf.punch(at, k));
+    // The pages stay counted: a shared mapping may still reach them.
+    if (size < this.size) this.each(size, this.capacity - size, (at, _d, k) => this.mf.punch(at, k, true));
     this.size = size;
   }
 

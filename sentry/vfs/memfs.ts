@@ -2,10 +2,9 @@
 // memfd_create's files and the skeleton of devfs. Regular files keep their
 // data in the memory file (sentry/mm/filedata.ts), so MAP_SHARED mappings and
 // read/write see the same pages. Nothing here touches the host.
-import { E2BIG, EEXIST, EFBIG, EINVAL, ENODATA, ENOENT, ENOTEMPTY, EOPNOTSUPP, EPERM, ERANGE } from '../../src/abi/errno';
-import { FileData } from '../mm/filedata';
+import { E2BIG, EEXIST, EFBIG, EINVAL, ENODATA, ENOENT, ENOSPC, ENOTEMPTY, EOPNOTSUPP, EPERM, ERANGE } from '../../src/abi/errno';
+import { FileData, sentryMemoryFile, type SpaceQuota } from '../mm/filedata';
 import { PAGE } from '../mm/memfile';
-import { ramBytes } from '../kernel/machine';
 import type { Task } from '../kernel/task';
 import type { MappableFile, ReadResult, Stat } from './file';
 import { dtOf, Inode, nowSpec, type DirEnt, type FileSystem, type Owner, type SetAttr, type StatFS, type TimeSpec } from './inode';
@@ -22,25 +21,27 @@ let nextIno = 1n << 40n;
 /** A fresh inode number, above any gofer qid.path a small host tree produces. */
 export function newIno(): bigint { return nextIno++; }
 
-export class MemFS implements FileSystem {
+export class MemFS implements FileSystem, SpaceQuota {
   readonly dev = newDevNumber();
   readonly cacheDentries = true;
   constructor(public readonly = false, readonly magic = TMPFS_MAGIC) {}
 
   /** Inodes alive (linked) in this filesystem. */
   inodes = 0;
-  /** The data of every regular file, to count the pages in use. */
-  private readonly files = new Set<WeakRef<FileData>>();
+  /** Bytes its files' data holds (writes past limit() fail with ENOSPC). */
+  used = 0;
+  /** False for memfd_create's internal mount, which Linux does not limit. */
+  sizeLimited = true;
 
-  /** Linux's defaults: half the RAM, and as many inodes as half its pages. */
+  /** Linux's default size: half the sandbox's memory. */
+  limit(): number {
+    return this.sizeLimited ? Math.floor(sentryMemoryFile().limit / 2) : Number.MAX_SAFE_INTEGER;
+  }
+
+  /** Linux's defaults: half the memory, and as many inodes as half its pages. */
   statfs(): StatFS {
-    const blocks = Math.floor(ramBytes() / 2 / PAGE);
-    let used = 0;
-    for (const ref of this.files) {
-      const d = ref.deref();
-      if (d) used += d.residentBytes() / PAGE;
-      else this.files.delete(ref);
-    }
+    const blocks = Math.floor(sentryMemoryFile().limit / 2 / PAGE);
+    const used = Math.ceil(Math.max(0, this.used) / PAGE);
     const free = Math.max(0, blocks - used);
     return {
       type: this.magic, bsize: PAGE, blocks, bfree: free, bavail: free,
@@ -48,11 +49,9 @@ export class MemFS implements FileSystem {
     };
   }
 
-  /** A new file's data, counted in statfs. */
+  /** A new file's data, counted in statfs and held to the size limit. */
   newData(): FileData {
-    const d = new FileData();
-    this.files.add(new WeakRef(d));
-    return d;
+    return new FileData(sentryMemoryFile(), this);
   }
 
   newDir(mode: number, owner: Owner): MemInode {
@@ -254,7 +253,7 @@ export class MemInode extends Inode {
     const end = off + data.length;
     if (end > MAX_MEM_FILE) return -EFBIG;
     if (end > this.data.size && this.seals & F_SEAL_GROW) return -EPERM;
-    this.data.write(off, data);
+    if (!this.data.write(off, data)) return -ENOSPC;
     this.touch();
     return data.length;
   }
