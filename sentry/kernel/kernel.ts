@@ -119,6 +119,7 @@ export class Kernel {
     this.hostNetwork = opts.hostNetwork ?? false;
     this.mf.limit = opts.totalMemory ?? ramBytes();
     this.mf.onFull = (bytes) => this.oom.makeRoom(bytes);
+    this.mf.onShrink = () => this.cache.shrink();
     this.platform = createPlatform(opts.platform ?? 'ptrace', this.mf);
     this.dispatcher = new Dispatcher(this, opts.strace);
     this.vfs.setProcProvider(procProvider(this));

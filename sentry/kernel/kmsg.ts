@@ -45,8 +45,19 @@ export class KernelLog {
     this.unread = 0;
   }
 
-  /** Total bytes held. */
-  size(): number {
-    return this.bytes;
+  /** The ring's size (SYSLOG_ACTION_SIZE_BUFFER). */
+  readonly capacity = LOG_BUF_LEN;
+
+  /** Up to len bytes of the oldest unread records, whole ones, now read (SYSLOG_ACTION_READ). */
+  takeUnread(len: number): string {
+    let skip = this.bytes - this.unread;
+    let out = '';
+    for (const r of this.records) {
+      if (skip >= r.length) { skip -= r.length; continue; }
+      if (out.length + r.length > len) break;
+      out += r;
+    }
+    this.unread -= out.length;
+    return out;
   }
 }

@@ -94,6 +94,8 @@ export class OomKiller {
    */
   fault(t: Task, addr: number): boolean {
     this.faulting = t;
+    // Mapping changes reach the host through this (stopped) thread.
+    t.mm.stub = t.stub;
     try {
       return t.mm.populate(addr);
     } catch (e) {
@@ -108,7 +110,7 @@ export class OomKiller {
 
   /** The memory file's onFull: makes room for bytes more, or says it cannot (false). */
   makeRoom(bytes: number): boolean {
-    if (this.k.cache.shrink() > 0) return true;
+    if (this.k.mf.onShrink?.()) return true;
     for (const p of this.dying) if (p.zombie) this.dying.delete(p);
     const faulting = this.faulting;
     if (!faulting && this.dying.size > 0) return false;

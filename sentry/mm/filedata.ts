@@ -23,13 +23,17 @@ export function sentryMemoryFile(): MemoryFile {
   return shared;
 }
 
-/** Extents of a file nobody references any more go back to the memory file (mappings hold their own references). */
-const releaser = new FinalizationRegistry<{ extents: Extent[]; quota: SpaceQuota | null }>(({ extents, quota }) => {
+/** Gives extents back to the memory file (mappings hold their own references) and their bytes back to the quota. */
+function release(extents: Extent[], quota: SpaceQuota | null): void {
   for (const e of extents) {
     if (quota) quota.used = Math.max(0, quota.used - e.backing.mf!.committedIn(e.backing.off, e.len));
     e.backing.unref();
   }
-});
+  extents.length = 0;
+}
+
+/** Extents of a file nobody references any more (one freed without free(): a memfd whose last fd closed). */
+const releaser = new FinalizationRegistry<{ extents: Extent[]; quota: SpaceQuota | null }>(({ extents, quota }) => release(extents, quota));
 
 export class FileData implements FilePages {
   private readonly extents: Extent[] = [];
@@ -39,7 +43,15 @@ export class FileData implements FilePages {
   size = 0;
 
   constructor(private readonly mf: MemoryFile = sentryMemoryFile(), private readonly quota: SpaceQuota | null = null) {
-    releaser.register(this, { extents: this.extents, quota });
+    releaser.register(this, { extents: this.extents, quota }, this);
+  }
+
+  /** Empties the file now (unlinked and closed), rather than when it is collected. */
+  free(): void {
+    releaser.unregister(this);
+    release(this.extents, this.quota);
+    this.capacity = 0;
+    this.size = 0;
   }
 
   /** Makes extents cover [0, end). */
@@ -84,15 +96,18 @@ export class FileData implements FilePages {
     return out;
   }
 
-  /** Writes data at off; false when the filesystem has no room for the pages it needs (ENOSPC). */
+  /**
+   * Writes data at off; false when there is no room for the pages it needs
+   * (ENOSPC): past the filesystem's size limit, or the sandbox's memory.
+   * File data never sets off the OOM killer.
+   */
   write(off: number, data: Uint8Array): boolean {
     const end = off + data.length;
     this.reserve(end);
     let grow = 0;
-    if (this.quota) {
-      this.each(off, data.length, (at, _d, k) => { grow += pageUp(at + k) - (at - (at % PAGE)) - this.mf.committedIn(at, k); });
-      if (grow > 0 && this.quota.used + grow > this.quota.limit()) return false;
-    }
+    this.each(off, data.length, (at, _d, k) => { grow += pageUp(at + k) - (at - (at % PAGE)) - this.mf.committedIn(at, k); });
+    if (grow > 0 && this.quota && this.quota.used + grow > this.quota.limit()) return false;
+    if (grow > 0 && this.mf.committedBytes() + grow > this.mf.limit && !this.mf.reclaim(grow)) return false;
     this.each(off, data.length, (at, done, k) => this.mf.write(at, data.subarray(done, done + k)));
     if (this.quota) this.quota.used += grow;
     if (end > this.size) this.size = end;

@@ -42,6 +42,8 @@ export class MemoryFile {
   limit = Number.MAX_SAFE_INTEGER;
   /** Asked to make room for bytes more when a commit would pass the limit; true to try again. */
   onFull: ((bytes: number) => boolean) | null = null;
+  /** Frees what can go without harm (unused page cache); returns the bytes freed. */
+  onShrink: (() => number) | null = null;
   private committed = 0;
   /** One bit per page: committed or not. By window; absent: none of its pages. */
   private readonly bits: Uint8Array[] = [];
@@ -125,6 +127,13 @@ export class MemoryFile {
       }
       if (!this.onFull?.((this.committed + missing) * PAGE - this.limit)) throw new OutOfMemory();
     }
+  }
+
+  /** Whether bytes more fit under the limit, once what can go without harm has gone. */
+  reclaim(bytes: number): boolean {
+    if ((this.committed * PAGE) + bytes <= this.limit) return true;
+    this.onShrink?.();
+    return (this.committed * PAGE) + bytes <= this.limit;
   }
 
   /** Whether every page of [off, off+len) is committed. */

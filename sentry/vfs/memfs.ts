@@ -105,6 +105,8 @@ export class MemInode extends Inode {
   private xattrs: Map<string, Uint8Array> | null = null;
   /** File seals (F_GET_SEALS): only memfd_create with MFD_ALLOW_SEALING makes a file without F_SEAL_SEAL. */
   seals = F_SEAL_SEAL;
+  /** Open descriptions of this file: its data is freed once it has neither these nor links. */
+  private opens = 0;
 
   constructor(readonly fs: MemFS, mode: number, owner: Owner, ino?: bigint) {
     super();
@@ -200,7 +202,10 @@ export class MemInode extends Inode {
     if (c instanceof MemInode) {
       c.nlink = c.isDir ? 0 : Math.max(0, c.nlink - 1);
       c.ctime = nowSpec();
-      if (c.nlink === 0) c.fs.inodes--;
+      if (c.nlink === 0) {
+        c.fs.inodes--;
+        c.freeIfUnused();
+      }
     }
     if (c.isDir) this.nlink--;
     this.touch();
@@ -238,6 +243,17 @@ export class MemInode extends Inode {
   // ---- symlinks ----
   override readlink(t: Task | null): string | number {
     return this.type === S_IFLNK ? this.target : super.readlink(t);
+  }
+
+  override opened(): void { this.opens++; }
+  override closed(): void {
+    this.opens--;
+    this.freeIfUnused();
+  }
+
+  /** Gives the data of a file nobody can reach any more back to the sandbox's memory (mappings keep their pages). */
+  private freeIfUnused(): void {
+    if (this.nlink === 0 && this.opens === 0) this.data?.free();
   }
 
   // ---- data ----
