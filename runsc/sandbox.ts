@@ -188,10 +188,32 @@ interface Built {
   gofers: Gofers;
 }
 
-/** linux.resources.memory.limit when it sets one (the Sentry's memory accounting enforces it too). */
-function specMemoryLimit(spec: Spec): number | undefined {
+/** Room left in the host cgroup for the Sentry's heap to grow while the sandbox runs. */
+const SENTRY_GROWTH = 64 << 20;
+/** The least memory a container's workload is given, however small its limit. */
+const MIN_WORKLOAD_MEMORY = 16 << 20;
+
+/** Resident bytes of a host process (0 if it is gone). */
+function rssOf(pid: number): number {
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The workload's memory under linux.resources.memory.limit: the limit less
+ * what the sandbox's own host processes (this one and its Gofers) use of the
+ * host cgroup, and room for the Sentry to grow, so the Sentry's OOM killer
+ * acts before the host cgroup's.
+ */
+function workloadMemory(spec: Spec, helpers: number[]): number | undefined {
   const limit = parseResources(spec.linux.resources).memory?.limit;
-  return limit !== undefined && limit > 0 ? limit : undefined;
+  if (limit === undefined || limit <= 0) return undefined;
+  let own = process.memoryUsage.rss() + SENTRY_GROWTH;
+  for (const pid of helpers) own += rssOf(pid);
+  return Math.max(MIN_WORKLOAD_MEMORY, limit - own);
 }
 
 function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built {
@@ -221,7 +243,7 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   }
   const kernel = new Kernel({
     vfs, log, strace: o.strace, hostname: spec.hostname || os.hostname(), platform: o.platform, hostNetwork: o.network === 'host',
-    totalMemory: o.totalMemory ?? specMemoryLimit(spec),
+    totalMemory: o.totalMemory ?? workloadMemory(spec, gofers.pids),
   });
   for (const pid of gofers.pids) { kernel.platform.pin(pid); kernel.watchVital(pid, 'a Gofer'); }
   gofers.onDead = (why) => kernel.shutdown(why);
@@ -386,6 +408,10 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
       answer(start());
     } else if (req.op === 'kill') {
       answer(kill(Number(req['sig']), req['all'] === true));
+    } else if (req.op === 'oom') {
+      // How many processes the Sentry's OOM killer has killed (runsc events reports each as an oom event).
+      conn.send({ ok: true, kills: kernel.oom.kills });
+      conn.close();
     } else {
       answer(`unknown request ${JSON.stringify(req.op)}`);
     }

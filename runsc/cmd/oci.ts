@@ -355,6 +355,16 @@ function statsData(u: Usage): Record<string, unknown> {
   };
 }
 
+/** Processes the sandbox's OOM killer has killed so far (0 when the sandbox cannot say). */
+function sentryOomKills(g: GlobalOptions, id: string): number {
+  try {
+    const a = control(controlAddress(containerDir(g.root, id)), { op: 'oom' }, 5000);
+    return typeof a['kills'] === 'number' ? a['kills'] : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** The exit code the sandbox recorded, or 137 if it was killed before it could. */
 function exitCode(g: GlobalOptions, id: string): number {
   try {
@@ -593,8 +603,14 @@ export function ociCommands(program: Command): void {
       const s = readState(g.root, id);
       const cg = cgroupOf(s);
       const ms = parseDuration(o.interval);
+      let oomKills = 0;
       for (;;) {
         if (statusOf(s) === 'stopped') throw new OciError('container not running');
+        if (!o.stats) {
+          // The Sentry's own OOM kills (the host cgroup never sees them): one oom event each, as runc reports the cgroup's.
+          const kills = sentryOomKills(g, id);
+          for (; oomKills < kills; oomKills++) process.stdout.write(`${JSON.stringify({ type: 'oom', id })}\n`);
+        }
         process.stdout.write(`${JSON.stringify({ type: 'stats', id, data: statsData(cg.usage()) })}\n`);
         if (o.stats) return;
         await new Promise((r) => setTimeout(r, ms));

@@ -46,8 +46,6 @@ export class OomKiller {
   private readonly dying = new Set<Process>();
   /** Processes killed so far (runsc events reports them). */
   kills = 0;
-  /** Called after each kill (the OCI side turns it into an oom event). */
-  onKill: (() => void) | null = null;
 
   constructor(private readonly k: Kernel) {}
 
@@ -133,7 +131,6 @@ export class OomKiller {
     this.kills++;
     this.k.kmsg.append(3, `Out of memory: Killed process ${p.pid} (${p.comm}) total-vm:${vm >> 10}kB, anon-rss:${rss >> 10}kB, file-rss:0kB, shmem-rss:0kB, UID:${uid} pgtables:0kB oom_score_adj:${oomScoreAdj(p)}`);
     this.k.log.warn({ pid: p.pid, comm: p.comm, rssBytes: rss, needBytes: bytes, limitBytes: this.k.mf.limit }, 'out of memory: killed a process');
-    this.onKill?.();
     if (now) {
       this.k.exitProcess(p, signaledStatus(SIGKILL));
     } else {
