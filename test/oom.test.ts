@@ -83,6 +83,15 @@ it('tmpfs fills up with ENOSPC at half the sandbox\'s memory; removing the file 
   expect(r.stderr, msg).not.toContain('out of memory');
 }, 60_000);
 
+it('mlock of more than the sandbox has fails with EAGAIN and MAP_POPULATE is best effort, with no OOM kill', async () => {
+  const bin = buildC(path.join(REPO, 'test', 'oom', 'lockbig.c'), 'static');
+  const r = await run(RUNSC, [...BUDGET, 'do', bin, '100'], { cwd: '/', timeoutMs: 60_000 });
+  const msg = describeRun('runsc do lockbig 100', r);
+  expect(r.status, msg).toBe(0);
+  expect(r.stdout, msg).toBe('mlock: Resource temporarily unavailable\nMAP_POPULATE: mapped\n');
+  expect(r.stderr, msg).not.toContain('out of memory');
+}, 60_000);
+
 it('/proc/meminfo, free (procps), free (busybox, sysinfo(2)) and oom_score show the budget and the real use', async () => {
   const r = await sandboxSh('grep -E "^(MemTotal|MemFree|MemAvailable):" /proc/meminfo; free -k | grep Mem:; ' +
     'busybox free | grep Mem:; cat /proc/self/oom_score_adj; echo 500 > /proc/self/oom_score_adj; cat /proc/self/oom_score_adj; ' +

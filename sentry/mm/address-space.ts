@@ -55,6 +55,8 @@ export interface Vma {
   off: number;
   /** Bytes the next fault in this VMA maps (see populate). */
   faultSize?: number;
+  /** mlock'ed (VM_LOCKED). */
+  locked?: boolean;
   /** Name for /proc/[pid]/maps: a path, [heap], [stack], or ''. */
   name: string;
   /** Offset in the mapped file, for maps. */
@@ -258,6 +260,52 @@ export class AddressSpace implements UserMemory {
     return true;
   }
 
+  /**
+   * Commits and maps every page of [start, end) (mlock, MAP_POPULATE) without
+   * the OOM killer: false when the sandbox's memory cannot hold them.
+   */
+  populateRange(start: number, end: number): boolean {
+    for (let a = start; a < end;) {
+      const v = this.find(a);
+      if (!v) return false;
+      const stop = Math.min(end, v.end);
+      if (!v.pastEof && v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) {
+        const off = v.off + (a - v.start);
+        if (!this.mf.tryCommit(off, stop - a) && !(this.mf.reclaim(stop - a) && this.mf.tryCommit(off, stop - a))) return false;
+        this.host.queueMap(this.stub, a, stop - a, hostProt(v), off);
+      }
+      a = stop;
+    }
+    return true;
+  }
+
+  /** Sets or clears VM_LOCKED on [addr, addr+len); -ENOMEM when part of it is not mapped. */
+  setLocked(addr: number, len: number, locked: boolean): number {
+    const end = addr + len;
+    if (!inUserRange(addr, len) || !this.covered(addr, end)) return -ENOMEM;
+    this.splitAt(addr);
+    this.splitAt(end);
+    for (const v of this.vmas) if (v.start >= addr && v.end <= end) v.locked = locked;
+    return 0;
+  }
+
+  /** Bytes of locked mappings within [start, end). */
+  lockedBytes(start = 0, end = USER_END): number {
+    let n = 0;
+    for (const v of this.vmas) if (v.locked) n += Math.max(0, Math.min(end, v.end) - Math.max(start, v.start));
+    return n;
+  }
+
+  /** Total bytes mapped (mlockall's check against RLIMIT_MEMLOCK). */
+  mappedBytes(): number {
+    let n = 0;
+    for (const v of this.vmas) n += v.end - v.start;
+    return n;
+  }
+
+  /** mlockall(MCL_FUTURE): mappings made from now on are locked (the syscall layer populates them). */
+  lockFuture = false;
+
   /** Bytes committed in this address space's mappings (its resident set, for the OOM killer and /proc). */
   committedBytes(): number {
     let n = 0;
@@ -366,6 +414,9 @@ export class AddressSpace implements UserMemory {
 
   private makeVma(start: number, len: number, prot: number, shared: boolean, name: string | null): Vma {
     const backing = new Backing(this.mf, this.mf.allocate(len), len, false).ref();
+    // A mapping no bigger than a first fault would map is committed (and mapped) now, when
+    // that fits: it saves the fault, and its pages would be committed together anyway.
+    if (len <= MIN_FAULT) this.mf.tryCommit(backing.off, len);
     return { start, end: start + len, prot, shared, backing, off: backing.off, name: name ?? '', fileOffset: 0 };
   }
 
@@ -560,7 +611,8 @@ export class AddressSpace implements UserMemory {
     for (const v of this.vmas) {
       let nv: Vma;
       if (v.shared || v.backing.cached || v.pastEof) {
-        nv = { ...v, backing: v.backing.ref() };
+        // Locks are not inherited by fork.
+        nv = { ...v, backing: v.backing.ref(), locked: false };
       } else {
         const len = v.end - v.start;
         const backing = new Backing(this.mf, this.mf.allocate(len), len, false).ref();
@@ -572,7 +624,7 @@ export class AddressSpace implements UserMemory {
           as.clear();
           throw e;
         }
-        nv = as.vmas.pop()!;
+        nv = { ...as.vmas.pop()!, locked: false };
       }
       as.vmas.push(nv);
       as.hostMap(nv);

@@ -117,16 +117,22 @@ export class MemoryFile {
     const first = Math.floor(off / PAGE);
     const end = Math.ceil((off + len) / PAGE);
     if (end <= first) return;
-    for (;;) {
+    while (!this.tryCommit(off, len)) {
       const missing = end - first - this.countCommitted(first, end);
-      if (missing === 0) return;
-      if ((this.committed + missing) * PAGE <= this.limit) {
-        this.setBits(first, end, true);
-        this.committed += missing;
-        return;
-      }
       if (!this.onFull?.((this.committed + missing) * PAGE - this.limit)) throw new OutOfMemory();
     }
+  }
+
+  /** Commits [off, off+len) if it fits under the limit as things are; false (nothing done) otherwise. */
+  tryCommit(off: number, len: number): boolean {
+    const first = Math.floor(off / PAGE);
+    const end = Math.ceil((off + len) / PAGE);
+    const missing = end - first - this.countCommitted(first, end);
+    if (missing === 0) return true;
+    if ((this.committed + missing) * PAGE > this.limit) return false;
+    this.setBits(first, end, true);
+    this.committed += missing;
+    return true;
   }
 
   /** Whether bytes more fit under the limit, once what can go without harm has gone. */
