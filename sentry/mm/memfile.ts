@@ -162,6 +162,12 @@ export class MemoryFile {
     this.setBits(first, end, false);
   }
 
+  private pageCommitted(page: number): boolean {
+    const bits = this.bits[Math.floor(page / WINDOW_PAGES)];
+    const i = page % WINDOW_PAGES;
+    return bits !== undefined && ((bits[i >> 3]! >> (i & 7)) & 1) === 1;
+  }
+
   /** Committed pages among page numbers [first, end). */
   private countCommitted(first: number, end: number): number {
     let n = 0;
@@ -219,9 +225,29 @@ export class MemoryFile {
     return this.window(i).bytes;
   }
 
-  /** Copies len bytes at off into dst at dstOff. */
+  /**
+   * Copies len bytes at off into dst at dstOff. Pages never committed read
+   * as zeros without being touched (a read of the file's hole through a
+   * window would make the host allocate one).
+   */
   readInto(off: number, dst: Uint8Array, dstOff: number, len: number): void {
-    this.commit(off, len);
+    while (len > 0) {
+      const page = Math.floor(off / PAGE);
+      const committed = this.pageCommitted(page);
+      // The run of pages in the same state, from off.
+      let next = page + 1;
+      while (next * PAGE < off + len && this.pageCommitted(next) === committed) next++;
+      const end = next * PAGE;
+      const n = Math.min(len, end - off);
+      if (committed) this.copyOut(off, dst, dstOff, n);
+      else dst.fill(0, dstOff, dstOff + n);
+      off += n;
+      dstOff += n;
+      len -= n;
+    }
+  }
+
+  private copyOut(off: number, dst: Uint8Array, dstOff: number, len: number): void {
     while (len > 0) {
       const ci = Math.floor(off / CHUNK);
       const co = off - ci * CHUNK;
