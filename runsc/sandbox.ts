@@ -29,6 +29,7 @@ import { GoferClient } from '../sentry/fsgofer/client';
 import { VFS } from '../sentry/vfs/vfs';
 import { FDTable } from '../sentry/vfs/fdtable';
 import { Kernel, defaultRlimits, type StartArgs } from '../sentry/kernel/kernel';
+import { ramBytes } from '../sentry/kernel/machine';
 import * as unix from '../src/ffi/unix';
 import type { PlatformName } from '../sentry/platform/create';
 import { controlAddress } from './container';
@@ -208,8 +209,7 @@ function rssOf(pid: number): number {
  * host cgroup, and room for the Sentry to grow, so the Sentry's OOM killer
  * acts before the host cgroup's.
  */
-function workloadMemory(spec: Spec, helpers: number[]): number | undefined {
-  const limit = parseResources(spec.linux.resources).memory?.limit;
+function workloadMemory(limit: number | undefined, helpers: number[]): number | undefined {
   if (limit === undefined || limit <= 0) return undefined;
   let own = process.memoryUsage.rss() + SENTRY_GROWTH;
   for (const pid of helpers) own += rssOf(pid);
@@ -243,7 +243,7 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   }
   const kernel = new Kernel({
     vfs, log, strace: o.strace, hostname: spec.hostname || os.hostname(), platform: o.platform, hostNetwork: o.network === 'host',
-    totalMemory: o.totalMemory ?? workloadMemory(spec, gofers.pids),
+    totalMemory: o.totalMemory ?? workloadMemory(parseResources(spec.linux.resources).memory?.limit, gofers.pids),
   });
   for (const pid of gofers.pids) { kernel.platform.pin(pid); kernel.watchVital(pid, 'a Gofer'); }
   gofers.onDead = (why) => kernel.shutdown(why);
@@ -408,6 +408,10 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
       answer(start());
     } else if (req.op === 'kill') {
       answer(kill(Number(req['sig']), req['all'] === true));
+    } else if (req.op === 'memory') {
+      // runsc update --memory: the workload's memory follows the new limit (-1: the host's).
+      if (o.totalMemory === undefined) kernel.mf.limit = workloadMemory(Number(req['limit']), b.gofers.pids) ?? ramBytes();
+      answer(null);
     } else if (req.op === 'oom') {
       // How many processes the Sentry's OOM killer has killed (runsc events reports each as an oom event).
       conn.send({ ok: true, kills: kernel.oom.kills });

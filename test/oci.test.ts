@@ -317,7 +317,7 @@ describe.skipIf(!canRun)('OCI runtime (runc command line)', () => {
     for (const d of Object.values(cg.dirs)) expect(fs.existsSync(d)).toBe(false);
   });
 
-  it('linux.resources.memory.limit bounds the workload in the Sentry: a memory bomb is OOM-killed inside, never by the host cgroup; runsc events reports oom', async () => {
+  it('linux.resources.memory.limit bounds the workload in the Sentry: a memory bomb is OOM-killed inside, never by the host cgroup; runsc events reports oom; update --memory moves it', async () => {
     const cgroupsPath = `runsc-test-${process.pid}-${nextId}`;
     const limit = 512 << 20;
     const b = bundle((c) => {
@@ -345,6 +345,12 @@ describe.skipIf(!canRun)('OCI runtime (runc command line)', () => {
     const ev = spawnSync(RUNSC, ['--root', STATE, 'events', '--interval', '5s', b.id], { timeout: 3000, encoding: 'utf8' });
     expect(ev.stdout.split('\n')[0]).toBe(JSON.stringify({ type: 'oom', id: b.id }));
     expect(runsc(b, ['exec', b.id, 'echo', 'still-serving'])).toEqual({ status: 0, stdout: 'still-serving\n' });
+    // runsc update --memory: the workload's memory follows (the new limit less the same overhead).
+    const memTotal = (): number => Number(/^MemTotal:\s+(\d+) kB$/m.exec(runsc(b, ['exec', b.id, 'grep', 'MemTotal', '/proc/meminfo']).stdout)?.[1]) * 1024;
+    expect(runsc(b, ['update', '--memory', '768m', b.id]).status, lastError(b)).toBe(0);
+    const grown = memTotal();
+    expect(grown).toBeGreaterThan(total + (128 << 20));
+    expect(grown).toBeLessThan(768 << 20);
     expect(runsc(b, ['delete', '--force', b.id]).status, lastError(b)).toBe(0);
     expect(await waitExit(pid)).toBe(137);
   }, 60_000);

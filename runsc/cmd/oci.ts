@@ -652,6 +652,8 @@ export function ociCommands(program: Command): void {
       const cpu = { shares: int('cpuShares'), quota: int('cpuQuota'), period: int('cpuPeriod'), cpus: o['cpusetCpus'], mems: o['cpusetMems'] };
       if (Object.values(cpu).some((v) => v !== undefined)) r.cpu = { ...r.cpu, ...defined(cpu) };
       cgroupOf(s).apply(r);
+      // The Sentry's own accounting follows the new memory limit.
+      if (r.memory?.limit !== undefined) control(controlAddress(containerDir(g.root, id)), { op: 'memory', limit: r.memory.limit });
     }));
 
   for (const [name, what] of [['checkpoint', 'checkpoint']] as const) {
