@@ -123,13 +123,12 @@ export class OomKiller {
   }
 
   private kill(p: Process, bytes: number, now: boolean): void {
-    const rss = rssBytes(p);
-    const uid = p.tasks.values().next().value?.creds.uid ?? 0;
-    let vm = 0;
     const t = p.tasks.values().next().value as Task | undefined;
-    for (const v of t?.mm.mappings() ?? []) vm += v.end - v.start;
+    const rss = rssBytes(p);
+    const kb = (bytes: number): number => Math.floor(bytes / 1024);
     this.kills++;
-    this.k.kmsg.append(3, `Out of memory: Killed process ${p.pid} (${p.comm}) total-vm:${vm >> 10}kB, anon-rss:${rss >> 10}kB, file-rss:0kB, shmem-rss:0kB, UID:${uid} pgtables:0kB oom_score_adj:${oomScoreAdj(p)}`);
+    this.k.kmsg.append(3, `Out of memory: Killed process ${p.pid} (${p.comm}) total-vm:${kb(t?.mm.mappedBytes() ?? 0)}kB, anon-rss:${kb(rss)}kB, ` +
+      `file-rss:0kB, shmem-rss:0kB, UID:${t?.creds.uid ?? 0} pgtables:0kB oom_score_adj:${oomScoreAdj(p)}`);
     this.k.log.warn({ pid: p.pid, comm: p.comm, rssBytes: rss, needBytes: bytes, limitBytes: this.k.mf.limit }, 'out of memory: killed a process');
     if (now) {
       this.k.exitProcess(p, signaledStatus(SIGKILL));

@@ -261,20 +261,17 @@ export class AddressSpace implements UserMemory {
   }
 
   /**
-   * Commits and maps every page of [start, end) (mlock, MAP_POPULATE) without
-   * the OOM killer: false when the sandbox's memory cannot hold them.
+   * Commits and maps every mapped page of [start, end) (mlock, MAP_POPULATE)
+   * without the OOM killer: false when the sandbox's memory cannot hold them.
    */
   populateRange(start: number, end: number): boolean {
-    for (let a = start; a < end;) {
-      const v = this.find(a);
-      if (!v) return false;
+    for (const v of this.vmas) {
+      const a = Math.max(start, v.start);
       const stop = Math.min(end, v.end);
-      if (!v.pastEof && v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) {
-        const off = v.off + (a - v.start);
-        if (!this.mf.tryCommit(off, stop - a) && !(this.mf.reclaim(stop - a) && this.mf.tryCommit(off, stop - a))) return false;
-        this.host.queueMap(this.stub, a, stop - a, hostProt(v), off);
-      }
-      a = stop;
+      if (a >= stop || v.pastEof || !(v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC))) continue;
+      const off = v.off + (a - v.start);
+      if (!this.mf.tryCommit(off, stop - a) && !(this.mf.reclaim(stop - a) && this.mf.tryCommit(off, stop - a))) return false;
+      this.host.queueMap(this.stub, a, stop - a, hostProt(v), off);
     }
     return true;
   }
