@@ -127,9 +127,11 @@ export class OomKiller {
     const rss = rssBytes(p);
     const kb = (bytes: number): number => Math.floor(bytes / 1024);
     this.kills++;
-    this.k.kmsg.append(3, `Out of memory: Killed process ${p.pid} (${p.comm}) total-vm:${kb(t?.mm.mappedBytes() ?? 0)}kB, anon-rss:${kb(rss)}kB, ` +
-      `file-rss:0kB, shmem-rss:0kB, UID:${t?.creds.uid ?? 0} pgtables:0kB oom_score_adj:${oomScoreAdj(p)}`);
-    this.k.log.warn({ pid: p.pid, comm: p.comm, rssBytes: rss, needBytes: bytes, limitBytes: this.k.mf.limit }, 'out of memory: killed a process');
+    // Linux's line, in the sandbox's kernel log (dmesg) and the Sentry's.
+    const line = `Out of memory: Killed process ${p.pid} (${p.comm}) total-vm:${kb(t?.mm.mappedBytes() ?? 0)}kB, anon-rss:${kb(rss)}kB, ` +
+      `file-rss:0kB, shmem-rss:0kB, UID:${t?.creds.uid ?? 0} pgtables:0kB oom_score_adj:${oomScoreAdj(p)}`;
+    this.k.kmsg.append(3, line);
+    this.k.log.warn({ needBytes: bytes, limitBytes: this.k.mf.limit }, line);
     if (now) {
       this.k.exitProcess(p, signaledStatus(SIGKILL));
     } else {
