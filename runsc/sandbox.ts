@@ -29,11 +29,12 @@ import { GoferClient } from '../sentry/fsgofer/client';
 import { VFS } from '../sentry/vfs/vfs';
 import { FDTable } from '../sentry/vfs/fdtable';
 import { Kernel, defaultRlimits, type StartArgs } from '../sentry/kernel/kernel';
+import { ramBytes } from '../sentry/kernel/machine';
 import * as unix from '../src/ffi/unix';
 import type { PlatformName } from '../sentry/platform/create';
 import { controlAddress } from './container';
 import { ControlServer, type Connection, type Request } from './control';
-import { Cgroup, type CgroupPaths } from './cgroup';
+import { Cgroup, parseResources, type CgroupPaths } from './cgroup';
 import { joinSpecNetns } from './netns';
 import { startGofer } from './gofer';
 import { installStdio } from './stdio';
@@ -55,6 +56,8 @@ export interface SandboxOptions {
   network?: string;
   /** The cgroup to enter before starting anything (create made it). */
   cgroup?: CgroupPaths;
+  /** --total-memory: the sandbox's memory, over linux.resources.memory.limit. */
+  totalMemory?: number;
 }
 
 const READY_FD = 3;
@@ -186,6 +189,33 @@ interface Built {
   gofers: Gofers;
 }
 
+/** Room left in the host cgroup for the Sentry's heap to grow while the sandbox runs. */
+const SENTRY_GROWTH = 64 << 20;
+/** The least memory a container's workload is given, however small its limit. */
+const MIN_WORKLOAD_MEMORY = 16 << 20;
+
+/** Resident bytes of a host process (0 if it is gone). */
+function rssOf(pid: number): number {
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The workload's memory under linux.resources.memory.limit: the limit less
+ * what the sandbox's own host processes (this one and its Gofers) use of the
+ * host cgroup, and room for the Sentry to grow, so the Sentry's OOM killer
+ * acts before the host cgroup's.
+ */
+function workloadMemory(limit: number | undefined, helpers: number[]): number | undefined {
+  if (limit === undefined || limit <= 0) return undefined;
+  let own = process.memoryUsage.rss() + SENTRY_GROWTH;
+  for (const pid of helpers) own += rssOf(pid);
+  return Math.max(MIN_WORKLOAD_MEMORY, limit - own);
+}
+
 function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built {
   let text: string;
   try {
@@ -213,6 +243,7 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   }
   const kernel = new Kernel({
     vfs, log, strace: o.strace, hostname: spec.hostname || os.hostname(), platform: o.platform, hostNetwork: o.network === 'host',
+    totalMemory: o.totalMemory ?? workloadMemory(parseResources(spec.linux.resources).memory?.limit, gofers.pids),
   });
   for (const pid of gofers.pids) { kernel.platform.pin(pid); kernel.watchVital(pid, 'a Gofer'); }
   gofers.onDead = (why) => kernel.shutdown(why);
@@ -377,6 +408,14 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
       answer(start());
     } else if (req.op === 'kill') {
       answer(kill(Number(req['sig']), req['all'] === true));
+    } else if (req.op === 'memory') {
+      // runsc update --memory: the workload's memory follows the new limit (-1: the host's).
+      if (o.totalMemory === undefined) kernel.mf.limit = workloadMemory(Number(req['limit']), b.gofers.pids) ?? ramBytes();
+      answer(null);
+    } else if (req.op === 'oom') {
+      // How many processes the Sentry's OOM killer has killed (runsc events reports each as an oom event).
+      conn.send({ ok: true, kills: kernel.oom.kills });
+      conn.close();
     } else {
       answer(`unknown request ${JSON.stringify(req.op)}`);
     }

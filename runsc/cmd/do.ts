@@ -77,7 +77,7 @@ export function doCommand(program: Command): void {
       const gofer = startGofer(path.resolve(o.root), overlay, log);
       const client = new GoferClient(gofer.fd, true);
       const vfs = new VFS({ gofer: client, overlay, fileAccess: g.fileAccess });
-      const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname(), platform: g.platform });
+      const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname(), platform: g.platform, totalMemory: g.totalMemory });
       if (gofer.pid) {
         kernel.platform.pin(gofer.pid);
         kernel.watchVital(gofer.pid, 'the Gofer');

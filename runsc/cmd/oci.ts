@@ -73,6 +73,7 @@ function globalFlags(g: GlobalOptions): string[] {
   if (g.debugLog) f.push('--debug-log', g.debugLog);
   if (g.overlay2) f.push('--overlay2', g.overlay2);
   f.push('--file-access', g.fileAccess);
+  if (g.totalMemory !== undefined) f.push('--total-memory', String(g.totalMemory));
   return f;
 }
 
@@ -327,7 +328,7 @@ function defined<T extends object>(o: T): Partial<T> {
 }
 
 /** "512m", "1g", "1048576", "-1" → bytes (binary multiples, as runc's units.RAMInBytes). */
-function parseBytes(s: string): number {
+export function parseBytes(s: string): number {
   const m = /^(-?\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(s.trim());
   if (!m) throw new OciError(`invalid size: ${JSON.stringify(s)}`);
   const mult = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
@@ -352,6 +353,16 @@ function statsData(u: Usage): Record<string, unknown> {
     blkio: {},
     hugetlb: {},
   };
+}
+
+/** Processes the sandbox's OOM killer has killed so far (0 when the sandbox cannot say). */
+function sentryOomKills(g: GlobalOptions, id: string): number {
+  try {
+    const a = control(controlAddress(containerDir(g.root, id)), { op: 'oom' }, 5000);
+    return typeof a['kills'] === 'number' ? a['kills'] : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** The exit code the sandbox recorded, or 137 if it was killed before it could. */
@@ -592,8 +603,14 @@ export function ociCommands(program: Command): void {
       const s = readState(g.root, id);
       const cg = cgroupOf(s);
       const ms = parseDuration(o.interval);
+      let oomKills = 0;
       for (;;) {
         if (statusOf(s) === 'stopped') throw new OciError('container not running');
+        if (!o.stats) {
+          // The Sentry's own OOM kills (the host cgroup never sees them): one oom event each, as runc reports the cgroup's.
+          const kills = sentryOomKills(g, id);
+          for (; oomKills < kills; oomKills++) process.stdout.write(`${JSON.stringify({ type: 'oom', id })}\n`);
+        }
         process.stdout.write(`${JSON.stringify({ type: 'stats', id, data: statsData(cg.usage()) })}\n`);
         if (o.stats) return;
         await new Promise((r) => setTimeout(r, ms));
@@ -635,6 +652,8 @@ export function ociCommands(program: Command): void {
       const cpu = { shares: int('cpuShares'), quota: int('cpuQuota'), period: int('cpuPeriod'), cpus: o['cpusetCpus'], mems: o['cpusetMems'] };
       if (Object.values(cpu).some((v) => v !== undefined)) r.cpu = { ...r.cpu, ...defined(cpu) };
       cgroupOf(s).apply(r);
+      // The Sentry's own accounting follows the new memory limit.
+      if (r.memory?.limit !== undefined) control(controlAddress(containerDir(g.root, id)), { op: 'memory', limit: r.memory.limit });
     }));
 
   for (const [name, what] of [['checkpoint', 'checkpoint']] as const) {
@@ -659,7 +678,7 @@ export function ociCommands(program: Command): void {
       const g = globals(self);
       await runSandbox({
         id, bundle: o.bundle, stateDir: o.stateDir, strace: g.strace, debug: g.debug, debugLog: g.debugLog, logFormat: g.logFormat,
-        platform: g.platform, overlay: g.overlay2 === 'root:memory', fileAccess: g.fileAccess, network: g.network,
+        platform: g.platform, overlay: g.overlay2 === 'root:memory', fileAccess: g.fileAccess, network: g.network, totalMemory: g.totalMemory,
         cgroup: o.cgroup ? JSON.parse(o.cgroup) as CgroupPaths : undefined,
       });
     });
