@@ -24,6 +24,7 @@ import { FrameReader, writeAll } from '../src/p9';
 import { configureLog, log } from './log';
 import { ConfineError, confineStage1, confineStage2 } from './confine';
 import { dup2, close, sendWithFds } from '../src/ffi/libc';
+import { traceMark, traceStart } from '../src/trace';
 
 interface Args {
   root: string; fd: number; readOnly: boolean; noConfine: boolean; stage2: bigint | undefined;
@@ -104,6 +105,7 @@ function send(sock: number, reply: Uint8Array, donated: number, held: Buffer[]):
 }
 
 function main(): number {
+  traceStart('gofer');
   const args = parseArgs(process.argv.slice(2));
   try {
     configureLog({ file: args.logFile, format: args.logFormat, debug: args.debug });
@@ -152,6 +154,7 @@ function main(): number {
     log.error({ root: args.root }, `cannot serve the root: ${(err as Error).message}`);
     return 1;
   }
+  traceMark('serving');
   const reader = new FrameReader(args.fd, MAX_MSIZE);
   const held: Buffer[] = [];
   for (;;) {

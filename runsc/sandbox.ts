@@ -37,6 +37,7 @@ import { Cgroup, type CgroupPaths } from './cgroup';
 import { joinSpecNetns } from './netns';
 import { startGofer } from './gofer';
 import { installStdio } from './stdio';
+import { traceMark } from '../src/trace';
 
 export interface SandboxOptions {
   id: string;
@@ -65,24 +66,49 @@ const IGNORED_BY_DEFAULT = new Set([17, 18, 23, 28]);
 
 class Gofers {
   readonly pids: number[] = [];
-  private readonly byKey = new Map<string, GoferClient>();
+  private readonly byKey = new Map<string, { fd: number; client: GoferClient | null }>();
   /** Called when the connection to any Gofer fails. */
   onDead: ((why: string) => void) | null = null;
 
   constructor(private readonly log: Logger, private readonly errFd: number | 'ignore') {}
 
-  /** A client of a Gofer serving dir (one Gofer per directory and mode). */
-  serve(dir: string, readOnly: boolean): GoferClient {
+  /** Starts the Gofer serving dir (one per directory and mode) without waiting for it: several come up side by side. */
+  start(dir: string, readOnly: boolean): { fd: number; client: GoferClient | null } {
     const key = `${readOnly ? 'ro' : 'rw'}:${dir}`;
-    const have = this.byKey.get(key);
-    if (have) return have;
-    const g = startGofer(dir, readOnly, this.log, this.errFd);
-    if (g.pid) this.pids.push(g.pid);
-    const c = new GoferClient(g.fd, true);
-    c.onDead = (why) => this.onDead?.(`lost the Gofer of ${dir}: ${why}`);
-    this.byKey.set(key, c);
-    return c;
+    let g = this.byKey.get(key);
+    if (!g) {
+      const h = startGofer(dir, readOnly, this.log, this.errFd);
+      if (h.pid) this.pids.push(h.pid);
+      g = { fd: h.fd, client: null };
+      this.byKey.set(key, g);
+    }
+    return g;
   }
+
+  /** A client of the Gofer serving dir, started if it was not (the first call waits for it to answer). */
+  serve(dir: string, readOnly: boolean): GoferClient {
+    const g = this.start(dir, readOnly);
+    if (!g.client) {
+      g.client = new GoferClient(g.fd, true);
+      g.client.onDead = (why) => this.onDead?.(`lost the Gofer of ${dir}: ${why}`);
+    }
+    return g.client;
+  }
+}
+
+/** The directory a bind mount's Gofer serves, and the file in it when the source is one; null for binds the Sentry provides itself. */
+function bindSource(bundle: string, m: MountSpec, field: string): { dir: string; file?: string } | null {
+  // The Sentry's own /dev/shm (tmpfs) stands in for engines' shared-memory binds.
+  if (path.posix.normalize(m.destination) === '/dev/shm') return null;
+  const source = path.resolve(bundle, m.source);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(source);
+  } catch {
+    throw new SpecError(`${field}.source`, `${source}: no such file or directory`);
+  }
+  // A file: its directory's Gofer, and the mount's root is that one file.
+  return st.isDirectory() ? { dir: source } : { dir: path.dirname(source), file: path.basename(source) };
 }
 
 /** mode=NNNN among a tmpfs mount's options (octal), or the default. */
@@ -102,23 +128,10 @@ function mountFailed(field: string, dest: string, r: number): never {
 function applyMount(vfs: VFS, gofers: Gofers, bundle: string, m: MountSpec, field: string, log: Logger): void {
   const dest = path.posix.normalize(m.destination);
   if (isBind(m)) {
-    // The Sentry's own /dev/shm (tmpfs) stands in for engines' shared-memory binds.
-    if (dest === '/dev/shm') return;
-    const source = path.resolve(bundle, m.source);
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(source);
-    } catch {
-      throw new SpecError(`${field}.source`, `${source}: no such file or directory`);
-    }
+    const src = bindSource(bundle, m, field);
+    if (!src) return;
     const ro = isReadOnly(m);
-    let r: number;
-    if (st.isDirectory()) {
-      r = vfs.mountGofer(dest, gofers.serve(source, ro), ro);
-    } else {
-      // A file: its directory's Gofer, and the mount's root is that one file.
-      r = vfs.mountGofer(dest, gofers.serve(path.dirname(source), ro), ro, path.basename(source));
-    }
+    const r = vfs.mountGofer(dest, gofers.serve(src.dir, ro), ro, src.file);
     if (r < 0) mountFailed(`${field}.destination`, dest, r);
     return;
   }
@@ -202,8 +215,14 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   // writable one is written through, as with runc, unless --overlay2=root:memory
   // keeps the writes in memory over a read-only rootfs.
   const overlay = o.overlay === true && !spec.root.readonly;
+  gofers.start(rootfs, spec.root.readonly || overlay);
+  spec.mounts.forEach((m, i) => {
+    const src = isBind(m) ? bindSource(o.bundle, m, `mounts[${i}]`) : null;
+    if (src) gofers.start(src.dir, isReadOnly(m));
+  });
   const vfs = new VFS({ gofer: gofers.serve(rootfs, spec.root.readonly || overlay), overlay, fileAccess: o.fileAccess });
   spec.mounts.forEach((m, i) => applyMount(vfs, gofers, o.bundle, m, `mounts[${i}]`, log));
+  traceMark('gofers-attached');
   // maskedPaths: a directory in the container's tree is covered by an empty
   // read-only one. /proc and /sys paths are not served by the Sentry at all.
   for (const p of spec.linux.maskedPaths) {
@@ -214,6 +233,7 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   const kernel = new Kernel({
     vfs, log, strace: o.strace, hostname: spec.hostname || os.hostname(), platform: o.platform, hostNetwork: o.network === 'host',
   });
+  traceMark('kernel-built');
   for (const pid of gofers.pids) { kernel.platform.pin(pid); kernel.watchVital(pid, 'a Gofer'); }
   gofers.onDead = (why) => kernel.shutdown(why);
   const fds = new FDTable();
@@ -265,6 +285,7 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     } catch {
       // The state directory is gone (deleted): nobody waits.
     }
+    traceMark('exit');
     // Not process.exit: it would wait for the control socket's watcher, blocked in poll().
     unix.exitNow(code);
   };
@@ -286,7 +307,9 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     if (phase !== 'created') return phase === 'running' ? 'cannot start an already running container' : 'cannot start a container that has stopped';
     phase = 'running';
     server.wakeKernel((cell) => kernel.externalWakeup(cell));
+    traceMark('start');
     const failed = kernel.startInit(startArgs(vfs, proc, fds));
+    traceMark('init-started');
     if (failed !== null) {
       phase = 'exited';
       fs.writeSync(2, `runsc: ${failed}\n`);
@@ -389,6 +412,7 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     tellCreate((e as Error).message);
     process.exit(1);
   }
+  traceMark('ready');
   tellCreate('ok');
   // Wait: the control socket's watcher keeps the event loop alive until start and exit.
   return new Promise<never>(() => undefined);
