@@ -24,7 +24,7 @@ import { FrameReader, writeAll } from '../src/p9';
 import { configureLog, log } from './log';
 import { ConfineError, confineStage1, confineStage2 } from './confine';
 import { dup2, close, sendWithFds } from '../src/ffi/libc';
-import { traceMark, traceStart } from '../src/trace';
+import { traceEnd, traceMark, traceStart } from '../src/trace';
 
 interface Args {
   root: string; fd: number; readOnly: boolean; noConfine: boolean; stage2: bigint | undefined;
@@ -119,6 +119,8 @@ function main(): number {
   }
   let root = args.root;
   if (!args.noConfine) {
+    // A confined Gofer's readiness is its client's to trace (the sandbox's gofers-attached).
+    traceEnd('confining');
     try {
       if (args.stage2 === undefined) confineStage1(process.argv.slice(2), args.fd); // re-executes itself; returns only by throwing
       // Nothing is opened by path after the pivot: open the log file now (it

@@ -7,7 +7,7 @@
 // itself (the bundle is loaded and the command line parsed). The file is opened as this
 // module loads, because a confined Gofer can open nothing later. Without the
 // variable a mark costs one comparison.
-import { openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 let fd = -1;
@@ -34,6 +34,17 @@ export function traceStart(name: string): void {
   write('bootstrapped', performance.timeOrigin + performance.nodeTiming.bootstrapComplete);
   traceMark('loaded');
   process.on('exit', () => traceMark('exit'));
+}
+
+/**
+ * Records `what` and closes the trace: a Gofer about to make its tree
+ * read-only must hold no file open for writing in it (mount_setattr fails
+ * with EBUSY), and once confined it could not reopen one.
+ */
+export function traceEnd(what: string): void {
+  traceMark(what);
+  if (fd >= 0) closeSync(fd);
+  fd = -1;
 }
 
 /** Records that this process reached `what` now. */

@@ -55,6 +55,16 @@ describe('start-up', () => {
     expect(Math.abs(t[0]! - Date.now())).toBeLessThan(60_000);
   });
 
+  it.skipIf(process.getuid?.() !== 0)('RUNSC_TRACE: runsc do, whose Gofer makes the host tree read-only, runs and is traced', () => {
+    const trace = path.join(tmp, 'do.jsonl');
+    const r = spawnSync(RUNSC, ['do', '/bin/true'], { encoding: 'utf8', env: { ...process.env, RUNSC_TRACE: trace }, timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const marks = readTrace(trace);
+    expect(marksOf(marks, 'runsc do')).toEqual([['node-start', 'bootstrapped', 'loaded', 'gofers-attached', 'kernel-built', 'start', 'exit']]);
+    expect(marksOf(marks, 'gofer')).toEqual([['node-start', 'bootstrapped', 'loaded', 'confining']]);
+  });
+
   it.skipIf(process.getuid?.() !== 0 || !fs.existsSync(BUSYBOX))('RUNSC_TRACE: a container run marks the sandbox\'s phases and each Gofer', () => {
     const dir = path.join(tmp, 'bundle');
     fs.mkdirSync(path.join(dir, 'rootfs', 'bin'), { recursive: true });
@@ -77,10 +87,10 @@ describe('start-up', () => {
     expect(marksOf(marks, 'sandbox')).toEqual([
       ['node-start', 'bootstrapped', 'loaded', 'gofers-attached', 'kernel-built', 'ready', 'start', 'init-started', 'exit'],
     ]);
-    // One Gofer for the rootfs, one for the bind mount's source.
+    // One Gofer for the rootfs, one for the bind mount's source; each stops tracing as it confines itself.
     expect(marksOf(marks, 'gofer')).toEqual([
-      ['node-start', 'bootstrapped', 'loaded', 'serving', 'exit'],
-      ['node-start', 'bootstrapped', 'loaded', 'serving', 'exit'],
+      ['node-start', 'bootstrapped', 'loaded', 'confining'],
+      ['node-start', 'bootstrapped', 'loaded', 'confining'],
     ]);
   });
 });

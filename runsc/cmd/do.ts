@@ -15,6 +15,10 @@ import { FDTable } from '../../sentry/vfs/fdtable';
 import { Kernel } from '../../sentry/kernel/kernel';
 import { installStdio } from '../stdio';
 import { confineSentry, reexecConfined } from '../confine';
+import { traceMark, traceStart } from '../../src/trace';
+
+/** Where bin/runsc set NODE_EXTRA_CA_CERTS aside (Node would read its bundle at each start): the workload's again. */
+const STASHED_CA_CERTS = 'RUNSC_NODE_EXTRA_CA_CERTS';
 
 interface DoOptions {
   cwd: string;
@@ -61,6 +65,7 @@ export function doCommand(program: Command): void {
     .action(async (cmd: string, args: string[], o: DoOptions, self: Command) => {
       const g = self.parent!.opts<GlobalOptions>();
       if (!g.sentryConfined) reexecConfined(g);
+      traceStart('runsc do');
       const log = makeLogger({
         name: 'runsc',
         level: g.strace ? (g.debug ? 'debug' : 'info') : g.debug ? 'debug' : 'warn',
@@ -77,7 +82,9 @@ export function doCommand(program: Command): void {
       const gofer = startGofer(path.resolve(o.root), overlay, log);
       const client = new GoferClient(gofer.fd, true);
       const vfs = new VFS({ gofer: client, overlay, fileAccess: g.fileAccess });
+      traceMark('gofers-attached');
       const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname(), platform: g.platform });
+      traceMark('kernel-built');
       if (gofer.pid) {
         kernel.platform.pin(gofer.pid);
         kernel.watchVital(gofer.pid, 'the Gofer');
@@ -96,9 +103,10 @@ export function doCommand(program: Command): void {
       // Everything the Sentry needs from the host is open now: confine it.
       kernel.platform.prepare();
       confineSentry();
+      traceMark('start');
       const uid = process.getuid!();
       const gid = process.getgid!();
-      const envp = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
+      const envp = Object.entries(process.env).map(([k, v]) => `${k === STASHED_CA_CERTS ? 'NODE_EXTRA_CA_CERTS' : k}=${v}`);
       const code = await kernel.run({
         paths: candidates(cmd, process.env), argv: [cmd, ...args], envp, fds, fs: fs!,
         creds: { uid, euid: uid, suid: uid, fsuid: uid, gid, egid: gid, sgid: gid, fsgid: gid, groups: process.getgroups!() },
