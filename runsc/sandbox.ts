@@ -35,7 +35,7 @@ import { controlAddress } from './container';
 import { ControlServer, type Connection, type Request } from './control';
 import { Cgroup, type CgroupPaths } from './cgroup';
 import { joinSpecNetns } from './netns';
-import { startGofer } from './gofer';
+import { startGofer, type Tree } from './gofer';
 import { installStdio } from './stdio';
 import { traceMark } from '../src/trace';
 
@@ -64,35 +64,37 @@ const RLIM_INFINITY = Number.MAX_SAFE_INTEGER;
 /** Signals whose default action is to do nothing: a container still in `created` ignores them. */
 const IGNORED_BY_DEFAULT = new Set([17, 18, 23, 28]);
 
+/** The trees a container's Gofer serves: one Gofer process for all of them, as gVisor's. */
 class Gofers {
   readonly pids: number[] = [];
-  private readonly byKey = new Map<string, { fd: number; client: GoferClient | null }>();
+  /** Each tree (a directory and a mode), with its socket once a Gofer serves it and its client once connected. */
+  private readonly trees = new Map<string, { tree: Tree; fd: number; client: GoferClient | null }>();
   /** Called when the connection to any Gofer fails. */
   onDead: ((why: string) => void) | null = null;
 
   constructor(private readonly log: Logger, private readonly errFd: number | 'ignore') {}
 
-  /** Starts the Gofer serving dir (one per directory and mode) without waiting for it: several come up side by side. */
-  start(dir: string, readOnly: boolean): { fd: number; client: GoferClient | null } {
+  /** Adds dir to the trees the next Gofer started will serve. */
+  want(dir: string, readOnly: boolean): void {
     const key = `${readOnly ? 'ro' : 'rw'}:${dir}`;
-    let g = this.byKey.get(key);
-    if (!g) {
-      const h = startGofer(dir, readOnly, this.log, this.errFd);
-      if (h.pid) this.pids.push(h.pid);
-      g = { fd: h.fd, client: null };
-      this.byKey.set(key, g);
-    }
-    return g;
+    if (!this.trees.has(key)) this.trees.set(key, { tree: { dir, readOnly }, fd: -1, client: null });
   }
 
-  /** A client of the Gofer serving dir, started if it was not (the first call waits for it to answer). */
+  /** A client of dir's tree; if no Gofer serves it yet, one is started for it and every other tree wanted. */
   serve(dir: string, readOnly: boolean): GoferClient {
-    const g = this.start(dir, readOnly);
-    if (!g.client) {
-      g.client = new GoferClient(g.fd, true);
-      g.client.onDead = (why) => this.onDead?.(`lost the Gofer of ${dir}: ${why}`);
+    this.want(dir, readOnly);
+    const t = this.trees.get(`${readOnly ? 'ro' : 'rw'}:${dir}`)!;
+    if (t.fd < 0) {
+      const pending = [...this.trees.values()].filter((e) => e.fd < 0);
+      const h = startGofer(pending.map((e) => e.tree), this.log, this.errFd);
+      if (h.pid) this.pids.push(h.pid);
+      pending.forEach((e, i) => { e.fd = h.fds[i]!; });
     }
-    return g.client;
+    if (!t.client) {
+      t.client = new GoferClient(t.fd, true);
+      t.client.onDead = (why) => this.onDead?.(`lost the Gofer of ${dir}: ${why}`);
+    }
+    return t.client;
   }
 }
 
@@ -215,10 +217,11 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   // writable one is written through, as with runc, unless --overlay2=root:memory
   // keeps the writes in memory over a read-only rootfs.
   const overlay = o.overlay === true && !spec.root.readonly;
-  gofers.start(rootfs, spec.root.readonly || overlay);
+  // Every tree first, so that one Gofer serves them all.
+  gofers.want(rootfs, spec.root.readonly || overlay);
   spec.mounts.forEach((m, i) => {
     const src = isBind(m) ? bindSource(o.bundle, m, `mounts[${i}]`) : null;
-    if (src) gofers.start(src.dir, isReadOnly(m));
+    if (src) gofers.want(src.dir, isReadOnly(m));
   });
   const vfs = new VFS({ gofer: gofers.serve(rootfs, spec.root.readonly || overlay), overlay, fileAccess: o.fileAccess });
   spec.mounts.forEach((m, i) => applyMount(vfs, gofers, o.bundle, m, `mounts[${i}]`, log));

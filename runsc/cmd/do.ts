@@ -79,8 +79,8 @@ export function doCommand(program: Command): void {
       // gVisor's do: the host tree stays untouched under a memory overlay unless
       // --force-overlay=false (or --overlay2=none) writes through the Gofer.
       const overlay = o.forceOverlay && g.overlay2 !== 'none';
-      const gofer = startGofer(path.resolve(o.root), overlay, log);
-      const client = new GoferClient(gofer.fd, true);
+      const gofer = startGofer([{ dir: path.resolve(o.root), readOnly: overlay }], log);
+      const client = new GoferClient(gofer.fds[0]!, true);
       const vfs = new VFS({ gofer: client, overlay, fileAccess: g.fileAccess });
       traceMark('gofers-attached');
       const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname(), platform: g.platform });
