@@ -24,6 +24,8 @@ import * as path from 'node:path';
 import { makeLogger, type Logger } from '../src/log';
 import { parseSpec, isBind, isReadOnly, RLIMITS, SpecError, type Spec, type MountSpec, type ProcessSpec, parseProcessObject } from '../src/oci/spec';
 import { errnoMessage } from '../src/abi/errno';
+import { traceMark, traceStart } from '../src/trace';
+import type { Tree } from './gofer';
 import { SI_USER } from '../src/abi/linux';
 import { GoferClient } from '../sentry/fsgofer/client';
 import { VFS } from '../sentry/vfs/vfs';
@@ -35,9 +37,8 @@ import { controlAddress } from './container';
 import { ControlServer, type Connection, type Request } from './control';
 import { Cgroup, type CgroupPaths } from './cgroup';
 import { joinSpecNetns } from './netns';
-import { startGofer, type Tree } from './gofer';
+import { startGofer } from './gofer';
 import { installStdio } from './stdio';
-import { traceMark } from '../src/trace';
 
 export interface SandboxOptions {
   id: string;
@@ -274,6 +275,7 @@ function startArgs(vfs: VFS, proc: ProcessSpec, fds: FDTable): StartArgs {
 const exitCode = (status: number): number => status & 0x7f ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
 
 export async function runSandbox(o: SandboxOptions): Promise<never> {
+  traceStart('sandbox');
   const logFile = o.debugLog ?? path.join(o.stateDir, 'sandbox.log');
   const log = makeLogger({ name: 'runsc-sandbox', level: o.debug ? 'debug' : 'warn', format: o.logFormat, file: logFile });
   let errFd: number | 'ignore' = 'ignore';
@@ -288,8 +290,8 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     } catch {
       // The state directory is gone (deleted): nobody waits.
     }
-    traceMark('exit');
     // Not process.exit: it would wait for the control socket's watcher, blocked in poll().
+    traceMark('exit');
     unix.exitNow(code);
   };
 
@@ -309,8 +311,8 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
   const start = (): string | null => {
     if (phase !== 'created') return phase === 'running' ? 'cannot start an already running container' : 'cannot start a container that has stopped';
     phase = 'running';
-    server.wakeKernel((cell) => kernel.externalWakeup(cell));
     traceMark('start');
+    server.wakeKernel((cell) => kernel.externalWakeup(cell));
     const failed = kernel.startInit(startArgs(vfs, proc, fds));
     traceMark('init-started');
     if (failed !== null) {

@@ -61,7 +61,7 @@ describe('start-up', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const marks = readTrace(trace);
-    expect(marksOf(marks, 'runsc do')).toEqual([['node-start', 'bootstrapped', 'loaded', 'gofers-attached', 'kernel-built', 'start', 'exit']]);
+    expect(marksOf(marks, 'runsc do')).toEqual([['node-start', 'bootstrapped', 'loaded', 'sandbox-built', 'start', 'exit']]);
     expect(marksOf(marks, 'gofer')).toEqual([['node-start', 'bootstrapped', 'loaded', 'confining']]);
   });
 
@@ -88,7 +88,7 @@ describe('start-up', () => {
     expect(fs.readFileSync(path.join(dir, 'ro', 'kept'), 'utf8')).toBe('as it was\n');
     expect(fs.existsSync(path.join(dir, 'ro', 'new'))).toBe(false);
     const marks = readTrace(trace);
-    expect(marksOf(marks, 'runsc run')).toEqual([['node-start', 'bootstrapped', 'loaded', 'sandbox-answered', 'hooks-run', 'exit']]);
+    expect(marksOf(marks, 'runsc run')).toEqual([['node-start', 'bootstrapped', 'loaded', 'sandbox-answered', 'created', 'exit']]);
     expect(marksOf(marks, 'sandbox')).toEqual([
       ['node-start', 'bootstrapped', 'loaded', 'gofers-attached', 'kernel-built', 'ready', 'start', 'init-started', 'exit'],
     ]);

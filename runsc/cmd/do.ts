@@ -82,9 +82,7 @@ export function doCommand(program: Command): void {
       const gofer = startGofer([{ dir: path.resolve(o.root), readOnly: overlay }], log);
       const client = new GoferClient(gofer.fds[0]!, true);
       const vfs = new VFS({ gofer: client, overlay, fileAccess: g.fileAccess });
-      traceMark('gofers-attached');
       const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname(), platform: g.platform });
-      traceMark('kernel-built');
       if (gofer.pid) {
         kernel.platform.pin(gofer.pid);
         kernel.watchVital(gofer.pid, 'the Gofer');
@@ -94,6 +92,7 @@ export function doCommand(program: Command): void {
       client.onDead = (why) => kernel.shutdown(`lost the Gofer: ${why}`);
       const fds = new FDTable();
       installStdio(vfs, fds);
+      traceMark('sandbox-built');
       let fs;
       try {
         fs = vfs.newFSContext(o.cwd);
@@ -103,10 +102,10 @@ export function doCommand(program: Command): void {
       // Everything the Sentry needs from the host is open now: confine it.
       kernel.platform.prepare();
       confineSentry();
-      traceMark('start');
       const uid = process.getuid!();
       const gid = process.getgid!();
       const envp = Object.entries(process.env).map(([k, v]) => `${k === STASHED_CA_CERTS ? 'NODE_EXTRA_CA_CERTS' : k}=${v}`);
+      traceMark('start');
       const code = await kernel.run({
         paths: candidates(cmd, process.env), argv: [cmd, ...args], envp, fds, fs: fs!,
         creds: { uid, euid: uid, suid: uid, fsuid: uid, gid, egid: gid, sgid: gid, fsgid: gid, groups: process.getgroups!() },

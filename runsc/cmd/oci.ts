@@ -137,8 +137,8 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
     writeState(g.root, state);
     // The sandbox exists (its pid names the container's namespaces): the hooks that set it up run now.
     runHooks([...hooksOf(text, 'prestart'), ...hooksOf(text, 'createRuntime')], { ...stateJson(state), status: 'created' }, 'prestart');
-    traceMark('hooks-run');
     if (o.pidFile) writeAtomic(path.resolve(o.pidFile), String(pid));
+    traceMark('created');
     return { child: c, state };
   } catch (e) {
     if (child?.pid) {
@@ -660,7 +660,6 @@ export function ociCommands(program: Command): void {
     .requiredOption('--state-dir <dir>', 'the container\'s state directory')
     .option('--cgroup <json>', 'the cgroup to enter first (runsc/cgroup.ts CgroupPaths)')
     .action(async (id: string, o: { bundle: string; stateDir: string; cgroup?: string }, self: Command) => {
-      traceStart('sandbox');
       const g = globals(self);
       await runSandbox({
         id, bundle: o.bundle, stateDir: o.stateDir, strace: g.strace, debug: g.debug, debugLog: g.debugLog, logFormat: g.logFormat,
