@@ -17,7 +17,11 @@
 //    bind-mount the root onto itself (recursively, so submounts stay served),
 //    pivot_root into it and detach the old root (chroot if pivot_root is
 //    impossible, logged), chdir("/"); with --read-only remount the whole tree
-//    read-only (mount_setattr AT_RECURSIVE); drop every capability but those
+//    read-only (mount_setattr AT_RECURSIVE). Serving several trees (a
+//    container's rootfs and bind sources), it first copies each tree's mounts
+//    (open_tree), mounts a tmpfs over the first tree's directory, puts the
+//    copies at /0, /1, … in it (the read-only ones made so) and enters the
+//    tmpfs instead, itself remounted read-only. Then drop every capability but those
 //    file serving as root needs (CAP_CHOWN, CAP_DAC_OVERRIDE,
 //    CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID) from the bounding,
 //    inheritable, permitted, effective and ambient sets; then install a
