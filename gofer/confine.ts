@@ -185,10 +185,11 @@ function makeReadOnly(path: string): string | undefined {
 }
 
 /**
- * Several trees: a tmpfs mounted over the first one's directory holds them
- * all at /0, /1, …, each a copy of its mounts made before the tmpfs existed
- * (open_tree), so no copy holds the tmpfs itself. The tmpfs is the root to
- * enter: nothing beside the served trees is reachable from any of them.
+ * Several trees: a tmpfs mounted over the first one's directory (not "/",
+ * which cannot be entered that way: then /proc's, unused from here on) holds
+ * them all at /0, /1, …, each a copy of its mounts made before the tmpfs
+ * existed (open_tree), so no copy holds the tmpfs itself. The tmpfs is the
+ * root to enter: nothing beside the served trees is reachable from any of them.
  */
 function stageSeveral(served: readonly Served[], reals: string[]): { staging: string; paths: string[]; note?: string } {
   const fds = reals.map((r) => {
@@ -196,8 +197,7 @@ function stageSeveral(served: readonly Served[], reals: string[]): { staging: st
     if (fd < 0) fail(`copy the mounts of ${r}`);
     return fd;
   });
-  const staging = reals[0]!;
-  if (staging === '/') throw new ConfineError('confine', 'several trees cannot be served with / among them');
+  const staging = reals.find((r) => r !== '/') ?? '/proc';
   if (libc.mount('tmpfs', staging, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, 'mode=0755,size=64k') < 0) fail(`mount a tmpfs on ${staging}`);
   let note: string | undefined;
   const paths = fds.map((fd, i) => {

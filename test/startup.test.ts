@@ -65,24 +65,25 @@ describe('start-up', () => {
     expect(marksOf(marks, 'gofer')).toEqual([['node-start', 'bootstrapped', 'loaded', 'confining']]);
   });
 
-  it.skipIf(process.getuid?.() !== 0 || !fs.existsSync(BUSYBOX))('one Gofer serves the rootfs and the bind mounts (rw and ro), traced', () => {
+  it.skipIf(process.getuid?.() !== 0 || !fs.existsSync(BUSYBOX))('one Gofer serves the rootfs and the bind mounts (rw, ro, the host\'s /), traced', () => {
     const dir = path.join(tmp, 'bundle');
     fs.mkdirSync(path.join(dir, 'rootfs', 'bin'), { recursive: true });
     for (const d of ['rw', 'ro']) fs.mkdirSync(path.join(dir, d));
     fs.writeFileSync(path.join(dir, 'ro', 'kept'), 'as it was\n');
     fs.copyFileSync(BUSYBOX, path.join(dir, 'rootfs', 'bin', 'sh'));
     const c = defaultSpec() as Record<string, any>;
-    c['process'].args = ['sh', '-c', 'echo written > /rw/new; cat /ro/kept; echo no > /ro/kept || echo refused; echo no > /ro/new || echo refused'];
+    c['process'].args = ['sh', '-c', 'echo written > /rw/new; read l < /ro/kept; echo $l; echo no > /ro/kept || echo refused; echo no > /ro/new || echo refused; read l < /host/etc/hostname && echo host'];
     c['process'].terminal = false;
     c['mounts'].push({ destination: '/rw', type: 'bind', source: path.join(dir, 'rw'), options: ['rbind', 'rw'] });
     c['mounts'].push({ destination: '/ro', type: 'bind', source: path.join(dir, 'ro'), options: ['rbind', 'ro'] });
+    c['mounts'].push({ destination: '/host', type: 'bind', source: '/', options: ['rbind', 'ro'] });
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(c));
     const trace = path.join(tmp, 'run.jsonl');
     const r = spawnSync(RUNSC, ['--root', path.join(tmp, 'state'), 'run', '--bundle', dir, 'traced'], {
       encoding: 'utf8', env: { ...process.env, RUNSC_TRACE: trace }, timeout: 60_000,
     });
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe('as it was\nrefused\nrefused\n');
+    expect(r.stdout).toBe('as it was\nrefused\nrefused\nhost\n');
     expect(r.stderr).toMatch(/Read-only file system[^]*Read-only file system/);
     expect(fs.readFileSync(path.join(dir, 'rw', 'new'), 'utf8')).toBe('written\n');
     expect(fs.readFileSync(path.join(dir, 'ro', 'kept'), 'utf8')).toBe('as it was\n');
@@ -92,7 +93,7 @@ describe('start-up', () => {
     expect(marksOf(marks, 'sandbox')).toEqual([
       ['node-start', 'bootstrapped', 'loaded', 'gofers-attached', 'kernel-built', 'ready', 'start', 'init-started', 'exit'],
     ]);
-    // One Gofer for all three trees; it stops tracing as it confines itself.
+    // One Gofer for all four trees; it stops tracing as it confines itself.
     expect(marksOf(marks, 'gofer')).toEqual([['node-start', 'bootstrapped', 'loaded', 'confining']]);
   });
 });
