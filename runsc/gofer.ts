@@ -56,7 +56,7 @@ export function startGofer(trees: readonly Tree[], log: Logger, stderr: number |
     if (code) log.warn({ code }, 'gofer exited');
     handle.onExit?.(signal ? `killed by ${signal}` : `exit status ${code}`);
   });
-  // The Gofer outlives nothing: it exits when the Sentry's end of the socket closes.
+  // The Gofer outlives nothing: it exits when the Sentry's ends of its sockets close.
   child.unref();
   for (const sv of pairs) libc.close(sv[1]!);
   return handle;

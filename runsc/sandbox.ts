@@ -75,16 +75,17 @@ class Gofers {
 
   constructor(private readonly log: Logger, private readonly errFd: number | 'ignore') {}
 
-  /** Adds dir to the trees the next Gofer started will serve. */
-  want(dir: string, readOnly: boolean): void {
+  /** Adds dir to the trees the next Gofer started will serve (if none serves it yet); its entry. */
+  want(dir: string, readOnly: boolean): { tree: Tree; fd: number; client: GoferClient | null } {
     const key = `${readOnly ? 'ro' : 'rw'}:${dir}`;
-    if (!this.trees.has(key)) this.trees.set(key, { tree: { dir, readOnly }, fd: -1, client: null });
+    let t = this.trees.get(key);
+    if (!t) this.trees.set(key, t = { tree: { dir, readOnly }, fd: -1, client: null });
+    return t;
   }
 
   /** A client of dir's tree; if no Gofer serves it yet, one is started for it and every other tree wanted. */
   serve(dir: string, readOnly: boolean): GoferClient {
-    this.want(dir, readOnly);
-    const t = this.trees.get(`${readOnly ? 'ro' : 'rw'}:${dir}`)!;
+    const t = this.want(dir, readOnly);
     if (t.fd < 0) {
       const pending = [...this.trees.values()].filter((e) => e.fd < 0);
       const h = startGofer(pending.map((e) => e.tree), this.log, this.errFd);
