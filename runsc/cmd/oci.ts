@@ -27,6 +27,7 @@ import { runExec } from '../exec';
 import { consoleSlave } from '../console';
 import { hooksOf, runHooks } from '../hooks';
 import { Cgroup, cgroupPaths, parseResources, type CgroupPaths, type Usage } from '../cgroup';
+import { traceMark, traceStart } from '../../src/trace';
 
 const SIGKILL = 9;
 /** How `exec --detach` hands the process to its exec-wait child. */
@@ -42,6 +43,7 @@ function globals(cmd: Command): GlobalOptions {
 function oci<A extends unknown[]>(body: (g: GlobalOptions, ...a: A) => Promise<number | void> | number | void) {
   return async (...args: A): Promise<void> => {
     const cmd = args[args.length - 1] as Command;
+    traceStart(`runsc ${cmd.name()}`);
     const g = globals(cmd);
     try {
       const code = await body(g, ...args);
@@ -125,6 +127,7 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
       c.on('error', (e) => resolve(`cannot start the sandbox process: ${e.message}`));
     });
     (c.stdio[3] as NodeJS.ReadableStream & { destroy(): void }).destroy();
+    traceMark('sandbox-answered');
     if (answer !== 'ok') throw new OciError(answer);
     const pid = c.pid!;
     const state: ContainerState = {
@@ -136,6 +139,7 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
     // The sandbox exists (its pid names the container's namespaces): the hooks that set it up run now.
     runHooks([...hooksOf(text, 'prestart'), ...hooksOf(text, 'createRuntime')], { ...stateJson(state), status: 'created' }, 'prestart');
     if (o.pidFile) writeAtomic(path.resolve(o.pidFile), String(pid));
+    traceMark('created');
     return { child: c, state };
   } catch (e) {
     if (child?.pid) {
