@@ -17,7 +17,11 @@
 //    bind-mount the root onto itself (recursively, so submounts stay served),
 //    pivot_root into it and detach the old root (chroot if pivot_root is
 //    impossible, logged), chdir("/"); with --read-only remount the whole tree
-//    read-only (mount_setattr AT_RECURSIVE); drop every capability but those
+//    read-only (mount_setattr AT_RECURSIVE). Serving several trees (a
+//    container's rootfs and bind sources), it first copies each tree's mounts
+//    (open_tree), mounts a tmpfs over the first tree's directory, puts the
+//    copies at /0, /1, … in it (the read-only ones made so) and enters the
+//    tmpfs instead, itself remounted read-only. Then drop every capability but those
 //    file serving as root needs (CAP_CHOWN, CAP_DAC_OVERRIDE,
 //    CAP_DAC_READ_SEARCH, CAP_FOWNER, CAP_FSETID) from the bounding,
 //    inheritable, permitted, effective and ambient sets; then install a
@@ -43,7 +47,8 @@
 import * as fs from 'node:fs';
 import * as libc from '../src/ffi/libc';
 import {
-  AT_FDCWD, CLONE_NEWNS, F_SETFD, MNT_DETACH, MS_BIND, MS_PRIVATE, MS_REC, MS_RDONLY, MS_REMOUNT, PR_CAP_AMBIENT, PR_CAPBSET_DROP,
+  AT_FDCWD, CLONE_NEWNS, F_SETFD, MNT_DETACH, MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_REC, MS_RDONLY, MS_REMOUNT,
+  O_CLOEXEC, PR_CAP_AMBIENT, PR_CAPBSET_DROP,
   PR_CAPBSET_READ, PR_GET_NO_NEW_PRIVS, PR_SET_NO_NEW_PRIVS, SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO,
   SECCOMP_RET_KILL_PROCESS,
 } from '../src/abi/linux';
@@ -77,6 +82,8 @@ const PR_CAP_AMBIENT_CLEAR_ALL = 4;
 const LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 const MOUNT_ATTR_RDONLY = 0x1;
 const AT_RECURSIVE = 0x8000;
+const OPEN_TREE_CLONE = 1;
+const MOVE_MOUNT_F_EMPTY_PATH = 0x4;
 const SECCOMP_FILTER_FLAG_TSYNC = 1;
 const AUDIT_ARCH_X86_64 = 0xc000003e;
 
@@ -135,7 +142,7 @@ export function effectiveCaps(): bigint {
  * Stage 1: a new mount namespace, private mounts, no_new_privs, a smaller
  * bounding set, then execve into stage 2. Returns only by throwing.
  */
-export function confineStage1(argv: readonly string[], keepFd: number): never {
+export function confineStage1(argv: readonly string[], keepFds: readonly number[]): never {
   if (process.geteuid?.() !== 0) {
     throw new ConfineError('confine', 'the Gofer confines itself (mount namespace, pivot_root) and needs root; '
       + 'pass --no-confine to serve without confinement (tests only)');
@@ -145,8 +152,8 @@ export function confineStage1(argv: readonly string[], keepFd: number): never {
   if (libc.mount(null, '/', null, MS_REC | MS_PRIVATE, null) < 0) fail('make mounts private');
   if (libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail('PR_SET_NO_NEW_PRIVS');
   dropBounding([...KEEP_CAPS.keys(), ...SETUP_CAPS]);
-  // Node opens inherited fds above 2 close-on-exec: the 9P socket must survive the execve.
-  if (libc.fcntl(keepFd, F_SETFD, 0) < 0) fail(`keep fd ${keepFd} open across execve`);
+  // Node opens inherited fds above 2 close-on-exec: the 9P sockets must survive the execve.
+  for (const fd of keepFds) if (libc.fcntl(fd, F_SETFD, 0) < 0) fail(`keep fd ${fd} open across execve`);
   const args = [process.execPath, ...process.execArgv, process.argv[1]!, ...argv, `--confine-stage2=${hostNs}`];
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
   libc.execve(process.execPath, [...args, null], [...env, null]);
@@ -158,18 +165,68 @@ export interface Confined {
   how: 'pivot_root' | 'chroot' | 'none';
   /** Why recursive read-only could not be used, if it could not. */
   readOnlyNote?: string;
+  /** Where each served tree is now, in the order given. */
+  paths: string[];
+}
+
+export interface Served {
+  dir: string;
+  readOnly: boolean;
+}
+
+/** Makes the tree at path read-only (recursively where the kernel can); a note if only its top mount could be. */
+function makeReadOnly(path: string): string | undefined {
+  const attr = new Uint8Array(32); // struct mount_attr {u64 attr_set, attr_clr, propagation, userns_fd}
+  new DataView(attr.buffer).setBigUint64(0, BigInt(MOUNT_ATTR_RDONLY), true);
+  if (libc.mountSetattr(AT_FDCWD, path, AT_RECURSIVE, attr) === 0) return undefined;
+  if (libc.errno() !== ENOSYS) fail(`make ${path} read-only`);
+  if (libc.mount(null, path, null, MS_BIND | MS_REMOUNT | MS_RDONLY, null) < 0) fail(`remount ${path} read-only`);
+  return 'mount_setattr missing: only the top mount is read-only';
 }
 
 /**
- * Stage 2: enters `root` (pivot_root, else chroot), makes it read-only if
- * asked, drops capabilities and installs the seccomp filter. Afterwards "/"
- * is the served tree.
+ * Several trees: a tmpfs mounted over the first one's directory (not "/",
+ * which cannot be entered that way: then /proc's, unused from here on) holds
+ * them all at /0, /1, …, each a copy of its mounts made before the tmpfs
+ * existed (open_tree), so no copy holds the tmpfs itself. The tmpfs is the
+ * root to enter: nothing beside the served trees is reachable from any of them.
  */
-export function confineStage2(root: string, readOnly: boolean, hostNs: bigint): Confined {
+function stageSeveral(served: readonly Served[], reals: string[]): { staging: string; paths: string[]; note?: string } {
+  const fds = reals.map((r) => {
+    const fd = libc.openTree(AT_FDCWD, r, OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE);
+    if (fd < 0) fail(`copy the mounts of ${r}`);
+    return fd;
+  });
+  const staging = reals.find((r) => r !== '/') ?? '/proc';
+  if (libc.mount('tmpfs', staging, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, 'mode=0755,size=64k') < 0) fail(`mount a tmpfs on ${staging}`);
+  let note: string | undefined;
+  const paths = fds.map((fd, i) => {
+    const at = `${staging}/${i}`;
+    if (libc.mkdirat(AT_FDCWD, at, 0o755) < 0) fail(`mkdir ${at}`);
+    if (libc.moveMount(fd, '', AT_FDCWD, at, MOVE_MOUNT_F_EMPTY_PATH) < 0) fail(`mount ${reals[i]} at ${at}`);
+    libc.close(fd);
+    if (served[i]!.readOnly) note ??= makeReadOnly(at);
+    return `/${i}`;
+  });
+  return { staging, paths, note };
+}
+
+/**
+ * Stage 2: enters the served tree (pivot_root, else chroot) or, with several,
+ * a tmpfs holding them; makes the read-only ones read-only, drops
+ * capabilities and installs the seccomp filter. Afterwards `paths` name the
+ * served trees ("/" for one).
+ */
+export function confineStage2(served: readonly Served[], hostNs: bigint): Confined {
   if (mntNs() === hostNs) throw new ConfineError('confine', 'stage 2 is still in the host mount namespace');
-  const out: Confined = { how: 'none' };
-  const real = fs.realpathSync(root);
-  if (!fs.statSync(real).isDirectory()) throw new ConfineError('confine', `root ${root} is not a directory`);
+  const reals = served.map(({ dir }) => {
+    const real = fs.realpathSync(dir);
+    if (!fs.statSync(real).isDirectory()) throw new ConfineError('confine', `root ${dir} is not a directory`);
+    return real;
+  });
+  const several = served.length > 1 ? stageSeveral(served, reals) : null;
+  const out: Confined = { how: 'none', paths: several?.paths ?? ['/'], readOnlyNote: several?.note };
+  const real = several?.staging ?? reals[0]!;
   if (real !== '/') {
     if (libc.mount(real, real, null, MS_BIND | MS_REC, null) < 0) fail(`bind-mount ${real} onto itself`);
     if (libc.chdir(real) < 0) fail(`chdir ${real}`);
@@ -183,14 +240,11 @@ export function confineStage2(root: string, readOnly: boolean, hostNs: bigint): 
     }
   }
   if (libc.chdir('/') < 0) fail('chdir /');
-  if (readOnly) {
-    const attr = new Uint8Array(32); // struct mount_attr {u64 attr_set, attr_clr, propagation, userns_fd}
-    new DataView(attr.buffer).setBigUint64(0, BigInt(MOUNT_ATTR_RDONLY), true);
-    if (libc.mountSetattr(AT_FDCWD, '/', AT_RECURSIVE, attr) < 0) {
-      if (libc.errno() !== ENOSYS) fail('make the tree read-only');
-      if (libc.mount(null, '/', null, MS_BIND | MS_REMOUNT | MS_RDONLY, null) < 0) fail('remount the root read-only');
-      out.readOnlyNote = 'mount_setattr missing: only the top mount is read-only';
-    }
+  if (several) {
+    // The tmpfs itself: nothing is made in it.
+    if (libc.mount(null, '/', null, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, null) < 0) fail('remount the tmpfs read-only');
+  } else if (served[0]!.readOnly) {
+    out.readOnlyNote = makeReadOnly('/');
   }
   const keep = [...KEEP_CAPS.keys()];
   dropBounding(keep);

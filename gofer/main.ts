@@ -1,12 +1,14 @@
 // Gofer entry point (bundled to dist/gofer.js):
 //
-//   node dist/gofer.js --root DIR --fd N [--read-only] [--no-confine] [--log FILE] [--log-format text|json] [--debug]
+//   node dist/gofer.js --root DIR --fd N [--read-only] [--serve[-ro] M=DIR2]… [--no-confine] [--log FILE] [--log-format text|json] [--debug]
 //
 // Serves DIR over 9P2000.L on fd N, a connected blocking AF_UNIX
-// SOCK_STREAM socket (one end of a socketpair made by the CLI). Requests are
-// handled one at a time, synchronously. Exits 0 when the peer closes the
-// socket, 1 on a broken connection, a protocol desync or a failed
-// confinement, 2 on bad arguments.
+// SOCK_STREAM socket (one end of a socketpair made by the CLI), and each
+// DIR2 of a --serve (--serve-ro: read-only) on its own socket M: one Gofer
+// for all of a container's trees, as gVisor's. Requests are handled one at a
+// time, synchronously. Exits 0 when the peers have closed every socket, 1 on
+// a broken connection, a protocol desync or a failed confinement, 2 on bad
+// arguments.
 //
 // By default the Gofer confines itself before serving (gofer/confine.ts: a
 // mount namespace of its own, pivot_root into DIR, capabilities dropped,
@@ -19,19 +21,28 @@
 // The Gofer imports only src/ and Node builtins.
 import * as fs from 'node:fs';
 import { EINTR } from '../src/abi/errno';
+import { POLLIN } from '../src/abi/linux';
 import { GoferServer, MAX_MSIZE } from './server';
 import { FrameReader, writeAll } from '../src/p9';
 import { configureLog, log } from './log';
 import { ConfineError, confineStage1, confineStage2 } from './confine';
-import { dup2, close, sendWithFds } from '../src/ffi/libc';
+import { dup2, close, errno, poll, sendWithFds } from '../src/ffi/libc';
+import { traceEnd, traceMark, traceStart } from '../src/trace';
+
+interface Tree { dir: string; fd: number; readOnly: boolean }
 
 interface Args {
-  root: string; fd: number; readOnly: boolean; noConfine: boolean; stage2: bigint | undefined;
+  trees: Tree[]; noConfine: boolean; stage2: bigint | undefined;
   logFile: string | undefined; logFormat: 'text' | 'json'; debug: boolean;
 }
 
+const fdNumber = (flag: string, v: string): number => {
+  if (!/^\d+$/.test(v)) usage(`${flag} must be a file descriptor number, not ${JSON.stringify(v)}`);
+  return Number(v);
+};
+
 function usage(why: string): never {
-  process.stderr.write(`gofer: ${why}\nusage: gofer --root DIR --fd N [--read-only] [--no-confine] [--log FILE] [--log-format text|json] [--debug]\n`);
+  process.stderr.write(`gofer: ${why}\nusage: gofer --root DIR --fd N [--read-only] [--serve[-ro] FD=DIR]... [--no-confine] [--log FILE] [--log-format text|json] [--debug]\n`);
   process.exit(2);
 }
 
@@ -44,6 +55,7 @@ function parseArgs(argv: string[]): Args {
   let logFile: string | undefined;
   let logFormat: 'text' | 'json' = 'json';
   let debug = false;
+  const more: Tree[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -54,13 +66,16 @@ function parseArgs(argv: string[]): Args {
     };
     switch (flag) {
       case '--root': root = value(); break;
-      case '--fd': {
+      case '--fd': fd = fdNumber(flag, value()); break;
+      case '--read-only': readOnly = true; break;
+      case '--serve':
+      case '--serve-ro': {
         const v = value();
-        if (!/^\d+$/.test(v)) usage(`--fd must be a file descriptor number, not ${JSON.stringify(v)}`);
-        fd = Number(v);
+        const eq = v.indexOf('=');
+        if (eq < 0) usage(`${flag} wants FD=DIR, not ${JSON.stringify(v)}`);
+        more.push({ fd: fdNumber(flag, v.slice(0, eq)), dir: v.slice(eq + 1), readOnly: flag === '--serve-ro' });
         break;
       }
-      case '--read-only': readOnly = true; break;
       case '--no-confine': noConfine = true; break;
       case '--confine-stage2': {
         const v = value();
@@ -82,7 +97,7 @@ function parseArgs(argv: string[]): Args {
   if (root === undefined) usage('--root is required');
   if (fd === undefined) usage('--fd is required');
   if (noConfine && stage2 !== undefined) usage('--no-confine and --confine-stage2 exclude each other');
-  return { root, fd, readOnly, noConfine, stage2, logFile, logFormat, debug };
+  return { trees: [{ dir: root, fd, readOnly }, ...more], noConfine, stage2, logFile, logFormat, debug };
 }
 
 /**
@@ -103,22 +118,88 @@ function send(sock: number, reply: Uint8Array, donated: number, held: Buffer[]):
   return n < reply.length ? writeAll(sock, reply.subarray(n)) : 0;
 }
 
+/** One served tree: its socket, server and reader, and the replies held back to go out together. */
+interface Conn { fd: number; server: GoferServer; reader: FrameReader; held: Buffer[] }
+
+/**
+ * Answers what conn's peer sent, blocking until at least one whole request
+ * is in: null to go on, 0 when the peer closed its end, 1 on a broken connection.
+ */
+function serveSome(c: Conn): number | null {
+  do {
+    const frame = c.reader.next();
+    if (frame === null) return 0; // the Sentry closed its end: done
+    if (typeof frame === 'number') {
+      log.error({ errno: -frame }, 'broken 9P connection');
+      return 1;
+    }
+    const reply = c.server.handleFrame(frame);
+    const donated = c.server.takeDonation();
+    // Requests the client wrote together (Twalk + Tgetattr) get their replies
+    // in one write: hold this one while the next request is already here.
+    if (donated < 0 && c.reader.ready) { c.held.push(Buffer.from(reply)); continue; }
+    const err = send(c.fd, reply, donated, c.held);
+    if (err < 0) {
+      log.error({ errno: -err }, 'cannot write a 9P reply');
+      return 1;
+    }
+    if (c.server.msize > 0) c.reader.maxSize = c.server.msize;
+  } while (c.reader.ready);
+  return null;
+}
+
+/** Serves every connection until each peer has closed (0) or one breaks (1). */
+function serveAll(conns: Conn[]): number {
+  const open = new Set(conns);
+  const fds = new Uint8Array(8 * conns.length); // struct pollfd {int fd; short events, revents}
+  const dv = new DataView(fds.buffer);
+  try {
+    while (open.size > 0) {
+      const live = [...open];
+      let ready: Conn[] = live;
+      // With one connection, the blocking read is the wait.
+      if (live.length > 1) {
+        live.forEach((c, i) => { dv.setInt32(8 * i, c.fd, true); dv.setInt16(8 * i + 4, POLLIN, true); dv.setInt16(8 * i + 6, 0, true); });
+        if (poll(fds, live.length, -1) < 0) {
+          if (errno() === EINTR) continue;
+          log.error({ errno: errno() }, 'poll failed');
+          return 1;
+        }
+        ready = live.filter((_, i) => dv.getInt16(8 * i + 6, true) !== 0);
+      }
+      for (const c of ready) {
+        const r = serveSome(c);
+        if (r === 1) return 1;
+        if (r === 0) { open.delete(c); c.server.closeAll(); }
+      }
+    }
+    return 0;
+  } finally {
+    for (const c of open) c.server.closeAll();
+  }
+}
+
 function main(): number {
+  traceStart('gofer');
   const args = parseArgs(process.argv.slice(2));
   try {
     configureLog({ file: args.logFile, format: args.logFormat, debug: args.debug });
   } catch (err) {
     usage(`cannot open the log: ${(err as Error).message}`);
   }
-  try {
-    if (!fs.fstatSync(args.fd).isSocket()) usage(`--fd ${args.fd} is not a socket`);
-  } catch (err) {
-    usage(`--fd ${args.fd} is not an open file descriptor (${(err as Error).message})`);
-  }
-  let root = args.root;
-  if (!args.noConfine) {
+  for (const { fd } of args.trees) {
     try {
-      if (args.stage2 === undefined) confineStage1(process.argv.slice(2), args.fd); // re-executes itself; returns only by throwing
+      if (!fs.fstatSync(fd).isSocket()) usage(`--fd ${fd} is not a socket`);
+    } catch (err) {
+      usage(`--fd ${fd} is not an open file descriptor (${(err as Error).message})`);
+    }
+  }
+  let roots = args.trees.map((t) => t.dir);
+  if (!args.noConfine) {
+    // A confined Gofer's readiness is its client's to trace (the sandbox's gofers-attached).
+    traceEnd('confining');
+    try {
+      if (args.stage2 === undefined) confineStage1(process.argv.slice(2), args.trees.map((t) => t.fd)); // re-executes itself; returns only by throwing
       // Nothing is opened by path after the pivot: open the log file now (it
       // becomes our stderr). The logging backend is bundled, so it needs no file.
       if (args.logFile !== undefined) {
@@ -127,56 +208,34 @@ function main(): number {
         close(fd);
         configureLog({ format: args.logFormat, debug: args.debug });
       }
-      const c = confineStage2(args.root, args.readOnly, args.stage2);
-      log.debug({ root: args.root, how: c.how, readOnlyNote: c.readOnlyNote }, 'confined');
-      if (c.how === 'chroot') log.warn({ root: args.root }, 'pivot_root impossible here: chrooted instead');
-      if (c.readOnlyNote !== undefined) log.warn({ root: args.root }, c.readOnlyNote);
+      const c = confineStage2(args.trees, args.stage2);
+      const where = args.trees.map((t) => t.dir).join(' ');
+      log.debug({ root: where, how: c.how, readOnlyNote: c.readOnlyNote }, 'confined');
+      if (c.how === 'chroot') log.warn({ root: where }, 'pivot_root impossible here: chrooted instead');
+      if (c.readOnlyNote !== undefined) log.warn({ root: where }, c.readOnlyNote);
+      roots = c.paths;
     } catch (err) {
       const why = err instanceof ConfineError ? err.message : String(err);
       process.stderr.write(`gofer: cannot confine the Gofer, refusing to serve: ${why}\n`);
-      if (args.logFile !== undefined) log.error({ root: args.root }, `cannot confine: ${why}`);
+      if (args.logFile !== undefined) log.error({ root: args.trees[0]!.dir }, `cannot confine: ${why}`);
       return 1;
     }
-    root = '/';
   }
   // Modes on the wire are final: the Sentry applies the workload's umask.
   process.umask(0);
-  let server: GoferServer;
-  try {
-    server = new GoferServer({
-      root,
-      readOnly: args.readOnly,
-      onBug: (what, err) => log.error({ err }, what),
-    });
-  } catch (err) {
-    log.error({ root: args.root }, `cannot serve the root: ${(err as Error).message}`);
-    return 1;
-  }
-  const reader = new FrameReader(args.fd, MAX_MSIZE);
-  const held: Buffer[] = [];
-  for (;;) {
-    const frame = reader.next();
-    if (frame === null) break; // the Sentry closed its end: done
-    if (typeof frame === 'number') {
-      log.error({ errno: -frame }, 'broken 9P connection');
-      server.closeAll();
+  const conns: Conn[] = [];
+  for (const [i, t] of args.trees.entries()) {
+    try {
+      const server = new GoferServer({ root: roots[i]!, readOnly: t.readOnly, onBug: (what, err) => log.error({ err }, what) });
+      conns.push({ fd: t.fd, server, reader: new FrameReader(t.fd, MAX_MSIZE), held: [] });
+    } catch (err) {
+      log.error({ root: t.dir }, `cannot serve the root: ${(err as Error).message}`);
+      for (const c of conns) c.server.closeAll();
       return 1;
     }
-    const reply = server.handleFrame(frame);
-    const donated = server.takeDonation();
-    // Requests the client wrote together (Twalk + Tgetattr) get their replies
-    // in one write: hold this one while the next request is already here.
-    if (donated < 0 && reader.ready) { held.push(Buffer.from(reply)); continue; }
-    const err = send(args.fd, reply, donated, held);
-    if (err < 0) {
-      log.error({ errno: -err }, 'cannot write a 9P reply');
-      server.closeAll();
-      return 1;
-    }
-    if (server.msize > 0) reader.maxSize = server.msize;
   }
-  server.closeAll();
-  return 0;
+  traceMark('serving');
+  return serveAll(conns);
 }
 
 process.exitCode = main();

@@ -3,7 +3,7 @@
 import { Command, Option } from 'commander';
 import { doCommand } from './cmd/do';
 import { syscallsCommand } from './cmd/syscalls';
-import { ociCommands } from './cmd/oci';
+import { ociCommands, parseBytes } from './cmd/oci';
 import { installCommands } from './cmd/install';
 import { PLATFORMS, type PlatformName } from '../sentry/platform/create';
 
@@ -19,6 +19,8 @@ export interface GlobalOptions {
   log?: string;
   systemdCgroup: boolean;
   rootless: boolean;
+  /** gVisor's --total-memory: the sandbox's memory in bytes. */
+  totalMemory?: number;
   /** Set by bin/runsc when it started this process through the launcher (runsc/confine.ts). */
   sentryConfined: boolean;
   /** gVisor's --file-access: exclusive (the sandbox owns the root's tree) or shared (revalidate against the host). */
@@ -48,6 +50,7 @@ const program = new Command('runsc')
     .choices(['exclusive', 'shared']).default('exclusive'))
   .addOption(new Option('--overlay2 <medium>', 'overlay on the root filesystem: root:memory (writes kept in sandbox memory) or none (written through to the host); root:self is not supported yet')
     .choices(['root:memory', 'none']))
+  .option('--total-memory <size>', 'the sandbox\'s memory, which its OOM killer enforces and /proc/meminfo shows (suffixes k, m, g); default: linux.resources.memory.limit, else the host\'s memory or cgroup limit', parseBytes)
   .option('--systemd-cgroup', 'read linux.cgroupsPath as systemd\'s "slice:prefix:name" (runsc writes cgroupfs itself)', false);
 
 doCommand(program);

@@ -32,11 +32,14 @@ import { SI_USER } from '../src/abi/linux';
 import { GoferClient } from '../sentry/fsgofer/client';
 import { VFS } from '../sentry/vfs/vfs';
 import { FDTable } from '../sentry/vfs/fdtable';
+import { traceMark, traceStart } from '../src/trace';
+import type { Tree } from './gofer';
 import { Kernel, defaultRlimits, type StartArgs } from '../sentry/kernel/kernel';
+import { ramBytes } from '../sentry/kernel/machine';
 import * as unix from '../src/ffi/unix';
 import type { PlatformName } from '../sentry/platform/create';
 import { ControlServer, type Connection, type Request } from './control';
-import { Cgroup, type CgroupPaths } from './cgroup';
+import { Cgroup, parseResources, type CgroupPaths } from './cgroup';
 import { joinSandboxNetns, sandboxNetns } from './netns';
 import { confineSentry } from './confine';
 import { SANDBOX_FD } from './sandbox_launch';
@@ -60,6 +63,8 @@ export interface SandboxOptions {
   network?: string;
   /** The cgroup to enter before starting anything (create made it). */
   cgroup?: CgroupPaths;
+  /** --total-memory: the sandbox's memory, over linux.resources.memory.limit. */
+  totalMemory?: number;
 }
 
 /** The kernel's "no limit" (sentry/kernel/kernel.ts RLIM_INFINITY). */
@@ -67,26 +72,54 @@ const RLIM_INFINITY = Number.MAX_SAFE_INTEGER;
 /** Signals whose default action is to do nothing: a container still in `created` ignores them. */
 const IGNORED_BY_DEFAULT = new Set([17, 18, 23, 28]);
 
+/** The trees a container's Gofer serves: one Gofer process for all of them, as gVisor's. */
 class Gofers {
   readonly pids: number[] = [];
-  private readonly byKey = new Map<string, GoferClient>();
+  /** Each tree (a directory and a mode), with its socket once a Gofer serves it and its client once connected. */
+  private readonly trees = new Map<string, { tree: Tree; fd: number; client: GoferClient | null }>();
   /** Called when the connection to any Gofer fails. */
   onDead: ((why: string) => void) | null = null;
 
   constructor(private readonly log: Logger, private readonly errFd: number | 'ignore') {}
 
-  /** A client of a Gofer serving dir (one Gofer per directory and mode). */
-  serve(dir: string, readOnly: boolean): GoferClient {
+  /** Adds dir to the trees the next Gofer started will serve (if none serves it yet); its entry. */
+  want(dir: string, readOnly: boolean): { tree: Tree; fd: number; client: GoferClient | null } {
     const key = `${readOnly ? 'ro' : 'rw'}:${dir}`;
-    const have = this.byKey.get(key);
-    if (have) return have;
-    const g = startGofer(dir, readOnly, this.log, this.errFd);
-    if (g.pid) this.pids.push(g.pid);
-    const c = new GoferClient(g.fd, true);
-    c.onDead = (why) => this.onDead?.(`lost the Gofer of ${dir}: ${why}`);
-    this.byKey.set(key, c);
-    return c;
+    let t = this.trees.get(key);
+    if (!t) this.trees.set(key, t = { tree: { dir, readOnly }, fd: -1, client: null });
+    return t;
   }
+
+  /** A client of dir's tree; if no Gofer serves it yet, one is started for it and every other tree wanted. */
+  serve(dir: string, readOnly: boolean): GoferClient {
+    const t = this.want(dir, readOnly);
+    if (t.fd < 0) {
+      const pending = [...this.trees.values()].filter((e) => e.fd < 0);
+      const h = startGofer(pending.map((e) => e.tree), this.log, this.errFd);
+      if (h.pid) this.pids.push(h.pid);
+      pending.forEach((e, i) => { e.fd = h.fds[i]!; });
+    }
+    if (!t.client) {
+      t.client = new GoferClient(t.fd, true);
+      t.client.onDead = (why) => this.onDead?.(`lost the Gofer of ${dir}: ${why}`);
+    }
+    return t.client;
+  }
+}
+
+/** The directory a bind mount's Gofer serves, and the file in it when the source is one; null for binds the Sentry provides itself. */
+function bindSource(bundle: string, m: MountSpec, field: string): { dir: string; file?: string } | null {
+  // The Sentry's own /dev/shm (tmpfs) stands in for engines' shared-memory binds.
+  if (path.posix.normalize(m.destination) === '/dev/shm') return null;
+  const source = path.resolve(bundle, m.source);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(source);
+  } catch {
+    throw new SpecError(`${field}.source`, `${source}: no such file or directory`);
+  }
+  // A file: its directory's Gofer, and the mount's root is that one file.
+  return st.isDirectory() ? { dir: source } : { dir: path.dirname(source), file: path.basename(source) };
 }
 
 /** mode=NNNN among a tmpfs mount's options (octal), or the default. */
@@ -106,23 +139,10 @@ function mountFailed(field: string, dest: string, r: number): never {
 function applyMount(vfs: VFS, gofers: Gofers, bundle: string, m: MountSpec, field: string, log: Logger): void {
   const dest = path.posix.normalize(m.destination);
   if (isBind(m)) {
-    // The Sentry's own /dev/shm (tmpfs) stands in for engines' shared-memory binds.
-    if (dest === '/dev/shm') return;
-    const source = path.resolve(bundle, m.source);
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(source);
-    } catch {
-      throw new SpecError(`${field}.source`, `${source}: no such file or directory`);
-    }
+    const src = bindSource(bundle, m, field);
+    if (!src) return;
     const ro = isReadOnly(m);
-    let r: number;
-    if (st.isDirectory()) {
-      r = vfs.mountGofer(dest, gofers.serve(source, ro), ro);
-    } else {
-      // A file: its directory's Gofer, and the mount's root is that one file.
-      r = vfs.mountGofer(dest, gofers.serve(path.dirname(source), ro), ro, path.basename(source));
-    }
+    const r = vfs.mountGofer(dest, gofers.serve(src.dir, ro), ro, src.file);
     if (r < 0) mountFailed(`${field}.destination`, dest, r);
     return;
   }
@@ -190,6 +210,33 @@ interface Built {
   gofers: Gofers;
 }
 
+/** Room left in the host cgroup for the Sentry's heap to grow while the sandbox runs. */
+const SENTRY_GROWTH = 64 << 20;
+/** The least memory a container's workload is given, however small its limit. */
+const MIN_WORKLOAD_MEMORY = 16 << 20;
+
+/** Resident bytes of a host process (0 if it is gone). */
+function rssOf(pid: number): number {
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The workload's memory under linux.resources.memory.limit: the limit less
+ * what the sandbox's own host processes (this one and its Gofers) use of the
+ * host cgroup, and room for the Sentry to grow, so the Sentry's OOM killer
+ * acts before the host cgroup's.
+ */
+function workloadMemory(limit: number | undefined, helpers: number[]): number | undefined {
+  if (limit === undefined || limit <= 0) return undefined;
+  let own = process.memoryUsage.rss() + SENTRY_GROWTH;
+  for (const pid of helpers) own += rssOf(pid);
+  return Math.max(MIN_WORKLOAD_MEMORY, limit - own);
+}
+
 function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built {
   let text: string;
   try {
@@ -206,8 +253,15 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   // writable one is written through, as with runc, unless --overlay2=root:memory
   // keeps the writes in memory over a read-only rootfs.
   const overlay = o.overlay === true && !spec.root.readonly;
+  // Every tree first, so that one Gofer serves them all.
+  gofers.want(rootfs, spec.root.readonly || overlay);
+  spec.mounts.forEach((m, i) => {
+    const src = isBind(m) ? bindSource(o.bundle, m, `mounts[${i}]`) : null;
+    if (src) gofers.want(src.dir, isReadOnly(m));
+  });
   const vfs = new VFS({ gofer: gofers.serve(rootfs, spec.root.readonly || overlay), overlay, fileAccess: o.fileAccess });
   spec.mounts.forEach((m, i) => applyMount(vfs, gofers, o.bundle, m, `mounts[${i}]`, log));
+  traceMark('gofers-attached');
   // maskedPaths: a directory in the container's tree is covered by an empty
   // read-only one. /proc and /sys paths are not served by the Sentry at all.
   for (const p of spec.linux.maskedPaths) {
@@ -217,7 +271,9 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   }
   const kernel = new Kernel({
     vfs, log, strace: o.strace, hostname: spec.hostname || os.hostname(), platform: o.platform, hostNetwork: o.network === 'host',
+    totalMemory: o.totalMemory ?? workloadMemory(parseResources(spec.linux.resources).memory?.limit, gofers.pids),
   });
+  traceMark('kernel-built');
   for (const pid of gofers.pids) { kernel.platform.pin(pid); kernel.watchVital(pid, 'a Gofer'); }
   gofers.onDead = (why) => kernel.shutdown(why);
   const fds = new FDTable();
@@ -255,6 +311,7 @@ function startArgs(vfs: VFS, proc: ProcessSpec, fds: FDTable): StartArgs {
 const exitCode = (status: number): number => status & 0x7f ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
 
 export async function runSandbox(o: SandboxOptions): Promise<never> {
+  traceStart('sandbox');
   const logFile = o.debugLog ?? path.join(o.stateDir, 'sandbox.log');
   const log = makeLogger({ name: 'runsc-sandbox', level: o.debug ? 'debug' : 'warn', format: o.logFormat, file: logFile });
   let errFd: number | 'ignore' = 'ignore';
@@ -270,6 +327,7 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
       // Nobody waits.
     }
     // Not process.exit: it would wait for the control socket's watcher, blocked in poll().
+    traceMark('exit');
     unix.exitNow(code);
   };
 
@@ -295,8 +353,10 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
   const start = (): string | null => {
     if (phase !== 'created') return phase === 'running' ? 'cannot start an already running container' : 'cannot start a container that has stopped';
     phase = 'running';
+    traceMark('start');
     server.wakeKernel((cell) => kernel.externalWakeup(cell));
     const failed = kernel.startInit(startArgs(vfs, proc, fds));
+    traceMark('init-started');
     if (failed !== null) {
       phase = 'exited';
       fs.writeSync(2, `runsc: ${failed}\n`);
@@ -387,6 +447,14 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
       answer(start());
     } else if (req.op === 'kill') {
       answer(kill(Number(req['sig']), req['all'] === true));
+    } else if (req.op === 'memory') {
+      // runsc update --memory: the workload's memory follows the new limit (-1: the host's).
+      if (o.totalMemory === undefined) kernel.mf.limit = workloadMemory(Number(req['limit']), b.gofers.pids) ?? ramBytes();
+      answer(null);
+    } else if (req.op === 'oom') {
+      // How many processes the Sentry's OOM killer has killed (runsc events reports each as an oom event).
+      conn.send({ ok: true, kills: kernel.oom.kills });
+      conn.close();
     } else {
       answer(`unknown request ${JSON.stringify(req.op)}`);
     }
@@ -401,6 +469,7 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     tellCreate((e as Error).message);
     unix.exitNow(1);
   }
+  traceMark('ready');
   tellCreate('ok');
   // Wait: the control socket's watcher keeps the event loop alive until start and exit.
   return new Promise<never>(() => undefined);

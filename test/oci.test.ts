@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as libc from '../src/ffi/libc';
 import { parseSpec, defaultSpec } from '../src/oci/spec';
+import { REPO, buildC } from './harness';
 
 const RUNSC = path.resolve(__dirname, '..', 'bin', 'runsc');
 const PR_SET_CHILD_SUBREAPER = 36;
@@ -315,6 +316,44 @@ describe.skipIf(!canRun)('OCI runtime (runc command line)', () => {
     expect(await waitExit(pid)).toBe(137);
     for (const d of Object.values(cg.dirs)) expect(fs.existsSync(d)).toBe(false);
   });
+
+  it('linux.resources.memory.limit bounds the workload in the Sentry: a memory bomb is OOM-killed inside, never by the host cgroup; runsc events reports oom; update --memory moves it', async () => {
+    const cgroupsPath = `runsc-test-${process.pid}-${nextId}`;
+    const limit = 512 << 20;
+    const b = bundle((c) => {
+      c['process'].args = ['sh', '-c', 'grep MemTotal /proc/meminfo; bomb; echo "bomb status $?"; echo ready; while :; do sleep 1; done'];
+      c['linux'].cgroupsPath = cgroupsPath;
+      c['linux'].resources = { memory: { limit } };
+    });
+    const bomb = path.join(b.dir, 'rootfs', 'bin', 'bomb');
+    fs.copyFileSync(buildC(path.join(REPO, 'test', 'oom', 'bomb.c'), 'static'), bomb);
+    fs.chmodSync(bomb, 0o755);
+    const pid = create(b);
+    const cg = (JSON.parse(fs.readFileSync(path.join(STATE, b.id, 'state.json'), 'utf8')) as { cgroup: { version: number; dirs: Record<string, string> } }).cgroup;
+    const memDir = cg.dirs[cg.version === 2 ? '' : 'memory']!;
+    const hostOomKills = (): number => Number(/^oom_kill (\d+)$/m.exec(fs.readFileSync(path.join(memDir, cg.version === 2 ? 'memory.events' : 'memory.oom_control'), 'utf8'))?.[1] ?? 0);
+    expect(runsc(b, ['start', b.id]).status, lastError(b)).toBe(0);
+    const deadline = Date.now() + 30_000;
+    while (!output(b).includes('ready') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(output(b)).toContain('bomb status 137\n');
+    // The workload's memory: the limit less what the sandbox's own host processes need.
+    const total = Number(/^MemTotal:\s+(\d+) kB$/m.exec(output(b))?.[1]) * 1024;
+    expect(total).toBeGreaterThanOrEqual(16 << 20);
+    expect(total).toBeLessThan(limit);
+    expect(hostOomKills()).toBe(0);
+    // runsc events: one oom event for the Sentry's kill, then stats.
+    const ev = spawnSync(RUNSC, ['--root', STATE, 'events', '--interval', '5s', b.id], { timeout: 3000, encoding: 'utf8' });
+    expect(ev.stdout.split('\n')[0]).toBe(JSON.stringify({ type: 'oom', id: b.id }));
+    expect(runsc(b, ['exec', b.id, 'echo', 'still-serving'])).toEqual({ status: 0, stdout: 'still-serving\n' });
+    // runsc update --memory: the workload's memory follows (the new limit less the same overhead).
+    const memTotal = (): number => Number(/^MemTotal:\s+(\d+) kB$/m.exec(runsc(b, ['exec', b.id, 'grep', 'MemTotal', '/proc/meminfo']).stdout)?.[1]) * 1024;
+    expect(runsc(b, ['update', '--memory', '768m', b.id]).status, lastError(b)).toBe(0);
+    const grown = memTotal();
+    expect(grown).toBeGreaterThan(total + (128 << 20));
+    expect(grown).toBeLessThan(768 << 20);
+    expect(runsc(b, ['delete', '--force', b.id]).status, lastError(b)).toBe(0);
+    expect(await waitExit(pid)).toBe(137);
+  }, 60_000);
 
   it('a trapped signal runs the handler; kill --all; KILL by name', async () => {
     const b = bundle((c) => {

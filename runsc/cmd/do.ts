@@ -15,6 +15,10 @@ import { FDTable } from '../../sentry/vfs/fdtable';
 import { Kernel } from '../../sentry/kernel/kernel';
 import { installStdio } from '../stdio';
 import { confineSentry, reexecConfined } from '../confine';
+import { traceMark, traceStart } from '../../src/trace';
+
+/** Where bin/runsc set NODE_EXTRA_CA_CERTS aside (Node would read its bundle at each start): the workload's again. */
+const STASHED_CA_CERTS = 'RUNSC_NODE_EXTRA_CA_CERTS';
 
 interface DoOptions {
   cwd: string;
@@ -61,6 +65,7 @@ export function doCommand(program: Command): void {
     .action(async (cmd: string, args: string[], o: DoOptions, self: Command) => {
       const g = self.parent!.opts<GlobalOptions>();
       if (!g.sentryConfined) reexecConfined(g);
+      traceStart('runsc do');
       const log = makeLogger({
         name: 'runsc',
         level: g.strace ? (g.debug ? 'debug' : 'info') : g.debug ? 'debug' : 'warn',
@@ -74,12 +79,14 @@ export function doCommand(program: Command): void {
       // gVisor's do: the host tree stays untouched under a memory overlay unless
       // --force-overlay=false (or --overlay2=none) writes through the Gofer.
       const overlay = o.forceOverlay && g.overlay2 !== 'none';
-      const gofer = startGofer(path.resolve(o.root), overlay, log);
-      const client = new GoferClient(gofer.fd, true);
+      const gofer = startGofer([{ dir: path.resolve(o.root), readOnly: overlay }], log);
+      const client = new GoferClient(gofer.fds[0]!, true);
       const vfs = new VFS({ gofer: client, overlay, fileAccess: g.fileAccess });
       // --network=host: the workload's inet sockets are the host's (the launcher kept the host's network namespace).
       const hostNetwork = g.network === 'host';
-      const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname(), platform: g.platform, hostNetwork });
+      const kernel = new Kernel({
+        vfs, log, strace: g.strace, hostname: hostname(), platform: g.platform, totalMemory: g.totalMemory, hostNetwork,
+      });
       if (gofer.pid) {
         kernel.platform.pin(gofer.pid);
         kernel.watchVital(gofer.pid, 'the Gofer');
@@ -89,6 +96,7 @@ export function doCommand(program: Command): void {
       client.onDead = (why) => kernel.shutdown(`lost the Gofer: ${why}`);
       const fds = new FDTable();
       installStdio(vfs, fds);
+      traceMark('sandbox-built');
       let fs;
       try {
         fs = vfs.newFSContext(o.cwd);
@@ -100,7 +108,8 @@ export function doCommand(program: Command): void {
       confineSentry({ hostNetwork });
       const uid = process.getuid!();
       const gid = process.getgid!();
-      const envp = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
+      const envp = Object.entries(process.env).map(([k, v]) => `${k === STASHED_CA_CERTS ? 'NODE_EXTRA_CA_CERTS' : k}=${v}`);
+      traceMark('start');
       const code = await kernel.run({
         paths: candidates(cmd, process.env), argv: [cmd, ...args], envp, fds, fs: fs!,
         creds: { uid, euid: uid, suid: uid, fsuid: uid, gid, egid: gid, sgid: gid, fsgid: gid, groups: process.getgroups!() },

@@ -28,6 +28,7 @@ import { runExec } from '../exec';
 import { consoleSlave } from '../console';
 import { hooksOf, runHooks } from '../hooks';
 import { Cgroup, cgroupPaths, parseResources, type CgroupPaths, type Usage } from '../cgroup';
+import { traceMark, traceStart } from '../../src/trace';
 
 const SIGKILL = 9;
 /** How `exec --detach` hands the process to its exec-wait child. */
@@ -43,6 +44,7 @@ function globals(cmd: Command): GlobalOptions {
 function oci<A extends unknown[]>(body: (g: GlobalOptions, ...a: A) => Promise<number | void> | number | void) {
   return async (...args: A): Promise<void> => {
     const cmd = args[args.length - 1] as Command;
+    traceStart(`runsc ${cmd.name()}`);
     const g = globals(cmd);
     try {
       const code = await body(g, ...args);
@@ -74,6 +76,7 @@ function globalFlags(g: GlobalOptions): string[] {
   if (g.debugLog) f.push('--debug-log', g.debugLog);
   if (g.overlay2) f.push('--overlay2', g.overlay2);
   f.push('--file-access', g.fileAccess);
+  if (g.totalMemory !== undefined) f.push('--total-memory', String(g.totalMemory));
   return f;
 }
 
@@ -131,6 +134,7 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
       c.on('error', (e) => resolve(`cannot start the sandbox process: ${e.message}`));
     });
     (c.stdio[3] as NodeJS.ReadableStream & { destroy(): void }).destroy();
+    traceMark('sandbox-answered');
     if (answer !== 'ok') throw new OciError(answer);
     const pid = c.pid!;
     const state: ContainerState = {
@@ -142,6 +146,7 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
     // The sandbox exists (its pid names the container's namespaces): the hooks that set it up run now.
     runHooks([...hooksOf(text, 'prestart'), ...hooksOf(text, 'createRuntime')], { ...stateJson(state), status: 'created' }, 'prestart');
     if (o.pidFile) writeAtomic(path.resolve(o.pidFile), String(pid));
+    traceMark('created');
     return { child: c, state };
   } catch (e) {
     if (child?.pid) {
@@ -334,7 +339,7 @@ function defined<T extends object>(o: T): Partial<T> {
 }
 
 /** "512m", "1g", "1048576", "-1" → bytes (binary multiples, as runc's units.RAMInBytes). */
-function parseBytes(s: string): number {
+export function parseBytes(s: string): number {
   const m = /^(-?\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(s.trim());
   if (!m) throw new OciError(`invalid size: ${JSON.stringify(s)}`);
   const mult = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
@@ -359,6 +364,16 @@ function statsData(u: Usage): Record<string, unknown> {
     blkio: {},
     hugetlb: {},
   };
+}
+
+/** Processes the sandbox's OOM killer has killed so far (0 when the sandbox cannot say). */
+function sentryOomKills(g: GlobalOptions, id: string): number {
+  try {
+    const a = control(controlAddress(containerDir(g.root, id)), { op: 'oom' }, 5000);
+    return typeof a['kills'] === 'number' ? a['kills'] : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** The exit code the sandbox recorded, or 137 if it was killed before it could. */
@@ -595,8 +610,14 @@ export function ociCommands(program: Command): void {
       const s = readState(g.root, id);
       const cg = cgroupOf(s);
       const ms = parseDuration(o.interval);
+      let oomKills = 0;
       for (;;) {
         if (statusOf(s) === 'stopped') throw new OciError('container not running');
+        if (!o.stats) {
+          // The Sentry's own OOM kills (the host cgroup never sees them): one oom event each, as runc reports the cgroup's.
+          const kills = sentryOomKills(g, id);
+          for (; oomKills < kills; oomKills++) process.stdout.write(`${JSON.stringify({ type: 'oom', id })}\n`);
+        }
         process.stdout.write(`${JSON.stringify({ type: 'stats', id, data: statsData(cg.usage()) })}\n`);
         if (o.stats) return;
         await new Promise((r) => setTimeout(r, ms));
@@ -638,6 +659,8 @@ export function ociCommands(program: Command): void {
       const cpu = { shares: int('cpuShares'), quota: int('cpuQuota'), period: int('cpuPeriod'), cpus: o['cpusetCpus'], mems: o['cpusetMems'] };
       if (Object.values(cpu).some((v) => v !== undefined)) r.cpu = { ...r.cpu, ...defined(cpu) };
       cgroupOf(s).apply(r);
+      // The Sentry's own accounting follows the new memory limit.
+      if (r.memory?.limit !== undefined) control(controlAddress(containerDir(g.root, id)), { op: 'memory', limit: r.memory.limit });
     }));
 
   for (const [name, what] of [['checkpoint', 'checkpoint']] as const) {
@@ -662,7 +685,7 @@ export function ociCommands(program: Command): void {
       const g = globals(self);
       await runSandbox({
         id, bundle: o.bundle, stateDir: o.stateDir, strace: g.strace, debug: g.debug, debugLog: g.debugLog, logFormat: g.logFormat,
-        platform: g.platform, overlay: g.overlay2 === 'root:memory', fileAccess: g.fileAccess, network: g.network,
+        platform: g.platform, overlay: g.overlay2 === 'root:memory', fileAccess: g.fileAccess, network: g.network, totalMemory: g.totalMemory,
         cgroup: o.cgroup ? JSON.parse(o.cgroup) as CgroupPaths : undefined,
       });
     });

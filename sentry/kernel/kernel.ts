@@ -24,6 +24,9 @@ import { addCpu, taskCpu } from './cputime';
 import { Dispatcher } from './dispatch';
 import { Vdso } from './vdso';
 import { procProvider } from './proc';
+import { OomKiller } from './oom';
+import { KernelLog } from './kmsg';
+import { ramBytes } from './machine';
 import { EXITED, KEEP_REGS } from '../../syscalls/table';
 import { SIGCHLD, SIGKILL, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SA_NOCLDWAIT, SI_USER } from '../../src/abi/linux';
 import { Siginfo } from '../../src/abi/layout';
@@ -36,6 +39,8 @@ export const signaledStatus = (sig: number): number => sig & 0x7f;
 
 const CLD_EXITED = 1;
 const BUS_ADRERR = 2;
+const SEGV_MAPERR = 1;
+const SEGV_ACCERR = 2;
 const CLD_KILLED = 2;
 const FAULTS = new Set([SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP]);
 const RLIM_INFINITY = Number.MAX_SAFE_INTEGER;
@@ -49,6 +54,8 @@ export interface KernelOptions {
   platform?: PlatformName;
   /** AF_INET/AF_INET6 sockets are the host's (sentry/net/hostinet.ts) instead of the Sentry's loopback stack. */
   hostNetwork?: boolean;
+  /** The sandbox's memory in bytes (what it may commit; /proc/meminfo's MemTotal); the host's available memory unless given. */
+  totalMemory?: number;
 }
 
 /** Default rlimits, by RLIMIT_* number. */
@@ -95,6 +102,8 @@ export class Kernel {
   private readonly bootNs = process.hrtime.bigint();
   private readonly realtimeBaseNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
   readonly vdso = new Vdso(this.mf, this.realtimeBaseNs);
+  readonly kmsg = new KernelLog(() => this.uptimeNs());
+  readonly oom = new OomKiller(this);
   init: Process | null = null;
   /** runsc's exit code once init has exited. */
   result: number | null = null;
@@ -108,6 +117,9 @@ export class Kernel {
     this.log = opts.log;
     this.hostname = opts.hostname;
     this.hostNetwork = opts.hostNetwork ?? false;
+    this.mf.limit = opts.totalMemory ?? ramBytes();
+    this.mf.onFull = (bytes) => this.oom.makeRoom(bytes);
+    this.mf.onShrink = () => this.cache.shrink();
     this.platform = createPlatform(opts.platform ?? 'ptrace', this.mf);
     this.dispatcher = new Dispatcher(this, opts.strace);
     this.vfs.setProcProvider(procProvider(this));
@@ -435,10 +447,19 @@ export class Kernel {
     if (FAULTS.has(sig)) {
       const raw = new Uint8Array(Siginfo.size);
       t.stub.getSiginfo(raw);
-      // A touch of file pages past EOF (left unmapped on the host) is SIGBUS.
-      if (sig === SIGSEGV && t.mm.find(Siginfo.get(raw, 'si_addr'))?.pastEof) {
-        sig = SIGBUS;
-        Siginfo.encodeInto(raw, 0, { si_signo: SIGBUS, si_code: BUS_ADRERR });
+      const addr = Siginfo.get(raw, 'si_addr');
+      if (sig === SIGSEGV && Siginfo.get(raw, 'si_code') === SEGV_MAPERR) {
+        // A first touch of pages the host maps only once they are committed.
+        if (this.oom.fault(t, addr)) return;
+        const v = t.mm.find(addr);
+        // A touch of file pages past EOF (left unmapped on the host) is SIGBUS.
+        if (v?.pastEof) {
+          sig = SIGBUS;
+          Siginfo.encodeInto(raw, 0, { si_signo: SIGBUS, si_code: BUS_ADRERR });
+        } else if (v) {
+          // A PROT_NONE mapping, which the host leaves unmapped.
+          Siginfo.encodeInto(raw, 0, { si_code: SEGV_ACCERR });
+        }
       }
       const act = t.proc.actions[sig]!;
       // A fault cannot be blocked or ignored: that kills the process, as in Linux.
@@ -446,7 +467,7 @@ export class Kernel {
         t.proc.actions[sig] = { handler: 0, flags: 0, restorer: 0, mask: 0n };
         t.sigmask &= ~sigbit(sig);
       }
-      this.signals.sendToTask(t, sig, { signo: sig, code: Siginfo.get(raw, 'si_code'), addr: Siginfo.get(raw, 'si_addr'), raw, fault: true });
+      this.signals.sendToTask(t, sig, { signo: sig, code: Siginfo.get(raw, 'si_code'), addr, raw, fault: true });
     } else {
       this.signals.sendToProcess(t.proc, sig, { signo: sig, code: SI_USER, forced: true });
     }

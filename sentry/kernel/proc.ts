@@ -15,6 +15,7 @@ import { PAGE } from '../mm/memfile';
 import { PROT_READ, PROT_WRITE, PROT_EXEC } from '../../src/abi/linux';
 import { EACCES, EINVAL, ENOENT } from '../../src/abi/errno';
 import { CPUS } from './machine';
+import { oomScoreAdj, setOomScoreAdj, OOM_SCORE_ADJ_MIN, OOM_SCORE_ADJ_MAX } from './oom';
 import { file, systemFiles, TICK_NS } from './procsys';
 
 const ticks = (ns: bigint): number => Number(ns / TICK_NS);
@@ -184,28 +185,19 @@ function fdinfoDir(k: Kernel, target: () => Task | null): ProcDir {
   };
 }
 
-/** oom_score_adj by process (absent: 0). */
-const oomScoreAdj = new WeakMap<Process, number>();
-
-/** fork: the child starts with its parent's oom_score_adj, as on Linux. */
-export function inheritOomScoreAdj(parent: Process, child: Process): void {
-  const v = oomScoreAdj.get(parent);
-  if (v !== undefined) oomScoreAdj.set(child, v);
-}
-
 function oomFile(p: Process): ProcFile {
   return {
     kind: 'file',
     mode: 0o644,
-    read: () => `${oomScoreAdj.get(p) ?? 0}\n`,
+    read: () => `${oomScoreAdj(p)}\n`,
     write: (t, data) => {
       const s = Buffer.from(data).toString('utf8').trim();
       if (!/^-?\d+$/.test(s)) return -EINVAL;
       const v = Number(s);
-      if (v < -1000 || v > 1000) return -EINVAL;
+      if (v < OOM_SCORE_ADJ_MIN || v > OOM_SCORE_ADJ_MAX) return -EINVAL;
       // Lowering it needs CAP_SYS_RESOURCE.
-      if (v < (oomScoreAdj.get(p) ?? 0) && t.creds.euid !== 0) return -EACCES;
-      oomScoreAdj.set(p, v);
+      if (v < oomScoreAdj(p) && t.creds.euid !== 0) return -EACCES;
+      setOomScoreAdj(p, v);
       return data.length;
     },
   };
@@ -246,7 +238,7 @@ function taskEntries(k: Kernel, p: Process, thread: Task | null): Record<string,
     mountinfo: () => file(() => mountinfoText(k.vfs)),
     cgroup: () => file(() => '0::/\n'),
     oom_score_adj: () => oomFile(p),
-    oom_score: () => file(() => '0\n'),
+    oom_score: () => file(() => `${k.oom.score(p)}\n`),
   };
   if (!thread) e.task = () => taskDir(k, p);
   return e;

@@ -7,6 +7,12 @@
 // Private file mappings that are never writable use the page cache's pages
 // directly; writable private mappings get their own copy. fork copies the
 // resident pages of private memory eagerly.
+//
+// The host mirror holds only committed pages (sentry/mm/memfile.ts): a VMA
+// whose pages are all committed is mapped whole; any other is mapped a window
+// at a time when the workload first touches it (the host reports an unmapped
+// address, and the kernel calls populate), so every page the workload can
+// reach has been counted against the sandbox's memory limit.
 import { MemoryFile, PAGE, pageUp, pageDown } from './memfile';
 import type { UserMemory } from './usermem';
 import type { PageCache, FilePages, PageRun } from './pagecache';
@@ -47,6 +53,10 @@ export interface Vma {
   backing: Backing;
   /** Memory-file offset of start. */
   off: number;
+  /** Bytes the next fault in this VMA maps (see populate). */
+  faultSize?: number;
+  /** mlock'ed (VM_LOCKED). */
+  locked?: boolean;
   /** Name for /proc/[pid]/maps: a path, [heap], [stack], or ''. */
   name: string;
   /** Offset in the mapped file, for maps. */
@@ -73,6 +83,10 @@ const inUserRange = (addr: number, len: number): boolean =>
 
 const hostProt = (v: Vma): number =>
   v.backing.cached && !v.shared ? v.prot & ~PROT_WRITE : v.prot;
+
+/** What the first touch of a VMA maps; each later one maps twice as much, up to MAX_FAULT. */
+const MIN_FAULT = 64 << 10;
+const MAX_FAULT = 2 << 20;
 
 export class AddressSpace implements UserMemory {
   private vmas: Vma[] = [];
@@ -222,9 +236,78 @@ export class AddressSpace implements UserMemory {
   }
 
   // ---- host mirror ----
+  /** Mirrors v on the host: whole when all its pages are committed, else nothing until populate. */
   private hostMap(v: Vma): void {
-    if (v.pastEof) this.host.queueUnmap(this.stub, v.start, v.end - v.start);
-    else this.host.queueMap(this.stub, v.start, v.end - v.start, hostProt(v), v.off);
+    const len = v.end - v.start;
+    if (v.pastEof || !(v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) || !this.mf.isCommitted(v.off, len)) this.host.queueUnmap(this.stub, v.start, len);
+    else this.host.queueMap(this.stub, v.start, len, hostProt(v), v.off);
+  }
+
+  /**
+   * The workload touched addr, which the host has not mapped: commits and maps
+   * the window around it. False when addr is not in an accessible VMA (the
+   * fault is the workload's); throws OutOfMemory when the pages cannot be had.
+   */
+  populate(addr: number): boolean {
+    const v = this.find(addr);
+    if (!v || v.pastEof || !(v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC))) return false;
+    const size = v.faultSize ?? MIN_FAULT;
+    const start = Math.max(v.start, addr - (addr % size));
+    const end = Math.min(v.end, start + size);
+    this.mf.commit(v.off + (start - v.start), end - start);
+    this.host.queueMap(this.stub, start, end - start, hostProt(v), v.off + (start - v.start));
+    v.faultSize = Math.min(size * 2, MAX_FAULT);
+    return true;
+  }
+
+  /**
+   * Commits and maps every mapped page of [start, end) (mlock, MAP_POPULATE)
+   * without the OOM killer: false when the sandbox's memory cannot hold them.
+   */
+  populateRange(start: number, end: number): boolean {
+    for (const v of this.vmas) {
+      const a = Math.max(start, v.start);
+      const stop = Math.min(end, v.end);
+      if (a >= stop || v.pastEof || !(v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC))) continue;
+      const off = v.off + (a - v.start);
+      if (!this.mf.tryCommit(off, stop - a) && !(this.mf.reclaim(stop - a) && this.mf.tryCommit(off, stop - a))) return false;
+      this.host.queueMap(this.stub, a, stop - a, hostProt(v), off);
+    }
+    return true;
+  }
+
+  /** Sets or clears VM_LOCKED on [addr, addr+len); -ENOMEM when part of it is not mapped. */
+  setLocked(addr: number, len: number, locked: boolean): number {
+    const end = addr + len;
+    if (!inUserRange(addr, len) || !this.covered(addr, end)) return -ENOMEM;
+    this.splitAt(addr);
+    this.splitAt(end);
+    for (const v of this.vmas) if (v.start >= addr && v.end <= end) v.locked = locked;
+    return 0;
+  }
+
+  /** Bytes of locked mappings within [start, end). */
+  lockedBytes(start = 0, end = USER_END): number {
+    let n = 0;
+    for (const v of this.vmas) if (v.locked) n += Math.max(0, Math.min(end, v.end) - Math.max(start, v.start));
+    return n;
+  }
+
+  /** Total bytes mapped (mlockall's check against RLIMIT_MEMLOCK). */
+  mappedBytes(): number {
+    let n = 0;
+    for (const v of this.vmas) n += v.end - v.start;
+    return n;
+  }
+
+  /** mlockall(MCL_FUTURE): mappings made from now on are locked (the syscall layer populates them). */
+  lockFuture = false;
+
+  /** Bytes committed in this address space's mappings (its resident set, for the OOM killer and /proc). */
+  committedBytes(): number {
+    let n = 0;
+    for (const v of this.vmas) if (!v.pastEof) n += this.mf.committedIn(v.off, v.end - v.start);
+    return n;
   }
 
   // ---- changing the layout ----
@@ -328,6 +411,9 @@ export class AddressSpace implements UserMemory {
 
   private makeVma(start: number, len: number, prot: number, shared: boolean, name: string | null): Vma {
     const backing = new Backing(this.mf, this.mf.allocate(len), len, false).ref();
+    // A mapping no bigger than a first fault would map is committed (and mapped) now, when
+    // that fits: it saves the fault, and its pages would be committed together anyway.
+    if (len <= MIN_FAULT) this.mf.tryCommit(backing.off, len);
     return { start, end: start + len, prot, shared, backing, off: backing.off, name: name ?? '', fileOffset: 0 };
   }
 
@@ -340,10 +426,15 @@ export class AddressSpace implements UserMemory {
     const v = this.makeVma(start, len, prot, false, file.name);
     v.fileOffset = fileOffset;
     const avail = Math.max(0, Math.min(len, file.cache.size - fileOffset));
-    if (avail > 0) this.mf.copyResident(run.at, v.off, pageUp(avail));
-    // Bytes past the end of the file in its last page read as zero.
-    const tail = avail % PAGE;
-    if (tail) this.mf.write(v.off + avail, new Uint8Array(PAGE - tail));
+    try {
+      if (avail > 0) this.mf.copyResident(run.at, v.off, pageUp(avail));
+      // Bytes past the end of the file in its last page read as zero.
+      const tail = avail % PAGE;
+      if (tail) this.mf.write(v.off + avail, new Uint8Array(PAGE - tail));
+    } catch (e) {
+      v.backing.unref();
+      throw e;
+    }
     return v;
   }
 
@@ -382,14 +473,18 @@ export class AddressSpace implements UserMemory {
         // First write permission on a page-cache mapping: take a private copy.
         const len = v.end - v.start;
         const copy = new Backing(this.mf, this.mf.allocate(len), len, false).ref();
-        this.mf.copyResident(v.off, copy.off, len);
+        try {
+          this.mf.copyResident(v.off, copy.off, len);
+        } catch (e) {
+          copy.unref();
+          throw e;
+        }
         v.backing.unref();
         v.backing = copy;
         v.off = copy.off;
-        this.hostMap(v);
-      } else if (!v.pastEof) {
-        this.host.queueProtect(this.stub, v.start, v.end - v.start, hostProt(v));
       }
+      // Mapped again rather than mprotected: a lazily mapped VMA has holes on the host.
+      this.hostMap(v);
     }
     return 0;
   }
@@ -480,8 +575,12 @@ export class AddressSpace implements UserMemory {
       const v = this.find(a);
       if (!v) return -ENOMEM;
       const end = Math.min(v.end, addr + len);
-      // Private anonymous memory reads back as zeros after DONTNEED.
-      if (!v.shared && !v.backing.cached) this.mf.punch(v.off + (a - v.start), end - a);
+      // Private anonymous memory reads back as zeros after DONTNEED; its pages
+      // stop counting, so the host must not reach them until touched again.
+      if (!v.shared && !v.backing.cached) {
+        this.mf.punch(v.off + (a - v.start), end - a);
+        this.host.queueUnmap(this.stub, a, end - a);
+      }
       a = end;
     }
     return 0;
@@ -509,12 +608,20 @@ export class AddressSpace implements UserMemory {
     for (const v of this.vmas) {
       let nv: Vma;
       if (v.shared || v.backing.cached || v.pastEof) {
-        nv = { ...v, backing: v.backing.ref() };
+        // Locks are not inherited by fork.
+        nv = { ...v, backing: v.backing.ref(), locked: false };
       } else {
         const len = v.end - v.start;
         const backing = new Backing(this.mf, this.mf.allocate(len), len, false).ref();
-        this.mf.copyResident(v.off, backing.off, len);
-        nv = { ...v, backing, off: backing.off };
+        as.vmas.push({ ...v, backing, off: backing.off });
+        try {
+          this.mf.copyResident(v.off, backing.off, len);
+        } catch (e) {
+          // Out of memory: the copy so far goes back (the caller drops the child's stub).
+          as.clear();
+          throw e;
+        }
+        nv = { ...as.vmas.pop()!, locked: false };
       }
       as.vmas.push(nv);
       as.hostMap(nv);

@@ -10,6 +10,12 @@ import type { FilePages, PageRun } from './pagecache';
 
 interface Extent { start: number; len: number; backing: Backing }
 
+/** A filesystem's size limit (tmpfs's size=): committed bytes of its files, and how many it may hold. */
+export interface SpaceQuota {
+  used: number;
+  limit(): number;
+}
+
 let shared: MemoryFile | null = null;
 /** The memory file of this Sentry process: one per sandbox, shared by the kernel and every in-memory filesystem. */
 export function sentryMemoryFile(): MemoryFile {
@@ -17,10 +23,17 @@ export function sentryMemoryFile(): MemoryFile {
   return shared;
 }
 
-/** Extents of a file nobody references any more go back to the memory file (mappings hold their own references). */
-const releaser = new FinalizationRegistry<Extent[]>((extents) => {
-  for (const e of extents) e.backing.unref();
-});
+/** Gives extents back to the memory file (mappings hold their own references) and their bytes back to the quota. */
+function release(extents: Extent[], quota: SpaceQuota | null): void {
+  for (const e of extents) {
+    if (quota) quota.used = Math.max(0, quota.used - e.backing.mf!.committedIn(e.backing.off, e.len));
+    e.backing.unref();
+  }
+  extents.length = 0;
+}
+
+/** Extents of a file nobody references any more (one freed without free(): a memfd whose last fd closed). */
+const releaser = new FinalizationRegistry<{ extents: Extent[]; quota: SpaceQuota | null }>(({ extents, quota }) => release(extents, quota));
 
 export class FileData implements FilePages {
   private readonly extents: Extent[] = [];
@@ -29,8 +42,16 @@ export class FileData implements FilePages {
   /** The file's size. */
   size = 0;
 
-  constructor(private readonly mf: MemoryFile = sentryMemoryFile()) {
-    releaser.register(this, this.extents);
+  constructor(private readonly mf: MemoryFile = sentryMemoryFile(), private readonly quota: SpaceQuota | null = null) {
+    releaser.register(this, { extents: this.extents, quota }, this);
+  }
+
+  /** Empties the file now (unlinked and closed), rather than when it is collected. */
+  free(): void {
+    releaser.unregister(this);
+    release(this.extents, this.quota);
+    this.capacity = 0;
+    this.size = 0;
   }
 
   /** Makes extents cover [0, end). */
@@ -75,17 +96,29 @@ export class FileData implements FilePages {
     return out;
   }
 
-  write(off: number, data: Uint8Array): void {
+  /**
+   * Writes data at off; false when there is no room for the pages it needs
+   * (ENOSPC): past the filesystem's size limit, or the sandbox's memory.
+   * File data never sets off the OOM killer.
+   */
+  write(off: number, data: Uint8Array): boolean {
     const end = off + data.length;
     this.reserve(end);
+    let grow = 0;
+    this.each(off, data.length, (at, _d, k) => { grow += pageUp(at + k) - (at - (at % PAGE)) - this.mf.committedIn(at, k); });
+    if (grow > 0 && this.quota && this.quota.used + grow > this.quota.limit()) return false;
+    if (grow > 0 && this.mf.committedBytes() + grow > this.mf.limit && !this.mf.reclaim(grow)) return false;
     this.each(off, data.length, (at, done, k) => this.mf.write(at, data.subarray(done, done + k)));
+    if (this.quota) this.quota.used += grow;
     if (end > this.size) this.size = end;
+    return true;
   }
 
   /** Sets the size; bytes past a shrunk size read back as zeros if the file grows again. */
   truncate(size: number): void {
     // Zero the tail of the last page and drop the pages after it (a page never touched stays absent).
-    if (size < this.size) this.each(size, this.capacity - size, (at, _d, k) => this.mf.punch(at, k));
+    // The pages stay counted: a shared mapping may still reach them.
+    if (size < this.size) this.each(size, this.capacity - size, (at, _d, k) => this.mf.punch(at, k, true));
     this.size = size;
   }
 

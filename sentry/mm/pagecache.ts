@@ -58,28 +58,58 @@ export class PageCache {
     const size = src.size();
     const len = Math.max(pageUp(size), 4096);
     const backing = new Backing(this.mf, this.mf.allocate(len), len, true).ref();
-    const step = 1 << 20;
-    for (let off = 0; off < size; off += step) {
-      const want = Math.min(step, size - off);
-      const direct = src.readInto?.(off, this.mf.views(backing.off + off, want)) ?? null;
-      if (direct !== null) {
-        if (direct < 0) { backing.unref(); return direct; }
-        if (direct < want) break;
-        continue;
-      }
-      const data = src.readAt(off, want);
-      if (typeof data === 'number') {
-        backing.unref();
-        return data;
-      }
-      this.mf.write(backing.off + off, data);
-      if (data.length < want) break;
+    const r = this.fill(src, backing, size);
+    if (r < 0) {
+      backing.unref();
+      return r;
     }
     const f = new CachedFile(src.cacheKey, size, backing);
     this.files.set(src.cacheKey, f);
     this.bytes += len;
     this.evict();
     return f;
+  }
+
+  /** Reads src's contents into backing: 0, or -errno. */
+  private fill(src: MappableSource, backing: Backing, size: number): number {
+    const step = 1 << 20;
+    try {
+      for (let off = 0; off < size; off += step) {
+        const want = Math.min(step, size - off);
+        const direct = src.readInto?.(off, this.mf.views(backing.off + off, want)) ?? null;
+        if (direct !== null) {
+          if (direct < 0) return direct;
+          if (direct < want) break;
+          continue;
+        }
+        const data = src.readAt(off, want);
+        if (typeof data === 'number') return data;
+        this.mf.write(backing.off + off, data);
+        if (data.length < want) break;
+      }
+    } catch (e) {
+      backing.unref();
+      throw e;
+    }
+    return 0;
+  }
+
+  /**
+   * Drops every file no mapping uses (memory is short); returns the bytes
+   * freed. The most recently used is kept: get's caller may be mapping it.
+   */
+  shrink(): number {
+    let freed = 0;
+    let left = this.files.size - 1;
+    for (const [key, f] of this.files) {
+      if (left-- <= 0) break;
+      if (f.backing.refs > 1) continue;
+      this.files.delete(key);
+      this.bytes -= f.backing.len;
+      freed += f.backing.mf!.committedIn(f.backing.off, f.backing.len);
+      f.backing.unref();
+    }
+    return freed;
   }
 
   private evict(): void {

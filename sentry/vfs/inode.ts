@@ -147,6 +147,10 @@ export abstract class Inode {
   listxattr(): string[] { return []; }
   removexattr(name: string): number { return -EOPNOTSUPP; }
 
+  /** A regular file's description was opened on this inode, or released (an in-memory file's data goes once unlinked and closed). */
+  opened(): void { /* nothing to count by default */ }
+  closed(): void { /* nothing to count by default */ }
+
   /** Called by open(2) with O_TRUNC or for writing, before open(); lets a layered filesystem copy up. */
   prepareWrite(): number { return this.fs.readonly ? -EROFS : 0; }
 

@@ -17,6 +17,7 @@ const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
 export class RegularFD extends FileDescription {
   constructor(readonly inode: Inode, flags: number, loc: Location) {
     super(flags, loc);
+    inode.opened();
   }
 
   override get positional(): boolean { return true; }
@@ -100,7 +101,10 @@ export class RegularFD extends FileDescription {
     return r;
   }
 
-  protected override release(): void { fileEvent(this.loc?.d, this.writable ? IN_CLOSE_WRITE : IN_CLOSE_NOWRITE); }
+  protected override release(): void {
+    fileEvent(this.loc?.d, this.writable ? IN_CLOSE_WRITE : IN_CLOSE_NOWRITE);
+    this.inode.closed();
+  }
 
   override stat(t: Task): Stat { return this.inode.stat(); }
   override fileType(t: Task): number { return this.inode.type; }

@@ -8,6 +8,8 @@ import { O_LARGEFILE, O_RDWR, S_IFREG } from './linuxconst';
 import { F_SEAL_EXEC, MemFS, MemInode } from './memfs';
 
 const memfdFS = new MemFS();
+// Linux's internal shm mount has no size limit: memfds are bounded by memory alone.
+memfdFS.sizeLimited = false;
 const memfdRoot = new Dentry('', null, memfdFS.newDir(0o1777, { uid: 0, gid: 0 }));
 const memfdMount = new Mount(memfdRoot, null, null, 'tmpfs', 'rw');
 

@@ -2,10 +2,9 @@
 // memfd_create's files and the skeleton of devfs. Regular files keep their
 // data in the memory file (sentry/mm/filedata.ts), so MAP_SHARED mappings and
 // read/write see the same pages. Nothing here touches the host.
-import { E2BIG, EEXIST, EFBIG, EINVAL, ENODATA, ENOENT, ENOTEMPTY, EOPNOTSUPP, EPERM, ERANGE } from '../../src/abi/errno';
-import { FileData } from '../mm/filedata';
+import { E2BIG, EEXIST, EFBIG, EINVAL, ENODATA, ENOENT, ENOSPC, ENOTEMPTY, EOPNOTSUPP, EPERM, ERANGE } from '../../src/abi/errno';
+import { FileData, sentryMemoryFile, type SpaceQuota } from '../mm/filedata';
 import { PAGE } from '../mm/memfile';
-import { ramBytes } from '../kernel/machine';
 import type { Task } from '../kernel/task';
 import type { MappableFile, ReadResult, Stat } from './file';
 import { applyAttrs, dtOf, Inode, nowSpec, type DirEnt, type FileSystem, type Owner, type SetAttr, type StatFS, type TimeSpec } from './inode';
@@ -22,25 +21,27 @@ let nextIno = 1n << 40n;
 /** A fresh inode number, above any gofer qid.path a small host tree produces. */
 export function newIno(): bigint { return nextIno++; }
 
-export class MemFS implements FileSystem {
+export class MemFS implements FileSystem, SpaceQuota {
   readonly dev = newDevNumber();
   readonly cacheDentries = true;
   constructor(public readonly = false, readonly magic = TMPFS_MAGIC) {}
 
   /** Inodes alive (linked) in this filesystem. */
   inodes = 0;
-  /** The data of every regular file, to count the pages in use. */
-  private readonly files = new Set<WeakRef<FileData>>();
+  /** Bytes its files' data holds (writes past limit() fail with ENOSPC). */
+  used = 0;
+  /** False for memfd_create's internal mount, which Linux does not limit. */
+  sizeLimited = true;
 
-  /** Linux's defaults: half the RAM, and as many inodes as half its pages. */
+  /** Linux's default size: half the sandbox's memory. */
+  limit(): number {
+    return this.sizeLimited ? Math.floor(sentryMemoryFile().limit / 2) : Number.MAX_SAFE_INTEGER;
+  }
+
+  /** Linux's defaults: half the memory, and as many inodes as half its pages. */
   statfs(): StatFS {
-    const blocks = Math.floor(ramBytes() / 2 / PAGE);
-    let used = 0;
-    for (const ref of this.files) {
-      const d = ref.deref();
-      if (d) used += d.residentBytes() / PAGE;
-      else this.files.delete(ref);
-    }
+    const blocks = Math.floor(sentryMemoryFile().limit / 2 / PAGE);
+    const used = Math.ceil(Math.max(0, this.used) / PAGE);
     const free = Math.max(0, blocks - used);
     return {
       type: this.magic, bsize: PAGE, blocks, bfree: free, bavail: free,
@@ -48,11 +49,9 @@ export class MemFS implements FileSystem {
     };
   }
 
-  /** A new file's data, counted in statfs. */
+  /** A new file's data, counted in statfs and held to the size limit. */
   newData(): FileData {
-    const d = new FileData();
-    this.files.add(new WeakRef(d));
-    return d;
+    return new FileData(sentryMemoryFile(), this);
   }
 
   newDir(mode: number, owner: Owner): MemInode {
@@ -106,6 +105,8 @@ export class MemInode extends Inode {
   private xattrs: Map<string, Uint8Array> | null = null;
   /** File seals (F_GET_SEALS): only memfd_create with MFD_ALLOW_SEALING makes a file without F_SEAL_SEAL. */
   seals = F_SEAL_SEAL;
+  /** Open descriptions of this file: its data is freed once it has neither these nor links. */
+  private opens = 0;
 
   constructor(readonly fs: MemFS, mode: number, owner: Owner, ino?: bigint) {
     super();
@@ -201,7 +202,10 @@ export class MemInode extends Inode {
     if (c instanceof MemInode) {
       c.nlink = c.isDir ? 0 : Math.max(0, c.nlink - 1);
       c.ctime = nowSpec();
-      if (c.nlink === 0) c.fs.inodes--;
+      if (c.nlink === 0) {
+        c.fs.inodes--;
+        c.freeIfUnused();
+      }
     }
     if (c.isDir) this.nlink--;
     this.touch();
@@ -241,6 +245,17 @@ export class MemInode extends Inode {
     return this.type === S_IFLNK ? this.target : super.readlink(t);
   }
 
+  override opened(): void { this.opens++; }
+  override closed(): void {
+    this.opens--;
+    this.freeIfUnused();
+  }
+
+  /** Gives the data of a file nobody can reach any more back to the sandbox's memory (mappings keep their pages). */
+  private freeIfUnused(): void {
+    if (this.nlink === 0 && this.opens === 0) this.data?.free();
+  }
+
   // ---- data ----
   override readAt(off: number, len: number): ReadResult {
     if (!this.data) return super.readAt(off, len);
@@ -254,7 +269,7 @@ export class MemInode extends Inode {
     const end = off + data.length;
     if (end > MAX_MEM_FILE) return -EFBIG;
     if (end > this.data.size && this.seals & F_SEAL_GROW) return -EPERM;
-    this.data.write(off, data);
+    if (!this.data.write(off, data)) return -ENOSPC;
     this.touch();
     return data.length;
   }

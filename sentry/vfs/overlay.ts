@@ -64,6 +64,18 @@ export class OverlayInode extends Inode {
 
   /** The layer reads go to. */
   private get top(): Inode { return (this.upper ?? this.lower)!; }
+  /** Open descriptions, passed on to the upper inode (which frees its data when unlinked and closed). */
+  private opens = 0;
+
+  override opened(): void {
+    this.opens++;
+    this.upper?.opened();
+  }
+
+  override closed(): void {
+    this.opens--;
+    this.upper?.closed();
+  }
 
   stat(): Stat {
     const s = this.top.stat();
@@ -102,7 +114,8 @@ export class OverlayInode extends Inode {
             const chunk = lower.readAt(off, Math.min(COPY_CHUNK, st.size - off));
             if (typeof chunk === 'number') { pu.remove(this.name); return chunk; }
             if (chunk.length === 0) break;
-            made.writeAt(off, chunk);
+            const w = made.writeAt(off, chunk);
+            if (w < 0) { pu.remove(this.name); return w; }
             off += chunk.length;
           }
         }
@@ -116,6 +129,7 @@ export class OverlayInode extends Inode {
       atime: [st.atimeSec, st.atimeNsec], mtime: [st.mtimeSec, st.mtimeNsec], ctime: [st.ctimeSec, st.ctimeNsec],
     });
     this.upper = made;
+    for (let i = 0; i < this.opens; i++) made.opened();
     return 0;
   }
 

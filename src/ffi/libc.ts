@@ -226,6 +226,15 @@ const syscallMountSetattr = libc.func('syscall', 'long', ['long', 'int', 'str', 
 /** mount_setattr(2) (syscall 442, Linux 5.12+); `attr` is struct mount_attr, 32 bytes. */
 export const mountSetattr = (dirfd: number, path: string, flags: number, attr: Uint8Array): number =>
   syscallMountSetattr(442, dirfd, path, flags, attr, attr.length);
+const syscallOpenTree = libc.func('syscall', 'long', ['long', 'int', 'str', 'unsigned int']) as (
+  nr: number, dirfd: number, path: string, flags: number) => number;
+/** open_tree(2) (syscall 428, Linux 5.2+): with OPEN_TREE_CLONE, an fd holding a detached copy of the mounts at path. */
+export const openTree = (dirfd: number, path: string, flags: number): number => syscallOpenTree(428, dirfd, path, flags);
+const syscallMoveMount = libc.func('syscall', 'long', ['long', 'int', 'str', 'int', 'str', 'unsigned int']) as (
+  nr: number, fromDirfd: number, fromPath: string, toDirfd: number, toPath: string, flags: number) => number;
+/** move_mount(2) (syscall 429, Linux 5.2+). */
+export const moveMount = (fromDirfd: number, fromPath: string, toDirfd: number, toPath: string, flags: number): number =>
+  syscallMoveMount(429, fromDirfd, fromPath, toDirfd, toPath, flags);
 export const chdir = libc.func('int chdir(const char *path)') as (path: string) => number;
 export const chroot = libc.func('int chroot(const char *path)') as (path: string) => number;
 const syscallCap = libc.func('syscall', 'long', ['long', 'void *', 'void *']) as (nr: number, hdr: Uint8Array, data: Uint8Array) => number;

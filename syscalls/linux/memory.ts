@@ -10,6 +10,7 @@ import {
   O_WRONLY, RLIMIT_AS, MREMAP_FIXED,
 } from '../../src/abi/linux';
 import { PAGE, pageUp } from '../../sentry/mm/memfile';
+import { mapLockAndPopulate, mapLockCheck, mlockRows } from './mlock';
 
 /** Bytes of [start, end) already mapped (a MAP_FIXED mapping replaces them). */
 function mappedIn(t: Task, start: number, end: number): number {
@@ -27,6 +28,16 @@ function pastAsLimit(t: Task, grow: number): boolean {
 }
 
 function mmap(t: Task, a: SyscallArgs): number {
+  const flags = a.int(3);
+  const locked = mapLockCheck(t, a.u64(1), flags);
+  if (locked < 0) return locked;
+  const r = place(t, a);
+  if (r >= 0) mapLockAndPopulate(t, r, a.u64(1), flags);
+  return r;
+}
+
+/** mmap's placing of the new mapping: its address, or -errno. */
+function place(t: Task, a: SyscallArgs): number {
   const addr = a.u64(0);
   const len = a.u64(1);
   const prot = a.int(2);
@@ -85,5 +96,6 @@ export const memoryRows: SyscallRow[] = [
   { nr: SYS.msync, name: 'msync', handler: msync, args: ['ptr', 'size', 'hex'], support: 'full' },
   { nr: SYS.brk, name: 'brk', handler: brk, args: ['ptr'], support: 'full' },
   { nr: SYS.mremap, name: 'mremap', handler: mremap, args: ['ptr', 'size', 'size', 'hex', 'ptr'], support: 'partial', note: 'MREMAP_DONTUNMAP is not supported.' },
+  ...mlockRows,
   { nr: SYS.madvise, name: 'madvise', handler: (t, a) => t.mm.madvise(a.u64(0), a.u64(1), a.int(2)), args: ['ptr', 'size', 'int'], support: 'partial', note: 'MADV_DONTNEED and MADV_FREE free private anonymous pages; other valid advice has no effect.' },
 ];

@@ -1,6 +1,6 @@
 // Processes: identity, creation (fork, vfork, clone of processes), execve,
 // exit, wait, and sending signals.
-import { inheritOomScoreAdj } from '../../sentry/kernel/proc';
+import { inheritOomScoreAdj } from '../../sentry/kernel/oom';
 import type { SyscallRow, SyscallArgs } from '../types';
 import type { Task } from '../../sentry/kernel/task';
 import { Task as TaskClass, copyCredentials } from '../../sentry/kernel/task';
@@ -122,7 +122,15 @@ function cloneProcess(t: Task, flags: number, stack: number, parentTid: number, 
   if (pastNprocLimit(t)) return -EAGAIN;
   // A CLONE_VM child (vfork, posix_spawn) is a host task in the parent's address space.
   const stub = flags & CLONE_VM ? k.platform.newSharingMemory(t.stub) : k.platform.newProcess();
-  const mm = flags & CLONE_VM ? t.mm : t.mm.fork(stub);
+  let mm: AddressSpace;
+  try {
+    mm = flags & CLONE_VM ? t.mm : t.mm.fork(stub);
+  } catch (e) {
+    // Out of memory copying the parent's: the child's stub goes too (ENOMEM, as Linux's fork).
+    k.platform.discard(stub);
+    stub.kill();
+    throw e;
+  }
   if (flags & CLONE_VM) mm.users++;
   const pid = k.allocPid();
   const parent = flags & CLONE_PARENT && t.proc.parent ? t.proc.parent : t.proc;

@@ -17,6 +17,7 @@ import { watchCpuLimit } from '../../sentry/kernel/cputimers';
 import { CAP_SETPCAP, CAP_SYS_RESOURCE, CAP_LAST_CAP, capable, capsOf } from '../../sentry/kernel/caps';
 import { credsRows } from './creds';
 import { schedRows } from './sched';
+import { syslogRows } from './syslog';
 import { randomFillSync } from 'node:crypto';
 import { memory, RELEASE, VERSION } from '../../sentry/kernel/machine';
 
@@ -254,9 +255,10 @@ export const systemRows: SyscallRow[] = [
   { nr: SYS.getrandom, name: 'getrandom', handler: getrandom, args: ['ptr', 'size', 'hex'], support: 'full' },
   { nr: SYS.getrusage, name: 'getrusage', handler: getrusage, args: ['int', 'ptr'], support: 'partial', note: 'User and system CPU time (the stub threads\' host accounting, 10 ms ticks); other fields read 0.' },
   { nr: SYS.times, name: 'times', handler: times, args: ['ptr'], support: 'partial', note: 'CPU times as getrusage.' },
-  { nr: SYS.sysinfo, name: 'sysinfo', handler: sysinfo, args: ['ptr'], support: 'partial', note: 'totalram is the host\'s RAM; freeram is what the sandbox has not used of it; no swap, no load averages.' },
+  { nr: SYS.sysinfo, name: 'sysinfo', handler: sysinfo, args: ['ptr'], support: 'partial', note: 'totalram is the sandbox\'s memory (--total-memory, the container\'s memory limit, else the host\'s); freeram is what it has not committed of it; no swap, no load averages.' },
   { nr: SYS.getcpu, name: 'getcpu', handler: getcpu, args: ['ptr', 'ptr', 'ptr'], support: 'full' },
   ...credsRows,
   ...schedRows,
+  ...syslogRows,
 ];
 
