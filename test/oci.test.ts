@@ -358,6 +358,8 @@ describe.skipIf(!canRun)('OCI runtime (runc command line)', () => {
       expect(line).toMatchObject({ level: 'error', msg: expect.stringContaining('does not exist') });
       expect(Number.isNaN(Date.parse(String(line['time'])))).toBe(false);
     }
+    // And on stderr, as runc prints them: go-runc puts that output in the error the shim matches.
+    expect(fs.readFileSync(b.err, 'utf8')).toContain('container "nope" does not exist\n');
     // delete --force of nothing is not an error (runc's behaviour).
     expect(runsc(b, ['delete', '--force', 'nope']).status).toBe(0);
   });

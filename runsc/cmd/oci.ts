@@ -50,6 +50,9 @@ function oci<A extends unknown[]>(body: (g: GlobalOptions, ...a: A) => Promise<n
       const msg = e instanceof OciError || e instanceof SpecError ? e.message
         : g.debug ? (e as Error).stack ?? String(e) : (e as Error).message ?? String(e);
       logLine(g.log, g.logFormat, 'error', msg);
+      // runc also prints it on stderr: go-runc puts that output in its error, where the
+      // shim looks for "container not running" (a kill --all after init exited is harmless).
+      if (g.log) process.stderr.write(`${msg}\n`);
       process.exit(1);
     }
   };
