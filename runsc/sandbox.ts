@@ -3,7 +3,8 @@
 // the root filesystem and one per bind-mount source, the VFS with the spec's
 // mounts, the Kernel — and then serves its control socket (runsc/control.ts):
 //
-//   {"op":"start"}             runs process.args as init (pid 1)
+//   {"op":"start","state":S}   runs the startContainer hooks (state S on their
+//                              stdin), then process.args as init (pid 1)
 //   {"op":"kill","sig":N,"all":bool}
 //                              sends N to init (or to every process) in the Sentry
 //   {"op":"exec","process":P} + stdio fds
@@ -37,6 +38,7 @@ import { Cgroup, type CgroupPaths } from './cgroup';
 import { joinSpecNetns } from './netns';
 import { startGofer } from './gofer';
 import { installStdio } from './stdio';
+import { hooksOf, type Hook } from './hooks';
 
 export interface SandboxOptions {
   id: string;
@@ -180,6 +182,8 @@ function tellCreate(msg: string): void {
 
 interface Built {
   spec: Spec;
+  /** The spec's startContainer hooks (runsc/hooks.ts). */
+  hooks: Hook[];
   kernel: Kernel;
   vfs: VFS;
   fds: FDTable;
@@ -225,7 +229,7 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   }
   const missing = findProgram(vfs, proc.cwd, proc.args[0]!, proc.env);
   if (missing) throw new SpecError('process.args', missing);
-  return { spec, kernel, vfs, fds, gofers };
+  return { spec, hooks: hooksOf(text, 'startContainer'), kernel, vfs, fds, gofers };
 }
 
 /** What the Kernel needs to start proc (init's or an exec'd process's) with fds. */
@@ -245,6 +249,55 @@ function startArgs(vfs: VFS, proc: ProcessSpec, fds: FDTable): StartArgs {
     argv: proc.args, envp: proc.env, fds, fs: fs0, rlimits,
     creds: { uid, euid: uid, suid: uid, fsuid: uid, gid, egid: gid, sgid: gid, fsgid: gid, groups: additionalGids },
   };
+}
+
+/**
+ * Runs the spec's startContainer hooks in order inside the sandbox (their
+ * paths resolve in the container, as the runtime spec says), each as a
+ * process with no parent, as root, with state on stdin and its stdout and
+ * stderr in a file; killed once its timeout passes. Returns why the first
+ * one failed, or null. Runs the Kernel's loop until each has exited (init
+ * does not exist yet).
+ */
+async function runStartContainerHooks(b: Built, state: Record<string, unknown>, stateDir: string): Promise<string | null> {
+  const { kernel, vfs, hooks } = b;
+  const input = path.join(stateDir, 'hook.in');
+  const output = path.join(stateDir, 'hook.out');
+  fs.writeFileSync(input, JSON.stringify(state));
+  try {
+    for (const h of hooks) {
+      const table = new FDTable();
+      for (const [file, flags] of [[input, 'r'], [output, 'w'], [output, 'a']] as const) {
+        const fd = fs.openSync(file, flags);
+        const f = vfs.hostFile(fd);
+        f.onRelease(() => unix.close(fd));
+        table.install(f, false);
+      }
+      const p: ProcessSpec = parseProcessObject({ args: h.args ?? [h.path], env: h.env ?? [], cwd: '/', user: { uid: 0, gid: 0 } });
+      let status: number | null = null;
+      const started = kernel.startExternal({ ...startArgs(vfs, p, table), paths: [h.path] }, (st) => { status = st; });
+      if (typeof started === 'string') {
+        table.closeAll();
+        return `startContainer hook ${h.path} failed: ${started}`;
+      }
+      const cancel = h.timeout === undefined ? null : kernel.timers.add(kernel.monotonicNs() + BigInt(h.timeout) * 1_000_000_000n, () => {
+        const target = kernel.processes.get(started);
+        if (target && !target.zombie) kernel.signals.sendToProcess(target, 9);
+      });
+      while (status === null && kernel.result === null) await kernel.runLoop();
+      cancel?.();
+      const st = status as number | null;
+      if (st === null || st !== 0) {
+        const why = st === null ? 'the sandbox ended' : st & 0x7f ? `killed by signal ${st & 0x7f}` : `exit status ${exitCode(st)}`;
+        const err = fs.readFileSync(output, 'utf8').trim().split('\n').pop();
+        return `startContainer hook ${h.path} failed: ${why}${err ? `: ${err}` : ''}`;
+      }
+    }
+    return null;
+  } finally {
+    fs.rmSync(input, { force: true });
+    fs.rmSync(output, { force: true });
+  }
 }
 
 /** The exit code a wait status stands for (128+N for death by signal N). */
@@ -281,11 +334,18 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
   const { spec, kernel, vfs, fds } = b;
   const proc = spec.process!;
   let phase: 'created' | 'running' | 'exited' = 'created';
-  /** Starts init; its loop begins once the answer is sent. */
-  const start = (): string | null => {
+  /** Runs the startContainer hooks, then starts init; its loop begins once the answer is sent. */
+  const start = async (state: Record<string, unknown>): Promise<string | null> => {
     if (phase !== 'created') return phase === 'running' ? 'cannot start an already running container' : 'cannot start a container that has stopped';
     phase = 'running';
     server.wakeKernel((cell) => kernel.externalWakeup(cell));
+    const hookFailed = await runStartContainerHooks(b, state, o.stateDir);
+    if (hookFailed !== null) {
+      // The runtime spec: a failed startContainer hook fails start and stops the container.
+      phase = 'exited';
+      setImmediate(() => exitWith(1));
+      return hookFailed;
+    }
     const failed = kernel.startInit(startArgs(vfs, proc, fds));
     if (failed !== null) {
       phase = 'exited';
@@ -374,7 +434,7 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
       conn.close();
     };
     if (req.op === 'start') {
-      answer(start());
+      void start((req['state'] ?? {}) as Record<string, unknown>).then(answer, (e: unknown) => answer((e as Error).message));
     } else if (req.op === 'kill') {
       answer(kill(Number(req['sig']), req['all'] === true));
     } else {

@@ -350,6 +350,85 @@ describe.skipIf(!canRun)('OCI runtime (runc command line)', () => {
     expect(await waitExit(pid)).toBe(137);
   });
 
+  it('hooks: each kind at its point of the lifecycle with the state on stdin; startContainer in the sandbox', async () => {
+    const seen = path.join(tmp, 'hooks-seen');
+    fs.mkdirSync(seen);
+    // A host hook records its kind, its state and an env variable it was given, in order.
+    const host = (kind: string): Record<string, unknown> => ({
+      path: '/bin/sh', args: ['sh', '-c', `cat > ${seen}/${kind}.json; echo "${kind} $HOOKVAR" >> ${seen}/order`], env: [`HOOKVAR=${kind}-env`],
+    });
+    const b = bundle((c) => {
+      c['process'].args = ['sh', '-c', 'cat /tmp/start.json; echo; echo init-ran'];
+      c['hooks'] = {
+        prestart: [host('prestart')], createRuntime: [host('createRuntime')], createContainer: [host('createContainer')],
+        // Resolved and run in the container: busybox's sh, writing into the container's /tmp.
+        startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'cat > /tmp/start.json'] }],
+        poststart: [host('poststart')], poststop: [host('poststop')],
+      };
+    });
+    const pid = create(b);
+    const order = (): string[] => fs.readFileSync(path.join(seen, 'order'), 'utf8').trim().split('\n');
+    expect(order()).toEqual(['prestart prestart-env', 'createRuntime createRuntime-env', 'createContainer createContainer-env']);
+    const hookState = (kind: string): Record<string, unknown> => JSON.parse(fs.readFileSync(path.join(seen, `${kind}.json`), 'utf8')) as Record<string, unknown>;
+    expect(hookState('createRuntime')).toMatchObject({ id: b.id, pid, status: 'creating', bundle: b.dir });
+    expect(runsc(b, ['start', b.id]).status, lastError(b)).toBe(0);
+    expect(hookState('poststart')).toMatchObject({ id: b.id, pid, status: 'running' });
+    expect(await waitExit(pid)).toBe(0);
+    // startContainer ran in the sandbox before init, which read what it wrote.
+    const started = JSON.parse(output(b).split('\n')[0]!) as Record<string, unknown>;
+    expect(started).toMatchObject({ id: b.id, pid, status: 'created' });
+    expect(output(b)).toContain('init-ran\n');
+    expect(fs.existsSync(path.join(seen, 'poststop.json'))).toBe(false);
+    expect(runsc(b, ['delete', b.id]).status, lastError(b)).toBe(0);
+    expect(hookState('poststop')).toMatchObject({ id: b.id, status: 'stopped' });
+    expect(order().slice(3)).toEqual(['poststart poststart-env', 'poststop poststop-env']);
+  });
+
+  it('hooks: a failing or timed-out create hook fails create, a failing startContainer fails start, poststart and poststop only warn', async () => {
+    const slow = bundle((c) => { c['hooks'] = { createRuntime: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] }; });
+    const t0 = Date.now();
+    expect(runsc(slow, ['create', '--bundle', slow.dir, slow.id]).status).not.toBe(0);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(JSON.parse(lastError(slow))['msg']).toBe('createRuntime hook /bin/sleep failed: ran past its timeout of 1s');
+    expect(fs.existsSync(path.join(STATE, slow.id))).toBe(false);
+
+    const failing = bundle((c) => { c['hooks'] = { createContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo no-gpu >&2; exit 2'] }] }; });
+    expect(runsc(failing, ['create', '--bundle', failing.dir, failing.id]).status).not.toBe(0);
+    expect(JSON.parse(lastError(failing))['msg']).toBe('createContainer hook /bin/sh failed: exit status 2: no-gpu');
+
+    const badStart = bundle((c) => {
+      c['process'].args = ['echo', 'init-must-not-run'];
+      c['hooks'] = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo refused >&2; exit 3'] }] };
+    });
+    const pid = create(badStart);
+    expect(runsc(badStart, ['start', badStart.id]).status).not.toBe(0);
+    expect(JSON.parse(lastError(badStart))['msg']).toBe('startContainer hook /bin/sh failed: exit status 3: refused');
+    expect(await waitExit(pid)).not.toBe(0);
+    expect(output(badStart)).not.toContain('init-must-not-run');
+    expect(state(badStart)['status']).toBe('stopped');
+    expect(runsc(badStart, ['delete', badStart.id]).status, lastError(badStart)).toBe(0);
+
+    // A startContainer hook that outlives its timeout is killed in the sandbox.
+    const hung = bundle((c) => { c['hooks'] = { startContainer: [{ path: '/bin/sleep', args: ['sleep', '100'], timeout: 1 }] }; });
+    const hungPid = create(hung);
+    expect(runsc(hung, ['start', hung.id]).status).not.toBe(0);
+    expect(JSON.parse(lastError(hung))['msg']).toBe('startContainer hook /bin/sleep failed: killed by signal 9');
+    expect(await waitExit(hungPid)).not.toBe(0);
+    expect(runsc(hung, ['delete', hung.id]).status, lastError(hung)).toBe(0);
+
+    const warn = bundle((c) => {
+      c['process'].args = ['echo', 'still-ran'];
+      c['hooks'] = { poststart: [{ path: '/bin/false' }, { path: '/bin/true' }], poststop: [{ path: '/bin/false' }] };
+    });
+    expect(await runToExit(warn)).toBe(0);
+    expect(output(warn)).toBe('still-ran\n');
+    const warnings = fs.readFileSync(warn.log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(warnings).toEqual([
+      expect.objectContaining({ level: 'warning', msg: 'poststart hook /bin/false failed: exit status 1' }),
+      expect.objectContaining({ level: 'warning', msg: 'poststop hook /bin/false failed: exit status 1' }),
+    ]);
+  });
+
   it('errors are JSON lines in --log naming the problem, with a non-zero exit', () => {
     const b = bundle(() => undefined);
     for (const args of [['state', 'nope'], ['start', 'nope'], ['kill', 'nope', '9'], ['delete', 'nope'], ['ps', '--format', 'json', 'nope']]) {

@@ -136,7 +136,8 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
     if (cgroup) state.cgroup = cgroup.paths;
     writeState(g.root, state);
     // The sandbox exists (its pid names the container's namespaces): the hooks that set it up run now.
-    runHooks([...hooksOf(text, 'prestart'), ...hooksOf(text, 'createRuntime')], { ...stateJson(state), status: 'created' }, 'prestart');
+    const creating = { ...stateJson(state), status: 'creating' };
+    for (const kind of ['prestart', 'createRuntime', 'createContainer'] as const) runHooks(hooksOf(text, kind), creating, kind);
     if (o.pidFile) writeAtomic(path.resolve(o.pidFile), String(pid));
     return { child: c, state };
   } catch (e) {
@@ -247,13 +248,25 @@ async function startContainer(g: GlobalOptions, id: string): Promise<void> {
     s.started = true;
     writeState(g.root, s);
     try {
-      control(controlAddress(dir), { op: 'start' });
+      // The sandbox runs the startContainer hooks first (their paths are the container's): wait for them too.
+      const hookMs = hooksOf(bundleConfig(s), 'startContainer').reduce((ms, h) => ms + (h.timeout ?? 0) * 1000, 0);
+      control(controlAddress(dir), { op: 'start', state: { ...stateJson(s), status: 'created' } }, 30_000 + hookMs);
     } catch (e) {
       s.started = false;
       writeState(g.root, s);
       throw e;
     }
+    runHooks(hooksOf(bundleConfig(s), 'poststart'), stateJson(s), 'poststart', (msg) => logLine(g.log, g.logFormat, 'warning', msg));
   });
+}
+
+/** The text of a container's config.json, or '{}' once its bundle is gone. */
+function bundleConfig(s: ContainerState): string {
+  try {
+    return fs.readFileSync(path.join(s.bundle, 'config.json'), 'utf8');
+  } catch {
+    return '{}';
+  }
 }
 
 /**
@@ -315,6 +328,8 @@ function deleteContainer(g: GlobalOptions, id: string, force: boolean): void {
     const dir = containerDir(g.root, id);
     // Keep the lock file (removed by withLock) while the rest goes.
     for (const e of fs.readdirSync(dir)) if (e !== '.lock') fs.rmSync(path.join(dir, e), { recursive: true, force: true });
+    runHooks(hooksOf(bundleConfig(s), 'poststop'), { ...stateJson(s), status: 'stopped', pid: 0 }, 'poststop',
+      (msg) => logLine(g.log, g.logFormat, 'warning', msg));
   });
   fs.rmSync(containerDir(g.root, id), { recursive: true, force: true });
 }
