@@ -25,12 +25,13 @@ import * as path from 'node:path';
 import { makeLogger, type Logger } from '../src/log';
 import { parseSpec, isBind, isReadOnly, RLIMITS, SpecError, type Spec, type MountSpec, type ProcessSpec, parseProcessObject } from '../src/oci/spec';
 import { errnoMessage } from '../src/abi/errno';
-import { SI_USER } from '../src/abi/linux';
+import { SI_USER, F_SETFD, FD_CLOEXEC } from '../src/abi/linux';
 import { GoferClient } from '../sentry/fsgofer/client';
 import { VFS } from '../sentry/vfs/vfs';
 import { FDTable } from '../sentry/vfs/fdtable';
 import { Kernel, defaultRlimits, type StartArgs } from '../sentry/kernel/kernel';
 import * as unix from '../src/ffi/unix';
+import * as libc from '../src/ffi/libc';
 import type { PlatformName } from '../sentry/platform/create';
 import { controlAddress } from './container';
 import { ControlServer, type Connection, type Request } from './control';
@@ -57,6 +58,8 @@ export interface SandboxOptions {
   network?: string;
   /** The cgroup to enter before starting anything (create made it). */
   cgroup?: CgroupPaths;
+  /** How many host fds after READY_FD (4, 5, …) init gets as its fds 3, 4, … (runc's --preserve-fds). */
+  preserveFds?: number;
 }
 
 const READY_FD = 3;
@@ -222,6 +225,12 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   gofers.onDead = (why) => kernel.shutdown(why);
   const fds = new FDTable();
   installStdio(vfs, fds);
+  for (let i = 0; i < (o.preserveFds ?? 0); i++) {
+    const hostFd = READY_FD + 1 + i;
+    // Not inherited by the Gofers and stubs this process starts.
+    libc.fcntl(hostFd, F_SETFD, FD_CLOEXEC);
+    fds.install(vfs.hostFile(hostFd), false);
+  }
   try {
     vfs.newFSContext(proc.cwd);
   } catch {

@@ -429,6 +429,38 @@ describe.skipIf(!canRun)('OCI runtime (runc command line)', () => {
     ]);
   });
 
+  it('--preserve-fds N: the fds after stdio are init\'s fds 3 … 3+N-1, host-backed', async () => {
+    const b = bundle((c) => {
+      c['process'].args = ['sh', '-c', 'cat <&3; echo written-through-fd4 >&4; echo x >&5 || echo fd5-closed'];
+    });
+    const inFile = path.join(b.dir, 'preserved-in');
+    const outFile = path.join(b.dir, 'preserved-out');
+    fs.writeFileSync(inFile, 'read-from-a-host-fd\n');
+    const fd3 = fs.openSync(inFile, 'r');
+    const fd4 = fs.openSync(outFile, 'w');
+    const out = fs.openSync(b.out, 'a');
+    const err = fs.openSync(b.err, 'a');
+    let r;
+    try {
+      // As the shim passes them: the create process's own fds 3 and 4.
+      r = spawnSync(RUNSC, ['--root', STATE, '--log', b.log, '--log-format', 'json', 'create', '--bundle', b.dir, '--pid-file',
+        path.join(b.dir, 'init.pid'), '--preserve-fds', '2', b.id], { stdio: ['ignore', out, err, fd3, fd4], timeout: 30_000 });
+    } finally {
+      for (const fd of [fd3, fd4, out, err]) fs.closeSync(fd);
+    }
+    expect(r.status, lastError(b)).toBe(0);
+    const pid = Number(fs.readFileSync(path.join(b.dir, 'init.pid'), 'utf8'));
+    started.add(pid);
+    expect(runsc(b, ['start', b.id]).status, lastError(b)).toBe(0);
+    expect(await waitExit(pid)).toBe(0);
+    expect(output(b)).toBe('read-from-a-host-fd\nfd5-closed\n');
+    expect(fs.readFileSync(b.err, 'utf8')).toContain('Bad file descriptor');
+    expect(fs.readFileSync(outFile, 'utf8')).toBe('written-through-fd4\n');
+    expect(runsc(b, ['delete', b.id]).status, lastError(b)).toBe(0);
+    expect(runsc(b, ['create', '--bundle', b.dir, '--preserve-fds', 'two', `${b.id}x`]).status).not.toBe(0);
+    expect(JSON.parse(lastError(b))['msg']).toBe('invalid --preserve-fds "two": want a number');
+  });
+
   it('errors are JSON lines in --log naming the problem, with a non-zero exit', () => {
     const b = bundle(() => undefined);
     for (const args of [['state', 'nope'], ['start', 'nope'], ['kill', 'nope', '9'], ['delete', 'nope'], ['ps', '--format', 'json', 'nope']]) {

@@ -83,6 +83,14 @@ interface CreateOptions {
   bundle: string;
   pidFile?: string;
   consoleSocket?: string;
+  /** runc's --preserve-fds: how many fds after stdio (3, 4, …) the container's init gets as its own 3, 4, …. */
+  preserveFds: string;
+}
+
+/** The fds --preserve-fds N names: 3 … 3+N-1 (as with runc, the caller must have them open). */
+function preservedFds(n: string): number[] {
+  if (!/^\d{1,4}$/.test(n)) throw new OciError(`invalid --preserve-fds ${JSON.stringify(n)}: want a number`);
+  return Array.from({ length: Number(n) }, (_, i) => 3 + i);
 }
 
 /** create's work: returns the sandbox child (still running) and its state. */
@@ -97,6 +105,7 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
   }
   const spec = parseSpec(text);
   if (spec.process!.terminal && !o.consoleSocket) throw new SpecError('process.terminal', 'a terminal needs --console-socket');
+  const preserved = preservedFds(o.preserveFds);
   fs.mkdirSync(g.root, { recursive: true, mode: 0o711 });
   const dir = containerDir(g.root, id);
   try {
@@ -113,8 +122,10 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
     // With a terminal, the pty's slave is the container's stdio and the engine gets the master.
     if (spec.process!.terminal) tty = consoleSlave(o.consoleSocket!, spec.process!.consoleSize);
     const cgroupFlag = cgroup ? ['--cgroup', JSON.stringify(cgroup.paths)] : [];
-    child = spawn(process.execPath, [path.join(__dirname, 'runsc.js'), ...globalFlags(g), 'sandbox', '--bundle', bundle, '--state-dir', dir, ...cgroupFlag, id], {
-      stdio: tty === null ? ['inherit', 'inherit', 'inherit', 'pipe'] : [tty, tty, tty, 'pipe'],
+    // fd 3 is the readiness pipe; the preserved fds follow it (the sandbox moves them to 3, 4, … in the Sentry).
+    child = spawn(process.execPath, [path.join(__dirname, 'runsc.js'), ...globalFlags(g), 'sandbox', '--bundle', bundle, '--state-dir', dir,
+      '--preserve-fds', String(preserved.length), ...cgroupFlag, id], {
+      stdio: [...(tty === null ? ['inherit', 'inherit', 'inherit'] as const : [tty, tty, tty]), 'pipe', ...preserved],
       detached,
     });
     const c = child;
@@ -391,7 +402,7 @@ export function ociCommands(program: Command): void {
     .option('--console-socket <path>', 'a Unix socket for the pty master (terminals are not supported yet)')
     .option('--no-pivot', 'accepted for runc compatibility')
     .option('--no-new-keyring', 'accepted for runc compatibility')
-    .option('--preserve-fds <n>', 'accepted for runc compatibility (extra fds are not passed yet)', '0')
+    .option('--preserve-fds <n>', 'pass fds 3 … 3+N-1 to the container\'s init as its fds 3 … 3+N-1', '0')
     .option('--pidfd-socket <path>', 'accepted for runc compatibility')
     .action(oci(async (g, id: string, o: CreateOptions) => {
       const { child } = await createContainer(g, id, o, true);
@@ -414,7 +425,7 @@ export function ociCommands(program: Command): void {
     .option('--console-socket <path>', 'accepted for runc compatibility')
     .option('--no-pivot', 'accepted for runc compatibility')
     .option('--no-new-keyring', 'accepted for runc compatibility')
-    .option('--preserve-fds <n>', 'accepted for runc compatibility', '0')
+    .option('--preserve-fds <n>', 'pass fds 3 … 3+N-1 to the container\'s init as its fds 3 … 3+N-1', '0')
     .action(oci(async (g, id: string, o: CreateOptions & { detach: boolean }) => {
       const { child, state } = await createContainer(g, id, o, o.detach);
       const exited = new Promise<number>((resolve) => {
@@ -673,12 +684,13 @@ export function ociCommands(program: Command): void {
     .requiredOption('--bundle <dir>', 'the bundle directory')
     .requiredOption('--state-dir <dir>', 'the container\'s state directory')
     .option('--cgroup <json>', 'the cgroup to enter first (runsc/cgroup.ts CgroupPaths)')
-    .action(async (id: string, o: { bundle: string; stateDir: string; cgroup?: string }, self: Command) => {
+    .option('--preserve-fds <n>', 'fds 4 … 4+N-1 become init\'s 3 … 3+N-1', '0')
+    .action(async (id: string, o: { bundle: string; stateDir: string; cgroup?: string; preserveFds: string }, self: Command) => {
       const g = globals(self);
       await runSandbox({
         id, bundle: o.bundle, stateDir: o.stateDir, strace: g.strace, debug: g.debug, debugLog: g.debugLog, logFormat: g.logFormat,
         platform: g.platform, overlay: g.overlay2 === 'root:memory', fileAccess: g.fileAccess, network: g.network,
-        cgroup: o.cgroup ? JSON.parse(o.cgroup) as CgroupPaths : undefined,
+        cgroup: o.cgroup ? JSON.parse(o.cgroup) as CgroupPaths : undefined, preserveFds: Number(o.preserveFds),
       });
     });
 }
