@@ -22,10 +22,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { isatty } from 'node:tty';
 import { makeLogger, type Logger } from '../src/log';
 import { parseSpec, isBind, isReadOnly, RLIMITS, SpecError, type Spec, type MountSpec, type ProcessSpec, parseProcessObject } from '../src/oci/spec';
 import { errnoMessage } from '../src/abi/errno';
-import { SI_USER, F_SETFD, FD_CLOEXEC } from '../src/abi/linux';
+import { SI_USER, F_SETFD, FD_CLOEXEC, TIOCSCTTY } from '../src/abi/linux';
 import { GoferClient } from '../sentry/fsgofer/client';
 import { VFS } from '../sentry/vfs/vfs';
 import { FDTable } from '../sentry/vfs/fdtable';
@@ -39,6 +40,7 @@ import { Cgroup, type CgroupPaths } from './cgroup';
 import { joinSpecNetns } from './netns';
 import { startGofer } from './gofer';
 import { installStdio } from './stdio';
+import { HostFD, type HostTerminal } from '../sentry/vfs/host';
 import { hooksOf, type Hook } from './hooks';
 
 export interface SandboxOptions {
@@ -65,6 +67,8 @@ export interface SandboxOptions {
 const READY_FD = 3;
 /** The kernel's "no limit" (sentry/kernel/kernel.ts RLIM_INFINITY). */
 const RLIM_INFINITY = Number.MAX_SAFE_INTEGER;
+/** SIGINT, SIGQUIT, SIGTSTP: what a terminal's keys generate. */
+const TERMINAL_KEY_SIGNALS = new Set([2, 3, 20]);
 /** Signals whose default action is to do nothing: a container still in `created` ignores them. */
 const IGNORED_BY_DEFAULT = new Set([17, 18, 23, 28]);
 
@@ -331,6 +335,11 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     unix.exitNow(code);
   };
 
+  // A terminal as stdio (process.terminal) becomes this session's controlling terminal, so the
+  // signals its keys generate (^C, ^Z, ^\) reach this process, which passes them to the
+  // Sentry's foreground process group (runsc/stdio.ts). Not a session leader (run in the
+  // foreground of the caller's own terminal): EPERM, and the caller's terminal already does.
+  if (isatty(0)) unix.ioctlInt(0, TIOCSCTTY, 0);
   let b: Built;
   try {
     // First, so the Gofers and stubs started from here on are in it too.
@@ -403,10 +412,12 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
       throw e;
     }
     const table = new FDTable();
+    let terminal: HostTerminal | null = null;
     for (const fd of hostFds) {
       const f = vfs.hostFile(fd);
       f.onRelease(() => unix.close(fd));
       table.install(f, false);
+      if (f instanceof HostFD) terminal ??= f.terminal;
     }
     let started: number | string;
     try {
@@ -424,10 +435,14 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     }
     const pid = started;
     conn.send({ ok: true, pid });
-    // The client forwards the signals it gets; its hanging up kills the process.
+    // The client forwards the signals it gets; its hanging up kills the process. The keys
+    // of the process's terminal (^C, ^\, ^Z) reach the client, which leads that terminal's
+    // session on the host: they are for the foreground group of the session it leads here.
     const signal = (sig: number): void => {
       const target = kernel.processes.get(pid);
-      if (target && !target.zombie) kernel.signals.sendToProcess(target, sig);
+      if (!target || target.zombie) return;
+      if (TERMINAL_KEY_SIGNALS.has(sig) && terminal && terminal.sid === pid && terminal.fgPgrp) terminal.signalForeground(sig);
+      else kernel.signals.sendToProcess(target, sig);
     };
     conn.keep((m) => { if (m.op === 'signal') signal(Number(m['sig'])); }, () => signal(9));
   };
