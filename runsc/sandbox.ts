@@ -274,6 +274,7 @@ function startArgs(vfs: VFS, proc: ProcessSpec, fds: FDTable): StartArgs {
  */
 async function runStartContainerHooks(b: Built, state: Record<string, unknown>, stateDir: string): Promise<string | null> {
   const { kernel, vfs, hooks } = b;
+  if (hooks.length === 0) return null;
   const input = path.join(stateDir, 'hook.in');
   const output = path.join(stateDir, 'hook.out');
   fs.writeFileSync(input, JSON.stringify(state));

@@ -392,9 +392,17 @@ describe.skipIf(!canRun)('OCI runtime (runc command line)', () => {
     expect(JSON.parse(lastError(slow))['msg']).toBe('createRuntime hook /bin/sleep failed: ran past its timeout of 1s');
     expect(fs.existsSync(path.join(STATE, slow.id))).toBe(false);
 
-    const failing = bundle((c) => { c['hooks'] = { createContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo no-gpu >&2; exit 2'] }] }; });
+    const failing = bundle((c) => {
+      c['hooks'] = {
+        createContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo no-gpu >&2; exit 2'] }],
+        poststop: [{ path: '/bin/sh', args: ['sh', '-c', `cat > ${tmp}/failed-create-poststop.json`] }],
+      };
+    });
     expect(runsc(failing, ['create', '--bundle', failing.dir, failing.id]).status).not.toBe(0);
     expect(JSON.parse(lastError(failing))['msg']).toBe('createContainer hook /bin/sh failed: exit status 2: no-gpu');
+    // The container is destroyed, which runs its poststop hooks.
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'failed-create-poststop.json'), 'utf8'))).toMatchObject({ id: failing.id, status: 'stopped' });
+    expect(fs.existsSync(path.join(STATE, failing.id))).toBe(false);
 
     const badStart = bundle((c) => {
       c['process'].args = ['echo', 'init-must-not-run'];

@@ -117,6 +117,7 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
   let child: ChildProcess | null = null;
   let tty: number | null = null;
   let cgroup: Cgroup | null = null;
+  let state: ContainerState | null = null;
   try {
     cgroup = sandboxCgroup(g, id, spec);
     // With a terminal, the pty's slave is the container's stdio and the engine gets the master.
@@ -140,7 +141,7 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
     (c.stdio[3] as NodeJS.ReadableStream & { destroy(): void }).destroy();
     if (answer !== 'ok') throw new OciError(answer);
     const pid = c.pid!;
-    const state: ContainerState = {
+    state = {
       ociVersion: OCI_VERSION, id, pid, pidStart: startTimeOf(pid), bundle, rootfs: path.resolve(bundle, spec.root.path),
       created: new Date().toISOString(), started: false, owner: '', annotations: spec.annotations,
     };
@@ -157,6 +158,8 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
     }
     cgroup?.destroy();
     fs.rmSync(dir, { recursive: true, force: true });
+    // A create hook failed (the runtime spec): the container is destroyed, and its poststop hooks run as on delete.
+    if (state) runHooks(hooksOf(text, 'poststop'), { ...stateJson(state), status: 'stopped', pid: 0 }, 'poststop', (msg) => logLine(g.log, g.logFormat, 'warning', msg));
     throw e;
   } finally {
     if (tty !== null) fs.closeSync(tty);
