@@ -404,7 +404,8 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     let p: ProcessSpec;
     try {
       if (phase !== 'running' || kernel.result !== null) throw new Error('cannot exec in a container that is not running');
-      if (hostFds.length !== 3) throw new Error('exec needs 3 stdio fds');
+      // Stdio, then any preserved fds (exec --preserve-fds): the process's 0, 1, 2, 3, ….
+      if (hostFds.length < 3) throw new Error('exec needs 3 stdio fds');
       p = parseProcessObject(req['process']);
       const missing = findProgram(vfs, p.cwd, p.args[0]!, p.env);
       if (missing) throw new Error(missing);

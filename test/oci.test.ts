@@ -437,7 +437,7 @@ describe.skipIf(!canRun)('OCI runtime (runc command line)', () => {
     ]);
   });
 
-  it('--preserve-fds N: the fds after stdio are init\'s fds 3 … 3+N-1, host-backed', async () => {
+  it('--preserve-fds N: the fds after stdio are init\'s (or an exec\'d process\'s) fds 3 … 3+N-1, host-backed', async () => {
     const b = bundle((c) => {
       c['process'].args = ['sh', '-c', 'cat <&3; echo written-through-fd4 >&4; echo x >&5 || echo fd5-closed'];
     });
@@ -467,6 +467,26 @@ describe.skipIf(!canRun)('OCI runtime (runc command line)', () => {
     expect(runsc(b, ['delete', b.id]).status, lastError(b)).toBe(0);
     expect(runsc(b, ['create', '--bundle', b.dir, '--preserve-fds', 'two', `${b.id}x`]).status).not.toBe(0);
     expect(JSON.parse(lastError(b))['msg']).toBe('invalid --preserve-fds "two": want a number');
+
+    // exec --preserve-fds, attached and --detach (as the shim runs it).
+    const e = bundle((c) => { c['process'].args = ['sleep', '1000']; });
+    const epid = create(e);
+    expect(runsc(e, ['start', e.id]).status, lastError(e)).toBe(0);
+    const execOut = path.join(e.dir, 'exec-preserved');
+    for (const detach of [[], ['--detach', '--pid-file', path.join(e.dir, 'exec.pid')]]) {
+      const fd = fs.openSync(execOut, 'a');
+      try {
+        const x = spawnSync(RUNSC, ['--root', STATE, '--log', e.log, '--log-format', 'json', 'exec', ...detach, '--preserve-fds', '1', e.id,
+          'sh', '-c', `echo exec${detach.length ? '-detached' : ''}-wrote-fd3 >&3`], { stdio: ['ignore', 'ignore', 'ignore', fd], timeout: 30_000 });
+        expect(x.status, lastError(e)).toBe(0);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    for (let i = 0; i < 100 && !fs.readFileSync(execOut, 'utf8').includes('detached'); i++) await new Promise((res) => setTimeout(res, 50));
+    expect(fs.readFileSync(execOut, 'utf8')).toBe('exec-wrote-fd3\nexec-detached-wrote-fd3\n');
+    expect(runsc(e, ['delete', '--force', e.id]).status, lastError(e)).toBe(0);
+    await waitExit(epid);
   });
 
   it('errors are JSON lines in --log naming the problem, with a non-zero exit', () => {

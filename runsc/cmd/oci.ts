@@ -176,6 +176,7 @@ interface ExecOptions {
   additionalGids: string[];
   detach: boolean;
   pidFile?: string;
+  preserveFds: string;
 }
 
 /** The process `exec` runs: --process FILE, or the container's own process with the command line's changes (as runc builds it). */
@@ -222,15 +223,20 @@ async function execContainer(g: GlobalOptions, id: string, args: string[], o: Ex
     tty = consoleSlave(o.consoleSocket, proc['consoleSize'] as { height: number; width: number } | undefined);
   }
   const stdio = tty === null ? [0, 1, 2] : [tty, tty, tty];
+  const preserved = preservedFds(o.preserveFds);
+  // They travel with stdio in one SCM_RIGHTS message (runsc/control.ts).
+  if (preserved.length > 13) throw new OciError(`exec --preserve-fds ${preserved.length}: at most 13`);
   try {
     if (!o.detach) {
-      return await runExec(address, proc, stdio, () => {
+      // The preserved fds go with stdio: the process gets them as its 3, 4, ….
+      return await runExec(address, proc, [...stdio, ...preserved], () => {
         if (o.pidFile) writeAtomic(path.resolve(o.pidFile), String(process.pid));
       });
     }
     // Detached: a child of ours waits for the process and exits with its status; its pid is the pid file's.
-    const child = spawn(process.execPath, [path.join(__dirname, 'runsc.js'), ...globalFlags(g), 'exec-wait', '--state-dir', containerDir(g.root, id)], {
-      stdio: [stdio[0]!, stdio[1]!, stdio[2]!, 'pipe'], detached: true, env: { ...process.env, [EXEC_PROCESS_ENV]: JSON.stringify(proc) },
+    const child = spawn(process.execPath, [path.join(__dirname, 'runsc.js'), ...globalFlags(g), 'exec-wait', '--state-dir', containerDir(g.root, id),
+      '--preserve-fds', String(preserved.length)], {
+      stdio: [stdio[0]!, stdio[1]!, stdio[2]!, 'pipe', ...preserved], detached: true, env: { ...process.env, [EXEC_PROCESS_ENV]: JSON.stringify(proc) },
     });
     const pipe = child.stdio[3] as unknown as NodeJS.ReadableStream & { destroy(): void };
     const answer = await new Promise<string>((resolve) => {
@@ -557,7 +563,7 @@ export function ociCommands(program: Command): void {
     .option('-g, --additional-gids <gid>', 'an additional group (repeatable)', collect, [])
     .option('-d, --detach', 'return once it runs; the --pid-file process exits with its status', false)
     .option('--pid-file <file>', 'write the pid of the process that exits with the exec\'d process\'s status')
-    .option('--preserve-fds <n>', 'accepted for runc compatibility', '0')
+    .option('--preserve-fds <n>', 'pass fds 3 … 3+N-1 to the process as its fds 3 … 3+N-1', '0')
     .option('--pidfd-socket <path>', 'accepted for runc compatibility')
     .option('--process-label <label>', 'accepted for runc compatibility')
     .option('--apparmor <profile>', 'accepted for runc compatibility')
@@ -571,7 +577,8 @@ export function ociCommands(program: Command): void {
     .command('exec-wait', { hidden: true })
     .description(`(internal) a detached exec: runs the process in $${EXEC_PROCESS_ENV}, tells fd 3, exits with its status`)
     .requiredOption('--state-dir <dir>', 'the container\'s state directory')
-    .action(async (o: { stateDir: string }) => {
+    .option('--preserve-fds <n>', 'fds 4 … 4+N-1 go to the process as its 3 … 3+N-1', '0')
+    .action(async (o: { stateDir: string; preserveFds: string }) => {
       const tell = (msg: string): void => {
         try { fs.writeSync(3, `${msg.replace(/\n/g, ' ')}\n`); fs.closeSync(3); } catch { /* the exec command went away */ }
       };
@@ -579,7 +586,8 @@ export function ociCommands(program: Command): void {
       try {
         const proc = JSON.parse(process.env[EXEC_PROCESS_ENV] ?? '') as Record<string, unknown>;
         delete process.env[EXEC_PROCESS_ENV];
-        code = await runExec(controlAddress(o.stateDir), proc, [0, 1, 2], () => tell('ok'));
+        const preserved = Array.from({ length: Number(o.preserveFds) }, (_, i) => 4 + i);
+        code = await runExec(controlAddress(o.stateDir), proc, [0, 1, 2, ...preserved], () => tell('ok'));
       } catch (e) {
         tell((e as Error).message);
         process.exit(1);
