@@ -8,7 +8,7 @@
 // When each kind runs (runtime spec, "Lifecycle"), with the state's status:
 //   create  prestart, createRuntime, createContainer   creating   (a failure fails create)
 //   start   startContainer                             created    (a failure fails start)
-//           — in the sandbox: its path is the container's (runsc/sandbox.ts)
+//           — in the sandbox: its path is the container's (runHooksInSandbox)
 //   start   poststart, once init runs                  running    (a failure is a warning)
 //   delete  poststop, once the sandbox is gone         stopped    (a failure is a warning)
 // All but startContainer run on the host. createContainer should run in the
@@ -16,7 +16,13 @@
 // are the Sentry's own, not host namespaces a host program could enter, so
 // it runs where createRuntime does.
 import { spawnSync } from 'node:child_process';
-import { SpecError } from '../src/oci/spec';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SpecError, parseProcessObject, type ProcessSpec } from '../src/oci/spec';
+import * as unix from '../src/ffi/unix';
+import type { Kernel, StartArgs } from '../sentry/kernel/kernel';
+import { FDTable } from '../sentry/vfs/fdtable';
+import type { VFS } from '../sentry/vfs/vfs';
 import { OciError } from './container';
 
 export interface Hook { path: string; args?: string[]; env?: string[]; timeout?: number }
@@ -61,5 +67,57 @@ export function runHooks(hooks: Hook[], state: Record<string, unknown>, kind: Ho
     const msg = `${kind} hook ${h.path} failed: ${why}${r.stderr?.trim() ? `: ${r.stderr.trim().split('\n').pop()}` : ''}`;
     if (!warn) throw new OciError(msg);
     warn(msg);
+  }
+}
+
+/**
+ * Runs the spec's startContainer hooks in order inside the sandbox (their
+ * paths resolve in the container, as the runtime spec says), each as a
+ * process with no parent, as root, with state on stdin and its stdout and
+ * stderr in a file; killed once its timeout passes. Returns why the first
+ * one failed, or null. Runs the Kernel's loop until each has exited (init
+ * does not exist yet). startArgs builds what the Kernel needs (runsc/sandbox.ts).
+ */
+export async function runHooksInSandbox(
+  kernel: Kernel, vfs: VFS, hooks: Hook[], state: Record<string, unknown>, stateDir: string,
+  startArgs: (p: ProcessSpec, fds: FDTable) => StartArgs,
+): Promise<string | null> {
+  if (hooks.length === 0) return null;
+  const input = path.join(stateDir, 'hook.in');
+  const output = path.join(stateDir, 'hook.out');
+  fs.writeFileSync(input, JSON.stringify(state));
+  try {
+    for (const h of hooks) {
+      const table = new FDTable();
+      for (const [file, flags] of [[input, 'r'], [output, 'w'], [output, 'a']] as const) {
+        const fd = fs.openSync(file, flags);
+        const f = vfs.hostFile(fd);
+        f.onRelease(() => unix.close(fd));
+        table.install(f, false);
+      }
+      const p: ProcessSpec = parseProcessObject({ args: h.args ?? [h.path], env: h.env ?? [], cwd: '/', user: { uid: 0, gid: 0 } });
+      let status: number | null = null;
+      const started = kernel.startExternal({ ...startArgs(p, table), paths: [h.path] }, (st) => { status = st; });
+      if (typeof started === 'string') {
+        table.closeAll();
+        return `startContainer hook ${h.path} failed: ${started}`;
+      }
+      const cancel = h.timeout === undefined ? null : kernel.timers.add(kernel.monotonicNs() + BigInt(h.timeout) * 1_000_000_000n, () => {
+        const target = kernel.processes.get(started);
+        if (target && !target.zombie) kernel.signals.sendToProcess(target, 9);
+      });
+      while (status === null && kernel.result === null) await kernel.runLoop();
+      cancel?.();
+      const st = status as number | null;
+      if (st === null || st !== 0) {
+        const why = st === null ? 'the sandbox ended' : st & 0x7f ? `killed by signal ${st & 0x7f}` : `exit status ${(st >> 8) & 0xff}`;
+        const err = fs.readFileSync(output, 'utf8').trim().split('\n').pop();
+        return `startContainer hook ${h.path} failed: ${why}${err ? `: ${err}` : ''}`;
+      }
+    }
+    return null;
+  } finally {
+    fs.rmSync(input, { force: true });
+    fs.rmSync(output, { force: true });
   }
 }

@@ -41,7 +41,7 @@ import { joinSpecNetns } from './netns';
 import { startGofer } from './gofer';
 import { installStdio } from './stdio';
 import { HostFD, type HostTerminal } from '../sentry/vfs/host';
-import { hooksOf, type Hook } from './hooks';
+import { hooksOf, runHooksInSandbox, type Hook } from './hooks';
 
 export interface SandboxOptions {
   id: string;
@@ -264,56 +264,6 @@ function startArgs(vfs: VFS, proc: ProcessSpec, fds: FDTable): StartArgs {
   };
 }
 
-/**
- * Runs the spec's startContainer hooks in order inside the sandbox (their
- * paths resolve in the container, as the runtime spec says), each as a
- * process with no parent, as root, with state on stdin and its stdout and
- * stderr in a file; killed once its timeout passes. Returns why the first
- * one failed, or null. Runs the Kernel's loop until each has exited (init
- * does not exist yet).
- */
-async function runStartContainerHooks(b: Built, state: Record<string, unknown>, stateDir: string): Promise<string | null> {
-  const { kernel, vfs, hooks } = b;
-  if (hooks.length === 0) return null;
-  const input = path.join(stateDir, 'hook.in');
-  const output = path.join(stateDir, 'hook.out');
-  fs.writeFileSync(input, JSON.stringify(state));
-  try {
-    for (const h of hooks) {
-      const table = new FDTable();
-      for (const [file, flags] of [[input, 'r'], [output, 'w'], [output, 'a']] as const) {
-        const fd = fs.openSync(file, flags);
-        const f = vfs.hostFile(fd);
-        f.onRelease(() => unix.close(fd));
-        table.install(f, false);
-      }
-      const p: ProcessSpec = parseProcessObject({ args: h.args ?? [h.path], env: h.env ?? [], cwd: '/', user: { uid: 0, gid: 0 } });
-      let status: number | null = null;
-      const started = kernel.startExternal({ ...startArgs(vfs, p, table), paths: [h.path] }, (st) => { status = st; });
-      if (typeof started === 'string') {
-        table.closeAll();
-        return `startContainer hook ${h.path} failed: ${started}`;
-      }
-      const cancel = h.timeout === undefined ? null : kernel.timers.add(kernel.monotonicNs() + BigInt(h.timeout) * 1_000_000_000n, () => {
-        const target = kernel.processes.get(started);
-        if (target && !target.zombie) kernel.signals.sendToProcess(target, 9);
-      });
-      while (status === null && kernel.result === null) await kernel.runLoop();
-      cancel?.();
-      const st = status as number | null;
-      if (st === null || st !== 0) {
-        const why = st === null ? 'the sandbox ended' : st & 0x7f ? `killed by signal ${st & 0x7f}` : `exit status ${exitCode(st)}`;
-        const err = fs.readFileSync(output, 'utf8').trim().split('\n').pop();
-        return `startContainer hook ${h.path} failed: ${why}${err ? `: ${err}` : ''}`;
-      }
-    }
-    return null;
-  } finally {
-    fs.rmSync(input, { force: true });
-    fs.rmSync(output, { force: true });
-  }
-}
-
 /** The exit code a wait status stands for (128+N for death by signal N). */
 const exitCode = (status: number): number => status & 0x7f ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
 
@@ -358,7 +308,7 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     if (phase !== 'created') return phase === 'running' ? 'cannot start an already running container' : 'cannot start a container that has stopped';
     phase = 'running';
     server.wakeKernel((cell) => kernel.externalWakeup(cell));
-    const hookFailed = await runStartContainerHooks(b, state, o.stateDir);
+    const hookFailed = await runHooksInSandbox(kernel, vfs, b.hooks, state, o.stateDir, (p, table) => startArgs(vfs, p, table));
     if (hookFailed !== null) {
       // The runtime spec: a failed startContainer hook fails start and stops the container.
       phase = 'exited';
