@@ -152,14 +152,16 @@ export interface PodConfig {
   uid: string;
   namespace: string;
   logDirectory: string;
+  /** The cgroup the pod's containers go under (the kubelet's per-pod cgroup). */
+  cgroupParent: string;
 }
 
-/** A PodSandboxConfig with the pod's network, pid and ipc namespaces as given. */
+/** A PodSandboxConfig with the pod's network namespace as given, its own pid namespace per container, a pod ipc namespace. */
 export function podSandboxConfig(p: PodConfig, network: number = NS.NODE): Message {
   return [
     [1, [[1, p.name], [2, p.uid], [3, p.namespace], [4, 0]]],
     [3, p.logDirectory],
-    [8, [[2, [[1, [[1, network], [2, NS.CONTAINER], [3, NS.POD]]]]]]],
+    [8, [[1, p.cgroupParent], [2, [[1, [[1, network], [2, NS.CONTAINER], [3, NS.POD]]]]]]],
   ];
 }
 

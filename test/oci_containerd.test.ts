@@ -144,10 +144,12 @@ function pidsMentioning(s: string): number[] {
   });
 }
 
+/** The pods' cgroup parent: one of the test's own, removed at the end. */
+const CGROUP_PARENT = `/runsc-cri-test-${process.pid}`;
 let podSeq = 0;
 function newPod(): PodConfig {
   const name = `pod${++podSeq}`;
-  return { name, uid: `uid-${process.pid}-${name}`, namespace: 'runsc-test', logDirectory: path.join(dir, 'logs', name) };
+  return { name, uid: `uid-${process.pid}-${name}`, namespace: 'runsc-test', logDirectory: path.join(dir, 'logs', name), cgroupParent: CGROUP_PARENT };
 }
 
 async function waitExited(id: string, ms = 30_000): Promise<Awaited<ReturnType<CriRuntime['containerStatus']>>> {
@@ -223,11 +225,17 @@ describe.skipIf(!canRun)('containerd CRI with the runsc runtime handler (Kuberne
       while (Date.now() < deadline && fs.existsSync(`/proc/${daemonPid}`)) await sleep(100);
       try { process.kill(daemonPid, 'SIGKILL'); } catch { /* gone */ }
     }
-    // Shims and sandboxes outlive containerd by design: stop what is still ours.
+    // Sandboxes outlive containerd by design: a test that failed half-way leaves some.
+    // runsc delete --force kills each and removes its cgroup; then the shims and the rest go.
+    const left = path.join(runscRoot, 'k8s.io');
+    for (const id of fs.existsSync(left) ? fs.readdirSync(left) : []) {
+      spawnSync(RUNSC, ['--root', left, 'delete', '--force', id], { stdio: 'ignore', timeout: 30_000 });
+    }
     for (const pid of pidsMentioning(dir)) {
       try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     }
     spawnSync('sh', ['-c', `grep -o ' ${dir}/[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`]);
+    spawnSync('sh', ['-c', `rmdir /sys/fs/cgroup/*${CGROUP_PARENT} 2>/dev/null`]);
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
