@@ -16,13 +16,10 @@
 // are the Sentry's own, not host namespaces a host program could enter, so
 // it runs where createRuntime does.
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { SpecError, parseProcessObject, type ProcessSpec } from '../src/oci/spec';
-import * as unix from '../src/ffi/unix';
 import type { Kernel, StartArgs } from '../sentry/kernel/kernel';
 import { FDTable } from '../sentry/vfs/fdtable';
-import type { VFS } from '../sentry/vfs/vfs';
+import { newPipe } from '../sentry/vfs/pipe';
 import { OciError } from './container';
 
 export interface Hook { path: string; args?: string[]; env?: string[]; timeout?: number }
@@ -70,31 +67,34 @@ export function runHooks(hooks: Hook[], state: Record<string, unknown>, kind: Ho
   }
 }
 
+/** Room for a startContainer hook's stdout and stderr (a pipe the sandbox reads once the hook exits). */
+const HOOK_OUTPUT_BYTES = 1 << 20;
+
 /**
  * Runs the spec's startContainer hooks in order inside the sandbox (their
  * paths resolve in the container, as the runtime spec says), each as a
- * process with no parent, as root, with state on stdin and its stdout and
- * stderr in a file; killed once its timeout passes. Returns why the first
- * one failed, or null. Runs the Kernel's loop until each has exited (init
- * does not exist yet). startArgs builds what the Kernel needs (runsc/sandbox.ts).
+ * process with no parent, as root, in /, with state on stdin and its stdout
+ * and stderr in a pipe (Sentry pipes: nothing on the host is opened); killed
+ * once its timeout passes. Returns why the first one failed, or null. Runs
+ * the Kernel's loop until each has exited (init does not exist yet).
+ * startArgs builds what the Kernel needs (runsc/sandbox.ts).
  */
 export async function runHooksInSandbox(
-  kernel: Kernel, vfs: VFS, hooks: Hook[], state: Record<string, unknown>, stateDir: string,
+  kernel: Kernel, hooks: Hook[], state: Record<string, unknown>,
   startArgs: (p: ProcessSpec, fds: FDTable) => StartArgs,
 ): Promise<string | null> {
-  if (hooks.length === 0) return null;
-  const input = path.join(stateDir, 'hook.in');
-  const output = path.join(stateDir, 'hook.out');
-  fs.writeFileSync(input, JSON.stringify(state));
-  try {
-    for (const h of hooks) {
-      const table = new FDTable();
-      for (const [file, flags] of [[input, 'r'], [output, 'w'], [output, 'a']] as const) {
-        const fd = fs.openSync(file, flags);
-        const f = vfs.hostFile(fd);
-        f.onRelease(() => unix.close(fd));
-        table.install(f, false);
-      }
+  for (const h of hooks) {
+    const table = new FDTable();
+    const [stdin, stateWriter] = newPipe(0);
+    stateWriter.pipe.resize(Buffer.byteLength(JSON.stringify(state)), true);
+    stateWriter.pipe.fill(Buffer.from(JSON.stringify(state)));
+    stateWriter.decRef();
+    const [output, outWriter] = newPipe(0);
+    output.pipe.resize(HOOK_OUTPUT_BYTES, true);
+    table.install(stdin, false);
+    table.install(outWriter, false);
+    table.install(outWriter.incRef(), false);
+    try {
       const p: ProcessSpec = parseProcessObject({ args: h.args ?? [h.path], env: h.env ?? [], cwd: '/', user: { uid: 0, gid: 0 } });
       let status: number | null = null;
       const started = kernel.startExternal({ ...startArgs(p, table), paths: [h.path] }, (st) => { status = st; });
@@ -109,15 +109,14 @@ export async function runHooksInSandbox(
       while (status === null && kernel.result === null) await kernel.runLoop();
       cancel?.();
       const st = status as number | null;
-      if (st === null || st !== 0) {
+      if (st !== 0) {
         const why = st === null ? 'the sandbox ended' : st & 0x7f ? `killed by signal ${st & 0x7f}` : `exit status ${(st >> 8) & 0xff}`;
-        const err = fs.readFileSync(output, 'utf8').trim().split('\n').pop();
+        const err = Buffer.from(output.pipe.take(output.pipe.size)).toString().trim().split('\n').pop();
         return `startContainer hook ${h.path} failed: ${why}${err ? `: ${err}` : ''}`;
       }
+    } finally {
+      output.decRef();
     }
-    return null;
-  } finally {
-    fs.rmSync(input, { force: true });
-    fs.rmSync(output, { force: true });
   }
+  return null;
 }

@@ -308,7 +308,7 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     if (phase !== 'created') return phase === 'running' ? 'cannot start an already running container' : 'cannot start a container that has stopped';
     phase = 'running';
     server.wakeKernel((cell) => kernel.externalWakeup(cell));
-    const hookFailed = await runHooksInSandbox(kernel, vfs, b.hooks, state, o.stateDir, (p, table) => startArgs(vfs, p, table));
+    const hookFailed = await runHooksInSandbox(kernel, b.hooks, state, (p, table) => startArgs(vfs, p, table));
     if (hookFailed !== null) {
       // The runtime spec: a failed startContainer hook fails start and stops the container.
       phase = 'exited';
