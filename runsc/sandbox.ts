@@ -60,8 +60,8 @@ export interface SandboxOptions {
   network?: string;
   /** The cgroup to enter before starting anything (create made it). */
   cgroup?: CgroupPaths;
-  /** How many host fds after READY_FD (4, 5, …) init gets as its fds 3, 4, … (runc's --preserve-fds). */
-  preserveFds?: number;
+  /** Host fds init gets as its fds 3, 4, … (runc's --preserve-fds; create passes them after READY_FD). */
+  preservedFds?: number[];
 }
 
 const READY_FD = 3;
@@ -229,12 +229,7 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   gofers.onDead = (why) => kernel.shutdown(why);
   const fds = new FDTable();
   installStdio(vfs, fds);
-  for (let i = 0; i < (o.preserveFds ?? 0); i++) {
-    const hostFd = READY_FD + 1 + i;
-    // Not inherited by the Gofers and stubs this process starts.
-    libc.fcntl(hostFd, F_SETFD, FD_CLOEXEC);
-    fds.install(vfs.hostFile(hostFd), false);
-  }
+  for (const hostFd of o.preservedFds ?? []) fds.install(vfs.hostFile(hostFd), false);
   try {
     vfs.newFSContext(proc.cwd);
   } catch {
@@ -291,6 +286,8 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
   // Sentry's foreground process group (runsc/stdio.ts). Not a session leader (run in the
   // foreground of the caller's own terminal): EPERM, and the caller's terminal already does.
   if (isatty(0)) unix.ioctlInt(0, TIOCSCTTY, 0);
+  // The preserved fds are init's only: not inherited by the Gofers and stubs this process starts.
+  for (const fd of o.preservedFds ?? []) libc.fcntl(fd, F_SETFD, FD_CLOEXEC);
   let b: Built;
   try {
     // First, so the Gofers and stubs started from here on are in it too.

@@ -123,9 +123,10 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
     // With a terminal, the pty's slave is the container's stdio and the engine gets the master.
     if (spec.process!.terminal) tty = consoleSlave(o.consoleSocket!, spec.process!.consoleSize);
     const cgroupFlag = cgroup ? ['--cgroup', JSON.stringify(cgroup.paths)] : [];
-    // fd 3 is the readiness pipe; the preserved fds follow it (the sandbox moves them to 3, 4, … in the Sentry).
+    // fd 3 is the readiness pipe; the preserved fds follow it, and the sandbox is told where (they become 3, 4, … in the Sentry).
+    const preservedFlag = preserved.length ? ['--preserved-fds', preserved.map((_, i) => 4 + i).join(',')] : [];
     child = spawn(process.execPath, [path.join(__dirname, 'runsc.js'), ...globalFlags(g), 'sandbox', '--bundle', bundle, '--state-dir', dir,
-      '--preserve-fds', String(preserved.length), ...cgroupFlag, id], {
+      ...preservedFlag, ...cgroupFlag, id], {
       stdio: [...(tty === null ? ['inherit', 'inherit', 'inherit'] as const : [tty, tty, tty]), 'pipe', ...preserved],
       detached,
     });
@@ -695,13 +696,13 @@ export function ociCommands(program: Command): void {
     .requiredOption('--bundle <dir>', 'the bundle directory')
     .requiredOption('--state-dir <dir>', 'the container\'s state directory')
     .option('--cgroup <json>', 'the cgroup to enter first (runsc/cgroup.ts CgroupPaths)')
-    .option('--preserve-fds <n>', 'fds 4 … 4+N-1 become init\'s 3 … 3+N-1', '0')
-    .action(async (id: string, o: { bundle: string; stateDir: string; cgroup?: string; preserveFds: string }, self: Command) => {
+    .option('--preserved-fds <list>', 'these fds (comma-separated) become init\'s 3, 4, …', '')
+    .action(async (id: string, o: { bundle: string; stateDir: string; cgroup?: string; preservedFds: string }, self: Command) => {
       const g = globals(self);
       await runSandbox({
         id, bundle: o.bundle, stateDir: o.stateDir, strace: g.strace, debug: g.debug, debugLog: g.debugLog, logFormat: g.logFormat,
         platform: g.platform, overlay: g.overlay2 === 'root:memory', fileAccess: g.fileAccess, network: g.network,
-        cgroup: o.cgroup ? JSON.parse(o.cgroup) as CgroupPaths : undefined, preserveFds: Number(o.preserveFds),
+        cgroup: o.cgroup ? JSON.parse(o.cgroup) as CgroupPaths : undefined, preservedFds: o.preservedFds ? o.preservedFds.split(',').map(Number) : [],
       });
     });
 }
