@@ -3,7 +3,8 @@
 // the root filesystem and one per bind-mount source, the VFS with the spec's
 // mounts, the Kernel — and then serves its control socket (runsc/control.ts):
 //
-//   {"op":"start"}             runs process.args as init (pid 1)
+//   {"op":"start","state":S}   runs the startContainer hooks (state S on their
+//                              stdin), then process.args as init (pid 1)
 //   {"op":"kill","sig":N,"all":bool}
 //                              sends N to init (or to every process) in the Sentry
 //   {"op":"exec","process":P} + stdio fds
@@ -21,10 +22,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { isatty } from 'node:tty';
 import { makeLogger, type Logger } from '../src/log';
 import { parseSpec, isBind, isReadOnly, RLIMITS, SpecError, type Spec, type MountSpec, type ProcessSpec, parseProcessObject } from '../src/oci/spec';
 import { errnoMessage } from '../src/abi/errno';
-import { SI_USER } from '../src/abi/linux';
+import { SI_USER, F_SETFD, FD_CLOEXEC, TIOCSCTTY } from '../src/abi/linux';
 import { GoferClient } from '../sentry/fsgofer/client';
 import { VFS } from '../sentry/vfs/vfs';
 import { FDTable } from '../sentry/vfs/fdtable';
@@ -33,6 +35,7 @@ import type { Tree } from './gofer';
 import { Kernel, defaultRlimits, type StartArgs } from '../sentry/kernel/kernel';
 import { ramBytes } from '../sentry/kernel/machine';
 import * as unix from '../src/ffi/unix';
+import * as libc from '../src/ffi/libc';
 import type { PlatformName } from '../sentry/platform/create';
 import { controlAddress } from './container';
 import { ControlServer, type Connection, type Request } from './control';
@@ -40,6 +43,8 @@ import { Cgroup, parseResources, type CgroupPaths } from './cgroup';
 import { joinSpecNetns } from './netns';
 import { startGofer } from './gofer';
 import { installStdio } from './stdio';
+import { HostFD, type HostTerminal } from '../sentry/vfs/host';
+import { hooksOf, runHooksInSandbox, type Hook } from './hooks';
 
 export interface SandboxOptions {
   id: string;
@@ -60,11 +65,15 @@ export interface SandboxOptions {
   cgroup?: CgroupPaths;
   /** --total-memory: the sandbox's memory, over linux.resources.memory.limit. */
   totalMemory?: number;
+  /** Host fds init gets as its fds 3, 4, … (runc's --preserve-fds; create passes them after READY_FD). */
+  preservedFds?: number[];
 }
 
 const READY_FD = 3;
 /** The kernel's "no limit" (sentry/kernel/kernel.ts RLIM_INFINITY). */
 const RLIM_INFINITY = Number.MAX_SAFE_INTEGER;
+/** SIGINT, SIGQUIT, SIGTSTP: what a terminal's keys generate. */
+const TERMINAL_KEY_SIGNALS = new Set([2, 3, 20]);
 /** Signals whose default action is to do nothing: a container still in `created` ignores them. */
 const IGNORED_BY_DEFAULT = new Set([17, 18, 23, 28]);
 
@@ -200,6 +209,8 @@ function tellCreate(msg: string): void {
 
 interface Built {
   spec: Spec;
+  /** The spec's startContainer hooks (runsc/hooks.ts). */
+  hooks: Hook[];
   kernel: Kernel;
   vfs: VFS;
   fds: FDTable;
@@ -274,6 +285,7 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   gofers.onDead = (why) => kernel.shutdown(why);
   const fds = new FDTable();
   installStdio(vfs, fds);
+  for (const hostFd of o.preservedFds ?? []) fds.install(vfs.hostFile(hostFd), false);
   try {
     vfs.newFSContext(proc.cwd);
   } catch {
@@ -281,7 +293,7 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   }
   const missing = findProgram(vfs, proc.cwd, proc.args[0]!, proc.env);
   if (missing) throw new SpecError('process.args', missing);
-  return { spec, kernel, vfs, fds, gofers };
+  return { spec, hooks: hooksOf(text, 'startContainer'), kernel, vfs, fds, gofers };
 }
 
 /** What the Kernel needs to start proc (init's or an exec'd process's) with fds. */
@@ -327,6 +339,13 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     unix.exitNow(code);
   };
 
+  // A terminal as stdio (process.terminal) becomes this session's controlling terminal, so the
+  // signals its keys generate (^C, ^Z, ^\) reach this process, which passes them to the
+  // Sentry's foreground process group (runsc/stdio.ts). Not a session leader (run in the
+  // foreground of the caller's own terminal): EPERM, and the caller's terminal already does.
+  if (isatty(0)) unix.ioctlInt(0, TIOCSCTTY, 0);
+  // The preserved fds are init's only: not inherited by the Gofers and stubs this process starts.
+  for (const fd of o.preservedFds ?? []) libc.fcntl(fd, F_SETFD, FD_CLOEXEC);
   let b: Built;
   try {
     // First, so the Gofers and stubs started from here on are in it too.
@@ -339,12 +358,19 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
   const { spec, kernel, vfs, fds } = b;
   const proc = spec.process!;
   let phase: 'created' | 'running' | 'exited' = 'created';
-  /** Starts init; its loop begins once the answer is sent. */
-  const start = (): string | null => {
+  /** Runs the startContainer hooks, then starts init; its loop begins once the answer is sent. */
+  const start = async (state: Record<string, unknown>): Promise<string | null> => {
     if (phase !== 'created') return phase === 'running' ? 'cannot start an already running container' : 'cannot start a container that has stopped';
     phase = 'running';
     traceMark('start');
     server.wakeKernel((cell) => kernel.externalWakeup(cell));
+    const hookFailed = await runHooksInSandbox(kernel, b.hooks, state, (p, table) => startArgs(vfs, p, table));
+    if (hookFailed !== null) {
+      // The runtime spec: a failed startContainer hook fails start and stops the container.
+      phase = 'exited';
+      setImmediate(() => exitWith(1));
+      return hookFailed;
+    }
     const failed = kernel.startInit(startArgs(vfs, proc, fds));
     traceMark('init-started');
     if (failed !== null) {
@@ -385,7 +411,8 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     let p: ProcessSpec;
     try {
       if (phase !== 'running' || kernel.result !== null) throw new Error('cannot exec in a container that is not running');
-      if (hostFds.length !== 3) throw new Error('exec needs 3 stdio fds');
+      // Stdio, then any preserved fds (exec --preserve-fds): the process's 0, 1, 2, 3, ….
+      if (hostFds.length < 3) throw new Error('exec needs 3 stdio fds');
       p = parseProcessObject(req['process']);
       const missing = findProgram(vfs, p.cwd, p.args[0]!, p.env);
       if (missing) throw new Error(missing);
@@ -394,10 +421,12 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
       throw e;
     }
     const table = new FDTable();
+    let terminal: HostTerminal | null = null;
     for (const fd of hostFds) {
       const f = vfs.hostFile(fd);
       f.onRelease(() => unix.close(fd));
       table.install(f, false);
+      if (f instanceof HostFD) terminal ??= f.terminal;
     }
     let started: number | string;
     try {
@@ -415,10 +444,14 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     }
     const pid = started;
     conn.send({ ok: true, pid });
-    // The client forwards the signals it gets; its hanging up kills the process.
+    // The client forwards the signals it gets; its hanging up kills the process. The keys
+    // of the process's terminal (^C, ^\, ^Z) reach the client, which leads that terminal's
+    // session on the host: they are for the foreground group of the session it leads here.
     const signal = (sig: number): void => {
       const target = kernel.processes.get(pid);
-      if (target && !target.zombie) kernel.signals.sendToProcess(target, sig);
+      if (!target || target.zombie) return;
+      if (TERMINAL_KEY_SIGNALS.has(sig) && terminal && terminal.sid === pid && terminal.fgPgrp) terminal.signalForeground(sig);
+      else kernel.signals.sendToProcess(target, sig);
     };
     conn.keep((m) => { if (m.op === 'signal') signal(Number(m['sig'])); }, () => signal(9));
   };
@@ -434,7 +467,7 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
       conn.close();
     };
     if (req.op === 'start') {
-      answer(start());
+      void start((req['state'] ?? {}) as Record<string, unknown>).then(answer, (e: unknown) => answer((e as Error).message));
     } else if (req.op === 'kill') {
       answer(kill(Number(req['sig']), req['all'] === true));
     } else if (req.op === 'memory') {
