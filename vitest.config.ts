@@ -1,11 +1,13 @@
 // Test runner settings: every *.test.ts under test/, at most two worker
 // processes (the CI machines have two cores and each test spawns processes),
-// no watch mode, and timeouts sized for spawning sandboxed programs.
+// no watch mode, timeouts sized for spawning sandboxed programs, and
+// test/setup.ts in every worker.
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/setup.ts'],
     watch: false,
     pool: 'forks',
     poolOptions: { forks: { minForks: 1, maxForks: 2 } },

@@ -4,13 +4,15 @@
 // this process's pid). It waits in poll() on the connection and on Node's
 // own event loop fd, so a signal's handler runs as soon as it arrives and
 // nothing wakes on a timer.
+import { isatty } from 'node:tty';
 import * as unix from '../src/ffi/unix';
+import { TIOCSCTTY } from '../src/abi/linux';
 import { ControlClient } from './control';
 import { OciError } from './container';
 
 const POLLIN = 1;
 /** Signals an exec client passes on to its process (KILL and STOP cannot be caught: KILL ends the client, whose hangup kills the process). */
-const FORWARDED: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15, SIGCONT: 18, SIGWINCH: 28 };
+const FORWARDED: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGUSR1: 10, SIGUSR2: 12, SIGTERM: 15, SIGCONT: 18, SIGTSTP: 20, SIGWINCH: 28 };
 
 /**
  * Runs process (an OCI process object) in the sandbox at address with stdio
@@ -18,6 +20,9 @@ const FORWARDED: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SI
  * result is its exit status (128+N when signal N killed it).
  */
 export async function runExec(address: string, process_: Record<string, unknown>, stdio: number[], onStarted: (pid: number) => void): Promise<number> {
+  // A terminal of its own (exec --tty, detached: this process leads a new session) becomes this
+  // session's controlling terminal, so its keys' signals reach this process, which passes them on.
+  if (isatty(stdio[0]!)) unix.ioctlInt(stdio[0]!, TIOCSCTTY, 0);
   const c = ControlClient.request(address, { op: 'exec', process: process_ }, stdio);
   let handlers: [string, () => void][] = [];
   try {

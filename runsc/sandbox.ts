@@ -3,7 +3,8 @@
 // the root filesystem and one per bind-mount source, the VFS with the spec's
 // mounts, the Kernel — and then serves its control socket (runsc/control.ts):
 //
-//   {"op":"start"}             runs process.args as init (pid 1)
+//   {"op":"start","state":S}   runs the startContainer hooks (state S on their
+//                              stdin), then process.args as init (pid 1)
 //   {"op":"kill","sig":N,"all":bool}
 //                              sends N to init (or to every process) in the Sentry
 //   {"op":"exec","process":P} + stdio fds
@@ -25,10 +26,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { isatty } from 'node:tty';
 import { makeLogger, type Logger } from '../src/log';
 import { parseSpec, isBind, isReadOnly, RLIMITS, SpecError, type Spec, type MountSpec, type ProcessSpec, parseProcessObject } from '../src/oci/spec';
 import { errnoMessage } from '../src/abi/errno';
-import { SI_USER } from '../src/abi/linux';
+import { SI_USER, F_SETFD, FD_CLOEXEC, TIOCGSID, TIOCSCTTY } from '../src/abi/linux';
 import { GoferClient } from '../sentry/fsgofer/client';
 import { VFS } from '../sentry/vfs/vfs';
 import { FDTable } from '../sentry/vfs/fdtable';
@@ -37,6 +39,7 @@ import type { Tree } from './gofer';
 import { Kernel, defaultRlimits, type StartArgs } from '../sentry/kernel/kernel';
 import { ramBytes } from '../sentry/kernel/machine';
 import * as unix from '../src/ffi/unix';
+import * as libc from '../src/ffi/libc';
 import type { PlatformName } from '../sentry/platform/create';
 import { ControlServer, type Connection, type Request } from './control';
 import { Cgroup, parseResources, type CgroupPaths } from './cgroup';
@@ -45,6 +48,8 @@ import { confineSentry } from './confine';
 import { SANDBOX_FD } from './sandbox_launch';
 import { startGofer } from './gofer';
 import { installStdio } from './stdio';
+import { HostFD, type HostTerminal } from '../sentry/vfs/host';
+import { hooksOf, runHooksInSandbox, type Hook } from './hooks';
 
 export interface SandboxOptions {
   id: string;
@@ -65,10 +70,14 @@ export interface SandboxOptions {
   cgroup?: CgroupPaths;
   /** --total-memory: the sandbox's memory, over linux.resources.memory.limit. */
   totalMemory?: number;
+  /** Host fds init gets as its fds 3, 4, … (runc's --preserve-fds; create passes them from SANDBOX_FD.preserved on). */
+  preservedFds?: number[];
 }
 
 /** The kernel's "no limit" (sentry/kernel/kernel.ts RLIM_INFINITY). */
 const RLIM_INFINITY = Number.MAX_SAFE_INTEGER;
+/** SIGINT, SIGQUIT, SIGTSTP: what a terminal's keys generate. */
+const TERMINAL_KEY_SIGNALS = new Set([2, 3, 20]);
 /** Signals whose default action is to do nothing: a container still in `created` ignores them. */
 const IGNORED_BY_DEFAULT = new Set([17, 18, 23, 28]);
 
@@ -204,6 +213,8 @@ function tellCreate(msg: string): void {
 
 interface Built {
   spec: Spec;
+  /** The spec's startContainer hooks (runsc/hooks.ts). */
+  hooks: Hook[];
   kernel: Kernel;
   vfs: VFS;
   fds: FDTable;
@@ -278,6 +289,7 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   gofers.onDead = (why) => kernel.shutdown(why);
   const fds = new FDTable();
   installStdio(vfs, fds);
+  for (const hostFd of o.preservedFds ?? []) fds.install(vfs.hostFile(hostFd), false);
   try {
     vfs.newFSContext(proc.cwd);
   } catch {
@@ -285,7 +297,7 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   }
   const missing = findProgram(vfs, proc.cwd, proc.args[0]!, proc.env);
   if (missing) throw new SpecError('process.args', missing);
-  return { spec, kernel, vfs, fds, gofers };
+  return { spec, hooks: hooksOf(text, 'startContainer'), kernel, vfs, fds, gofers };
 }
 
 /** What the Kernel needs to start proc (init's or an exec'd process's) with fds. */
@@ -337,6 +349,17 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     throw new Error('the sandbox is not ready');
   };
   const server = new ControlServer(SANDBOX_FD.control, (req, hostFds, conn) => handle(req, hostFds, conn));
+  // A terminal as stdio (process.terminal) becomes this session's controlling terminal, so the
+  // signals its keys generate (^C, ^Z, ^\) reach this process, which passes them to the
+  // Sentry's foreground process group (runsc/stdio.ts). The launcher leads create's new
+  // session, so this process makes one of its own first; a terminal that already has a
+  // session (run in the foreground of the caller's own terminal) already does the job.
+  if (isatty(0) && unix.ioctlBuf(0, TIOCGSID, new Uint8Array(4)) < 0) {
+    unix.setsid();
+    unix.ioctlInt(0, TIOCSCTTY, 0);
+  }
+  // The preserved fds are init's only: not inherited by the Gofers and stubs this process starts.
+  for (const fd of o.preservedFds ?? []) libc.fcntl(fd, F_SETFD, FD_CLOEXEC);
   let b: Built;
   try {
     // First, so the Gofers and stubs started from here on are in it too.
@@ -349,12 +372,19 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
   const { spec, kernel, vfs, fds } = b;
   const proc = spec.process!;
   let phase: 'created' | 'running' | 'exited' = 'created';
-  /** Starts init; its loop begins once the answer is sent. */
-  const start = (): string | null => {
+  /** Runs the startContainer hooks, then starts init; its loop begins once the answer is sent. */
+  const start = async (state: Record<string, unknown>): Promise<string | null> => {
     if (phase !== 'created') return phase === 'running' ? 'cannot start an already running container' : 'cannot start a container that has stopped';
     phase = 'running';
     traceMark('start');
     server.wakeKernel((cell) => kernel.externalWakeup(cell));
+    const hookFailed = await runHooksInSandbox(kernel, b.hooks, state, (p, table) => startArgs(vfs, p, table));
+    if (hookFailed !== null) {
+      // The runtime spec: a failed startContainer hook fails start and stops the container.
+      phase = 'exited';
+      setImmediate(() => exitWith(1));
+      return hookFailed;
+    }
     const failed = kernel.startInit(startArgs(vfs, proc, fds));
     traceMark('init-started');
     if (failed !== null) {
@@ -395,7 +425,8 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     let p: ProcessSpec;
     try {
       if (phase !== 'running' || kernel.result !== null) throw new Error('cannot exec in a container that is not running');
-      if (hostFds.length !== 3) throw new Error('exec needs 3 stdio fds');
+      // Stdio, then any preserved fds (exec --preserve-fds): the process's 0, 1, 2, 3, ….
+      if (hostFds.length < 3) throw new Error('exec needs 3 stdio fds');
       p = parseProcessObject(req['process']);
       const missing = findProgram(vfs, p.cwd, p.args[0]!, p.env);
       if (missing) throw new Error(missing);
@@ -404,10 +435,12 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
       throw e;
     }
     const table = new FDTable();
+    let terminal: HostTerminal | null = null;
     for (const fd of hostFds) {
       const f = vfs.hostFile(fd);
       f.onRelease(() => unix.close(fd));
       table.install(f, false);
+      if (f instanceof HostFD) terminal ??= f.terminal;
     }
     let started: number | string;
     try {
@@ -425,10 +458,14 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     }
     const pid = started;
     conn.send({ ok: true, pid });
-    // The client forwards the signals it gets; its hanging up kills the process.
+    // The client forwards the signals it gets; its hanging up kills the process. The keys
+    // of the process's terminal (^C, ^\, ^Z) reach the client, which leads that terminal's
+    // session on the host: they are for the foreground group of the session it leads here.
     const signal = (sig: number): void => {
       const target = kernel.processes.get(pid);
-      if (target && !target.zombie) kernel.signals.sendToProcess(target, sig);
+      if (!target || target.zombie) return;
+      if (TERMINAL_KEY_SIGNALS.has(sig) && terminal && terminal.sid === pid && terminal.fgPgrp) terminal.signalForeground(sig);
+      else kernel.signals.sendToProcess(target, sig);
     };
     conn.keep((m) => { if (m.op === 'signal') signal(Number(m['sig'])); }, () => signal(9));
   };
@@ -444,7 +481,7 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
       conn.close();
     };
     if (req.op === 'start') {
-      answer(start());
+      void start((req['state'] ?? {}) as Record<string, unknown>).then(answer, (e: unknown) => answer((e as Error).message));
     } else if (req.op === 'kill') {
       answer(kill(Number(req['sig']), req['all'] === true));
     } else if (req.op === 'memory') {

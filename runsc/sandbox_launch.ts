@@ -12,6 +12,7 @@
 //        host's network namespace, not the sandbox's
 //   5    STATE/exit, opened for writing: the sandbox writes the container's
 //        exit code there as it exits (empty: it was killed first)
+//   6…   the fds --preserve-fds passes on (the sandbox is told where: --preserved-fds)
 //
 // The pid `create` reports is the launcher's: it waits outside the PID
 // namespace and exits with the Sentry's status, which is how the engine's
@@ -26,7 +27,7 @@ import { listenControl } from './control';
 import { controlAddress } from './container';
 import { sandboxNetns } from './netns';
 
-export const SANDBOX_FD = { ready: 3, control: 4, exit: 5 } as const;
+export const SANDBOX_FD = { ready: 3, control: 4, exit: 5, preserved: 6 } as const;
 
 export const EXIT_FILE = 'exit';
 
@@ -40,6 +41,8 @@ export interface LaunchOptions {
   args: string[];
   /** fds 0-2. */
   stdio: ['inherit', 'inherit', 'inherit'] | [number, number, number];
+  /** Host fds given to the sandbox from SANDBOX_FD.preserved on. */
+  preserved: number[];
   detached: boolean;
 }
 
@@ -52,7 +55,7 @@ export function launchSandbox(o: LaunchOptions): ChildProcess {
     const { fresh } = sandboxNetns(o.spec, o.network);
     const confine = launcherArgs({ network: o.network, rootless: o.rootless, freshNetns: fresh }, process.getuid!(), process.getgid!());
     return spawn(launcher, [...confine, process.execPath, path.join(__dirname, 'runsc.js'), CONFINED_FLAG, ...o.args], {
-      stdio: [...o.stdio, 'pipe', listener, exitFd],
+      stdio: [...o.stdio, 'pipe', listener, exitFd, ...o.preserved],
       detached: o.detached,
     });
   } finally {

@@ -389,6 +389,145 @@ describe.skipIf(!canRun)('OCI runtime (runc command line)', () => {
     expect(await waitExit(pid)).toBe(137);
   });
 
+  it('hooks: each kind at its point of the lifecycle with the state on stdin; startContainer in the sandbox', async () => {
+    const seen = path.join(tmp, 'hooks-seen');
+    fs.mkdirSync(seen);
+    // A host hook records its kind, its state and an env variable it was given, in order.
+    const host = (kind: string): Record<string, unknown> => ({
+      path: '/bin/sh', args: ['sh', '-c', `cat > ${seen}/${kind}.json; echo "${kind} $HOOKVAR" >> ${seen}/order`], env: [`HOOKVAR=${kind}-env`],
+    });
+    const b = bundle((c) => {
+      c['process'].args = ['sh', '-c', 'cat /tmp/start.json; echo; echo init-ran'];
+      c['hooks'] = {
+        prestart: [host('prestart')], createRuntime: [host('createRuntime')], createContainer: [host('createContainer')],
+        // Resolved and run in the container: busybox's sh, writing into the container's /tmp.
+        startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'cat > /tmp/start.json'] }],
+        poststart: [host('poststart')], poststop: [host('poststop')],
+      };
+    });
+    const pid = create(b);
+    const order = (): string[] => fs.readFileSync(path.join(seen, 'order'), 'utf8').trim().split('\n');
+    expect(order()).toEqual(['prestart prestart-env', 'createRuntime createRuntime-env', 'createContainer createContainer-env']);
+    const hookState = (kind: string): Record<string, unknown> => JSON.parse(fs.readFileSync(path.join(seen, `${kind}.json`), 'utf8')) as Record<string, unknown>;
+    expect(hookState('createRuntime')).toMatchObject({ id: b.id, pid, status: 'creating', bundle: b.dir });
+    expect(runsc(b, ['start', b.id]).status, lastError(b)).toBe(0);
+    expect(hookState('poststart')).toMatchObject({ id: b.id, pid, status: 'running' });
+    expect(await waitExit(pid)).toBe(0);
+    // startContainer ran in the sandbox before init, which read what it wrote.
+    const started = JSON.parse(output(b).split('\n')[0]!) as Record<string, unknown>;
+    expect(started).toMatchObject({ id: b.id, pid, status: 'created' });
+    expect(output(b)).toContain('init-ran\n');
+    expect(fs.existsSync(path.join(seen, 'poststop.json'))).toBe(false);
+    expect(runsc(b, ['delete', b.id]).status, lastError(b)).toBe(0);
+    expect(hookState('poststop')).toMatchObject({ id: b.id, status: 'stopped' });
+    expect(order().slice(3)).toEqual(['poststart poststart-env', 'poststop poststop-env']);
+  });
+
+  it('hooks: a failing or timed-out create hook fails create, a failing startContainer fails start, poststart and poststop only warn', async () => {
+    const slow = bundle((c) => { c['hooks'] = { createRuntime: [{ path: '/bin/sleep', args: ['sleep', '30'], timeout: 1 }] }; });
+    const t0 = Date.now();
+    expect(runsc(slow, ['create', '--bundle', slow.dir, slow.id]).status).not.toBe(0);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(JSON.parse(lastError(slow))['msg']).toBe('createRuntime hook /bin/sleep failed: ran past its timeout of 1s');
+    expect(fs.existsSync(path.join(STATE, slow.id))).toBe(false);
+
+    const failing = bundle((c) => {
+      c['hooks'] = {
+        createContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo no-gpu >&2; exit 2'] }],
+        poststop: [{ path: '/bin/sh', args: ['sh', '-c', `cat > ${tmp}/failed-create-poststop.json`] }],
+      };
+    });
+    expect(runsc(failing, ['create', '--bundle', failing.dir, failing.id]).status).not.toBe(0);
+    expect(JSON.parse(lastError(failing))['msg']).toBe('createContainer hook /bin/sh failed: exit status 2: no-gpu');
+    // The container is destroyed, which runs its poststop hooks.
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, 'failed-create-poststop.json'), 'utf8'))).toMatchObject({ id: failing.id, status: 'stopped' });
+    expect(fs.existsSync(path.join(STATE, failing.id))).toBe(false);
+
+    const badStart = bundle((c) => {
+      c['process'].args = ['echo', 'init-must-not-run'];
+      c['hooks'] = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'echo refused >&2; exit 3'] }] };
+    });
+    const pid = create(badStart);
+    expect(runsc(badStart, ['start', badStart.id]).status).not.toBe(0);
+    expect(JSON.parse(lastError(badStart))['msg']).toBe('startContainer hook /bin/sh failed: exit status 3: refused');
+    expect(await waitExit(pid)).not.toBe(0);
+    expect(output(badStart)).not.toContain('init-must-not-run');
+    expect(state(badStart)['status']).toBe('stopped');
+    expect(runsc(badStart, ['delete', badStart.id]).status, lastError(badStart)).toBe(0);
+
+    // A startContainer hook that outlives its timeout is killed in the sandbox.
+    const hung = bundle((c) => { c['hooks'] = { startContainer: [{ path: '/bin/sleep', args: ['sleep', '100'], timeout: 1 }] }; });
+    const hungPid = create(hung);
+    expect(runsc(hung, ['start', hung.id]).status).not.toBe(0);
+    expect(JSON.parse(lastError(hung))['msg']).toBe('startContainer hook /bin/sleep failed: killed by signal 9');
+    expect(await waitExit(hungPid)).not.toBe(0);
+    expect(runsc(hung, ['delete', hung.id]).status, lastError(hung)).toBe(0);
+
+    const warn = bundle((c) => {
+      c['process'].args = ['echo', 'still-ran'];
+      c['hooks'] = { poststart: [{ path: '/bin/false' }, { path: '/bin/true' }], poststop: [{ path: '/bin/false' }] };
+    });
+    expect(await runToExit(warn)).toBe(0);
+    expect(output(warn)).toBe('still-ran\n');
+    const warnings = fs.readFileSync(warn.log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(warnings).toEqual([
+      expect.objectContaining({ level: 'warning', msg: 'poststart hook /bin/false failed: exit status 1' }),
+      expect.objectContaining({ level: 'warning', msg: 'poststop hook /bin/false failed: exit status 1' }),
+    ]);
+  });
+
+  it('--preserve-fds N: the fds after stdio are init\'s (or an exec\'d process\'s) fds 3 … 3+N-1, host-backed', async () => {
+    const b = bundle((c) => {
+      c['process'].args = ['sh', '-c', 'cat <&3; echo written-through-fd4 >&4; echo x >&5 || echo fd5-closed'];
+    });
+    const inFile = path.join(b.dir, 'preserved-in');
+    const outFile = path.join(b.dir, 'preserved-out');
+    fs.writeFileSync(inFile, 'read-from-a-host-fd\n');
+    const fd3 = fs.openSync(inFile, 'r');
+    const fd4 = fs.openSync(outFile, 'w');
+    const out = fs.openSync(b.out, 'a');
+    const err = fs.openSync(b.err, 'a');
+    let r;
+    try {
+      // As the shim passes them: the create process's own fds 3 and 4.
+      r = spawnSync(RUNSC, ['--root', STATE, '--log', b.log, '--log-format', 'json', 'create', '--bundle', b.dir, '--pid-file',
+        path.join(b.dir, 'init.pid'), '--preserve-fds', '2', b.id], { stdio: ['ignore', out, err, fd3, fd4], timeout: 30_000 });
+    } finally {
+      for (const fd of [fd3, fd4, out, err]) fs.closeSync(fd);
+    }
+    expect(r.status, lastError(b)).toBe(0);
+    const pid = Number(fs.readFileSync(path.join(b.dir, 'init.pid'), 'utf8'));
+    started.add(pid);
+    expect(runsc(b, ['start', b.id]).status, lastError(b)).toBe(0);
+    expect(await waitExit(pid)).toBe(0);
+    expect(output(b)).toBe('read-from-a-host-fd\nfd5-closed\n');
+    expect(fs.readFileSync(b.err, 'utf8')).toContain('Bad file descriptor');
+    expect(fs.readFileSync(outFile, 'utf8')).toBe('written-through-fd4\n');
+    expect(runsc(b, ['delete', b.id]).status, lastError(b)).toBe(0);
+    expect(runsc(b, ['create', '--bundle', b.dir, '--preserve-fds', 'two', `${b.id}x`]).status).not.toBe(0);
+    expect(JSON.parse(lastError(b))['msg']).toBe('invalid --preserve-fds "two": want a number');
+
+    // exec --preserve-fds, attached and --detach (as the shim runs it).
+    const e = bundle((c) => { c['process'].args = ['sleep', '1000']; });
+    const epid = create(e);
+    expect(runsc(e, ['start', e.id]).status, lastError(e)).toBe(0);
+    const execOut = path.join(e.dir, 'exec-preserved');
+    for (const detach of [[], ['--detach', '--pid-file', path.join(e.dir, 'exec.pid')]]) {
+      const fd = fs.openSync(execOut, 'a');
+      try {
+        const x = spawnSync(RUNSC, ['--root', STATE, '--log', e.log, '--log-format', 'json', 'exec', ...detach, '--preserve-fds', '1', e.id,
+          'sh', '-c', `echo exec${detach.length ? '-detached' : ''}-wrote-fd3 >&3`], { stdio: ['ignore', 'ignore', 'ignore', fd], timeout: 30_000 });
+        expect(x.status, lastError(e)).toBe(0);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    for (let i = 0; i < 100 && !fs.readFileSync(execOut, 'utf8').includes('detached'); i++) await new Promise((res) => setTimeout(res, 50));
+    expect(fs.readFileSync(execOut, 'utf8')).toBe('exec-wrote-fd3\nexec-detached-wrote-fd3\n');
+    expect(runsc(e, ['delete', '--force', e.id]).status, lastError(e)).toBe(0);
+    await waitExit(epid);
+  });
+
   it('errors are JSON lines in --log naming the problem, with a non-zero exit', () => {
     const b = bundle(() => undefined);
     for (const args of [['state', 'nope'], ['start', 'nope'], ['kill', 'nope', '9'], ['delete', 'nope'], ['ps', '--format', 'json', 'nope']]) {
@@ -397,6 +536,8 @@ describe.skipIf(!canRun)('OCI runtime (runc command line)', () => {
       expect(line).toMatchObject({ level: 'error', msg: expect.stringContaining('does not exist') });
       expect(Number.isNaN(Date.parse(String(line['time'])))).toBe(false);
     }
+    // And on stderr, as runc prints them: go-runc puts that output in the error the shim matches.
+    expect(fs.readFileSync(b.err, 'utf8')).toContain('container "nope" does not exist\n');
     // delete --force of nothing is not an error (runc's behaviour).
     expect(runsc(b, ['delete', '--force', 'nope']).status).toBe(0);
   });

@@ -10,7 +10,7 @@
 // it never skips: a missing daemon fails it. The daemon is stopped by its pid
 // and the directory removed at the end. Docker's own containerd serves the
 // `ctr run --runc-binary` case (the path a Kubernetes RuntimeClass takes).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -65,6 +65,14 @@ def readfor(secs, until):
 readfor(20, b'# ')
 os.write(fd, b'echo hi-$((1+2)); stty size\\r')
 readfor(10, b'30 100')
+# Job control: ^C reaches the foreground job only, and a background job is listed.
+os.write(fd, b'sleep 100\\r')
+time.sleep(1)
+os.write(fd, b'\\x03')
+os.write(fd, b'echo after-int-$?\\r')
+readfor(10, b'after-int-130')
+os.write(fd, b'sleep 50 & jobs\\r')
+readfor(10, b'Running')
 # The new size travels docker -> dockerd -> shim -> the pty master: ask until it is there.
 setsize(fd, 40, 120)
 end = time.time() + 30
@@ -240,22 +248,34 @@ describe.skipIf(!canRun)('docker --runtime=runsc', () => {
     expect(docker(['rm', '-f', 'statme']).status).toBe(0);
   });
 
-  it('docker run -it and docker exec -it: an interactive shell on a pty, resized with the window', () => {
+  it('docker run -it and docker exec -it: an interactive shell on a pty with job control (^C, background jobs), resized with the window', async () => {
     // Not pty.py: that would shadow the module it imports.
     const script = path.join(dir, 'drive_tty.py');
     fs.writeFileSync(script, PTY_SCRIPT);
-    const py = (args: string[]): { status: number | null; stdout: string } => {
-      const r = spawnSync('/usr/bin/python3', [script, ...args], { env: { ...process.env, DOCKER_HOST: `unix://${sock}` }, encoding: 'utf8', timeout: 90_000 });
-      return { status: r.status, stdout: r.stdout + (r.stderr ?? '') + String(r.error ?? '') };
-    };
-    const run = py(['run', '-it', '--rm', '--runtime=runsc', 'runsc-busybox', 'sh']);
+    // Asynchronous, so the test worker keeps answering vitest while the session (tens of seconds) runs.
+    const py = (args: string[]): Promise<{ status: number | null; stdout: string }> => new Promise((resolve) => {
+      const c = spawn('/usr/bin/python3', [script, ...args], { env: { ...process.env, DOCKER_HOST: `unix://${sock}` }, timeout: 90_000 });
+      let out = '';
+      c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      c.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+      c.on('error', (e) => { out += String(e); });
+      c.on('close', (status) => resolve({ status, stdout: out }));
+    });
+    const run = await py(['run', '-it', '--rm', '--runtime=runsc', 'runsc-busybox', 'sh']);
     expect(run.stdout).toContain('hi-3\r\n30 100\r\n');
     expect(run.stdout).toContain('40 120\r\n');
+    // Job control: the terminal is the shell's controlling terminal (^C ended the foreground sleep only).
+    expect(run.stdout).not.toContain('job control turned off');
+    expect(run.stdout).toContain('after-int-130\r\n');
+    expect(run.stdout).toMatch(/\[1\]\+ +Running +sleep 50/);
     expect(run.status).toBe(4);
     expect(docker(['run', '-d', '--name', 'ttyexec', '--runtime=runsc', 'runsc-busybox', 'sleep', '1000']).status).toBe(0);
-    const ex = py(['exec', '-it', 'ttyexec', 'sh']);
+    const ex = await py(['exec', '-it', 'ttyexec', 'sh']);
     expect(ex.stdout).toContain('hi-3\r\n30 100\r\n');
     expect(ex.stdout).toContain('40 120\r\n');
+    expect(ex.stdout).not.toContain('job control turned off');
+    expect(ex.stdout).toContain('after-int-130\r\n');
+    expect(ex.stdout).toMatch(/\[1\]\+ +Running +sleep 50/);
     expect(ex.status).toBe(4);
     expect(docker(['rm', '-f', 'ttyexec']).status).toBe(0);
   });

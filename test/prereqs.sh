@@ -2,7 +2,7 @@
 # What the tests run besides Node: gcc (the C conformance and hostile programs),
 # busybox-static, coreutils, bash and Debian's python3 (the scenarios), diod and
 # make (the Gofer's tests), trinity (the fuzzing test), procps, iproute2 and
-# bsdutils (procfs, network and terminal scenarios), docker.io and podman (the
+# bsdutils (procfs, network and terminal scenarios), docker.io, containerd and podman (the
 # OCI tests, which start private daemons of their own). Installs
 # whatever is missing when run as root on Debian; otherwise says what to install.
 set -euo pipefail
@@ -20,6 +20,7 @@ command -v ps >/dev/null || missing+=(procps) # test/vfs_scenarios.test.ts
 command -v ip >/dev/null || missing+=(iproute2) # test/net.test.ts
 command -v dockerd >/dev/null || missing+=(docker.io) # test/oci_docker.test.ts
 command -v podman >/dev/null || missing+=(podman) # test/oci_podman.test.ts
+command -v containerd-shim-runc-v2 >/dev/null || missing+=(containerd) # test/oci_containerd.test.ts
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
   echo "tests need these Debian packages: ${missing[*]}" >&2

@@ -22,7 +22,7 @@ import {
   sandboxAlive, sleepMs, startTimeOf, stateJson, statusOf, withLock, withLockAsync, writeAtomic, writeState, type ContainerState,
 } from '../container';
 import { runSandbox } from '../sandbox';
-import { launchSandbox, recordedExit } from '../sandbox_launch';
+import { SANDBOX_FD, launchSandbox, recordedExit } from '../sandbox_launch';
 import { control } from '../control';
 import { runExec } from '../exec';
 import { consoleSlave } from '../console';
@@ -53,6 +53,9 @@ function oci<A extends unknown[]>(body: (g: GlobalOptions, ...a: A) => Promise<n
       const msg = e instanceof OciError || e instanceof SpecError ? e.message
         : g.debug ? (e as Error).stack ?? String(e) : (e as Error).message ?? String(e);
       logLine(g.log, g.logFormat, 'error', msg);
+      // runc also prints it on stderr: go-runc puts that output in its error, where the
+      // shim looks for "container not running" (a kill --all after init exited is harmless).
+      if (g.log) process.stderr.write(`${msg}\n`);
       process.exit(1);
     }
   };
@@ -84,6 +87,14 @@ interface CreateOptions {
   bundle: string;
   pidFile?: string;
   consoleSocket?: string;
+  /** runc's --preserve-fds: how many fds after stdio (3, 4, …) the container's init gets as its own 3, 4, …. */
+  preserveFds: string;
+}
+
+/** The fds --preserve-fds N names: 3 … 3+N-1 (as with runc, the caller must have them open). */
+function preservedFds(n: string): number[] {
+  if (!/^\d{1,4}$/.test(n)) throw new OciError(`invalid --preserve-fds ${JSON.stringify(n)}: want a number`);
+  return Array.from({ length: Number(n) }, (_, i) => 3 + i);
 }
 
 /** create's work: returns the sandbox child (still running) and its state. */
@@ -98,6 +109,7 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
   }
   const spec = parseSpec(text);
   if (spec.process!.terminal && !o.consoleSocket) throw new SpecError('process.terminal', 'a terminal needs --console-socket');
+  const preserved = preservedFds(o.preserveFds);
   fs.mkdirSync(g.root, { recursive: true, mode: 0o711 });
   const dir = containerDir(g.root, id);
   try {
@@ -109,14 +121,17 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
   let child: ChildProcess | null = null;
   let tty: number | null = null;
   let cgroup: Cgroup | null = null;
+  let state: ContainerState | null = null;
   try {
     cgroup = sandboxCgroup(g, id, spec);
     // With a terminal, the pty's slave is the container's stdio and the engine gets the master.
     if (spec.process!.terminal) tty = consoleSlave(o.consoleSocket!, spec.process!.consoleSize);
     const cgroupFlag = cgroup ? ['--cgroup', JSON.stringify(cgroup.paths)] : [];
+    // The preserved fds follow the sandbox's own, and the sandbox is told where (they become 3, 4, … in the Sentry).
+    const preservedFlag = preserved.length ? ['--preserved-fds', preserved.map((_, i) => SANDBOX_FD.preserved + i).join(',')] : [];
     child = launchSandbox({
-      dir, spec, network: g.network, rootless: g.rootless, detached,
-      args: [...globalFlags(g), 'sandbox', '--bundle', bundle, '--state-dir', dir, ...cgroupFlag, id],
+      dir, spec, network: g.network, rootless: g.rootless, detached, preserved,
+      args: [...globalFlags(g), 'sandbox', '--bundle', bundle, '--state-dir', dir, ...preservedFlag, ...cgroupFlag, id],
       stdio: tty === null ? ['inherit', 'inherit', 'inherit'] : [tty, tty, tty],
     });
     const c = child;
@@ -137,14 +152,15 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
     traceMark('sandbox-answered');
     if (answer !== 'ok') throw new OciError(answer);
     const pid = c.pid!;
-    const state: ContainerState = {
+    state = {
       ociVersion: OCI_VERSION, id, pid, pidStart: startTimeOf(pid), bundle, rootfs: path.resolve(bundle, spec.root.path),
       created: new Date().toISOString(), started: false, owner: '', annotations: spec.annotations,
     };
     if (cgroup) state.cgroup = cgroup.paths;
     writeState(g.root, state);
     // The sandbox exists (its pid names the container's namespaces): the hooks that set it up run now.
-    runHooks([...hooksOf(text, 'prestart'), ...hooksOf(text, 'createRuntime')], { ...stateJson(state), status: 'created' }, 'prestart');
+    const creating = { ...stateJson(state), status: 'creating' };
+    for (const kind of ['prestart', 'createRuntime', 'createContainer'] as const) runHooks(hooksOf(text, kind), creating, kind);
     if (o.pidFile) writeAtomic(path.resolve(o.pidFile), String(pid));
     traceMark('created');
     return { child: c, state };
@@ -154,6 +170,8 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
     }
     cgroup?.destroy();
     fs.rmSync(dir, { recursive: true, force: true });
+    // A create hook failed (the runtime spec): the container is destroyed, and its poststop hooks run as on delete.
+    if (state) runHooks(hooksOf(text, 'poststop'), { ...stateJson(state), status: 'stopped', pid: 0 }, 'poststop', (msg) => logLine(g.log, g.logFormat, 'warning', msg));
     throw e;
   } finally {
     if (tty !== null) fs.closeSync(tty);
@@ -170,6 +188,7 @@ interface ExecOptions {
   additionalGids: string[];
   detach: boolean;
   pidFile?: string;
+  preserveFds: string;
 }
 
 /** The process `exec` runs: --process FILE, or the container's own process with the command line's changes (as runc builds it). */
@@ -216,15 +235,20 @@ async function execContainer(g: GlobalOptions, id: string, args: string[], o: Ex
     tty = consoleSlave(o.consoleSocket, proc['consoleSize'] as { height: number; width: number } | undefined);
   }
   const stdio = tty === null ? [0, 1, 2] : [tty, tty, tty];
+  const preserved = preservedFds(o.preserveFds);
+  // They travel with stdio in one SCM_RIGHTS message (runsc/control.ts).
+  if (preserved.length > 13) throw new OciError(`exec --preserve-fds ${preserved.length}: at most 13`);
   try {
     if (!o.detach) {
-      return await runExec(address, proc, stdio, () => {
+      // The preserved fds go with stdio: the process gets them as its 3, 4, ….
+      return await runExec(address, proc, [...stdio, ...preserved], () => {
         if (o.pidFile) writeAtomic(path.resolve(o.pidFile), String(process.pid));
       });
     }
     // Detached: a child of ours waits for the process and exits with its status; its pid is the pid file's.
-    const child = spawn(process.execPath, [path.join(__dirname, 'runsc.js'), ...globalFlags(g), 'exec-wait', '--state-dir', containerDir(g.root, id)], {
-      stdio: [stdio[0]!, stdio[1]!, stdio[2]!, 'pipe'], detached: true, env: { ...process.env, [EXEC_PROCESS_ENV]: JSON.stringify(proc) },
+    const child = spawn(process.execPath, [path.join(__dirname, 'runsc.js'), ...globalFlags(g), 'exec-wait', '--state-dir', containerDir(g.root, id),
+      '--preserve-fds', String(preserved.length)], {
+      stdio: [stdio[0]!, stdio[1]!, stdio[2]!, 'pipe', ...preserved], detached: true, env: { ...process.env, [EXEC_PROCESS_ENV]: JSON.stringify(proc) },
     });
     const pipe = child.stdio[3] as unknown as NodeJS.ReadableStream & { destroy(): void };
     const answer = await new Promise<string>((resolve) => {
@@ -256,13 +280,25 @@ async function startContainer(g: GlobalOptions, id: string): Promise<void> {
     s.started = true;
     writeState(g.root, s);
     try {
-      control(controlAddress(dir), { op: 'start' });
+      // The sandbox runs the startContainer hooks first (their paths are the container's): wait for them too.
+      const hookMs = hooksOf(bundleConfig(s), 'startContainer').reduce((ms, h) => ms + (h.timeout ?? 0) * 1000, 0);
+      control(controlAddress(dir), { op: 'start', state: { ...stateJson(s), status: 'created' } }, 30_000 + hookMs);
     } catch (e) {
       s.started = false;
       writeState(g.root, s);
       throw e;
     }
+    runHooks(hooksOf(bundleConfig(s), 'poststart'), stateJson(s), 'poststart', (msg) => logLine(g.log, g.logFormat, 'warning', msg));
   });
+}
+
+/** The text of a container's config.json, or '{}' once its bundle is gone. */
+function bundleConfig(s: ContainerState): string {
+  try {
+    return fs.readFileSync(path.join(s.bundle, 'config.json'), 'utf8');
+  } catch {
+    return '{}';
+  }
 }
 
 /**
@@ -324,6 +360,8 @@ function deleteContainer(g: GlobalOptions, id: string, force: boolean): void {
     const dir = containerDir(g.root, id);
     // Keep the lock file (removed by withLock) while the rest goes.
     for (const e of fs.readdirSync(dir)) if (e !== '.lock') fs.rmSync(path.join(dir, e), { recursive: true, force: true });
+    runHooks(hooksOf(bundleConfig(s), 'poststop'), { ...stateJson(s), status: 'stopped', pid: 0 }, 'poststop',
+      (msg) => logLine(g.log, g.logFormat, 'warning', msg));
   });
   fs.rmSync(containerDir(g.root, id), { recursive: true, force: true });
 }
@@ -391,7 +429,7 @@ export function ociCommands(program: Command): void {
     .option('--console-socket <path>', 'a Unix socket for the pty master (terminals are not supported yet)')
     .option('--no-pivot', 'accepted for runc compatibility')
     .option('--no-new-keyring', 'accepted for runc compatibility')
-    .option('--preserve-fds <n>', 'accepted for runc compatibility (extra fds are not passed yet)', '0')
+    .option('--preserve-fds <n>', 'pass fds 3 … 3+N-1 to the container\'s init as its fds 3 … 3+N-1', '0')
     .option('--pidfd-socket <path>', 'accepted for runc compatibility')
     .action(oci(async (g, id: string, o: CreateOptions) => {
       const { child } = await createContainer(g, id, o, true);
@@ -414,7 +452,7 @@ export function ociCommands(program: Command): void {
     .option('--console-socket <path>', 'accepted for runc compatibility')
     .option('--no-pivot', 'accepted for runc compatibility')
     .option('--no-new-keyring', 'accepted for runc compatibility')
-    .option('--preserve-fds <n>', 'accepted for runc compatibility', '0')
+    .option('--preserve-fds <n>', 'pass fds 3 … 3+N-1 to the container\'s init as its fds 3 … 3+N-1', '0')
     .action(oci(async (g, id: string, o: CreateOptions & { detach: boolean }) => {
       const { child, state } = await createContainer(g, id, o, o.detach);
       const exited = new Promise<number>((resolve) => {
@@ -543,7 +581,7 @@ export function ociCommands(program: Command): void {
     .option('-g, --additional-gids <gid>', 'an additional group (repeatable)', collect, [])
     .option('-d, --detach', 'return once it runs; the --pid-file process exits with its status', false)
     .option('--pid-file <file>', 'write the pid of the process that exits with the exec\'d process\'s status')
-    .option('--preserve-fds <n>', 'accepted for runc compatibility', '0')
+    .option('--preserve-fds <n>', 'pass fds 3 … 3+N-1 to the process as its fds 3 … 3+N-1', '0')
     .option('--pidfd-socket <path>', 'accepted for runc compatibility')
     .option('--process-label <label>', 'accepted for runc compatibility')
     .option('--apparmor <profile>', 'accepted for runc compatibility')
@@ -557,7 +595,8 @@ export function ociCommands(program: Command): void {
     .command('exec-wait', { hidden: true })
     .description(`(internal) a detached exec: runs the process in $${EXEC_PROCESS_ENV}, tells fd 3, exits with its status`)
     .requiredOption('--state-dir <dir>', 'the container\'s state directory')
-    .action(async (o: { stateDir: string }) => {
+    .option('--preserve-fds <n>', 'fds 4 … 4+N-1 go to the process as its 3 … 3+N-1', '0')
+    .action(async (o: { stateDir: string; preserveFds: string }) => {
       const tell = (msg: string): void => {
         try { fs.writeSync(3, `${msg.replace(/\n/g, ' ')}\n`); fs.closeSync(3); } catch { /* the exec command went away */ }
       };
@@ -565,7 +604,8 @@ export function ociCommands(program: Command): void {
       try {
         const proc = JSON.parse(process.env[EXEC_PROCESS_ENV] ?? '') as Record<string, unknown>;
         delete process.env[EXEC_PROCESS_ENV];
-        code = await runExec(controlAddress(o.stateDir), proc, [0, 1, 2], () => tell('ok'));
+        const preserved = Array.from({ length: Number(o.preserveFds) }, (_, i) => 4 + i);
+        code = await runExec(controlAddress(o.stateDir), proc, [0, 1, 2, ...preserved], () => tell('ok'));
       } catch (e) {
         tell((e as Error).message);
         process.exit(1);
@@ -681,12 +721,13 @@ export function ociCommands(program: Command): void {
     .requiredOption('--bundle <dir>', 'the bundle directory')
     .requiredOption('--state-dir <dir>', 'the container\'s state directory')
     .option('--cgroup <json>', 'the cgroup to enter first (runsc/cgroup.ts CgroupPaths)')
-    .action(async (id: string, o: { bundle: string; stateDir: string; cgroup?: string }, self: Command) => {
+    .option('--preserved-fds <list>', 'these fds (comma-separated) become init\'s 3, 4, …', '')
+    .action(async (id: string, o: { bundle: string; stateDir: string; cgroup?: string; preservedFds: string }, self: Command) => {
       const g = globals(self);
       await runSandbox({
         id, bundle: o.bundle, stateDir: o.stateDir, strace: g.strace, debug: g.debug, debugLog: g.debugLog, logFormat: g.logFormat,
         platform: g.platform, overlay: g.overlay2 === 'root:memory', fileAccess: g.fileAccess, network: g.network, totalMemory: g.totalMemory,
-        cgroup: o.cgroup ? JSON.parse(o.cgroup) as CgroupPaths : undefined,
+        cgroup: o.cgroup ? JSON.parse(o.cgroup) as CgroupPaths : undefined, preservedFds: o.preservedFds ? o.preservedFds.split(',').map(Number) : [],
       });
     });
 }
