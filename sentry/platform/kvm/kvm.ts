@@ -208,6 +208,9 @@ export class KvmPlatform implements Platform {
     onStale: (): void => {
       this.shadowsStale = true;
     },
+    onDropped: (off: number, len: number): void => {
+      if (!this.shadowsStale && this.residency(off, len)?.some((b) => (b & 1) !== 0) !== false) this.shadowsStale = true;
+    },
   };
   /** XSAVE components enabled in XCR0. */
   private xcr0 = 3n;
@@ -444,7 +447,40 @@ export class KvmPlatform implements Platform {
   // ---- address spaces ----
   queueMap(ctx: Context, addr: number, len: number, prot: number, off: number): void {
     this.ensureSlots(off, len);
-    (ctx as KvmContext).space.tables.map(addr, len, prot, off);
+    (ctx as KvmContext).space.tables.map(addr, len, prot, off, this.residency(off, len));
+  }
+
+  /** mincore's answer for the memory file's [off, off+len) (bit 0 of each page's byte: resident), or null when it fails. */
+  private residency(off: number, len: number): Uint8Array | null {
+    const vec = new Uint8Array(Math.ceil(len / PAGE));
+    for (let done = 0; done < len;) {
+      const i = Math.floor((off + done) / WINDOW_SIZE);
+      const n = Math.min(len - done, (i + 1) * WINDOW_SIZE - (off + done));
+      const at = this.mf.windowAddress(i) + BigInt(off + done - i * WINDOW_SIZE);
+      if (libc.mincore(at, n, vec.subarray(done / PAGE)) < 0) return null;
+      done += n;
+    }
+    return vec;
+  }
+
+  /**
+   * A not-present fault on a lazy page: its group is shown to the guest and
+   * its frames brought in on the host, so that the host maps them with this
+   * fault's retry and its neighbours' (see pagetables.ts). False when the
+   * page is not lazy: the fault is the workload's.
+   */
+  private materialize(c: KvmContext, addr: number): boolean {
+    const frames = addr < 2 ** 47 ? c.space.tables.materialize(addr) : null;
+    if (!frames) return false;
+    // One madvise per run of consecutive frames within a window.
+    for (let i = 0; i < frames.length;) {
+      const w = Math.floor(frames[i]! / WINDOW_SIZE);
+      let j = i + 1;
+      while (j < frames.length && frames[j] === frames[j - 1]! + PAGE && Math.floor(frames[j]! / WINDOW_SIZE) === w) j++;
+      kvm.populate(this.mf.windowAddress(w) + BigInt(frames[i]! - w * WINDOW_SIZE), (j - i) * PAGE);
+      i = j;
+    }
+    return true;
   }
 
   queueUnmap(ctx: Context, addr: number, len: number): void {
@@ -609,14 +645,17 @@ export class KvmPlatform implements Platform {
       }
       switch (reason) {
         case kvm.KVM_EXIT.IO:
+        case kvm.KVM_EXIT.MMIO: {
           this.run.setUint8(0, 0);
           // Ring 0 went through restore, so CR3 no longer holds retired tables.
           if (this.retired.length > 0) this.freeRetired();
-          return this.decode(c, this.run.getUint16(34, true));
-        case kvm.KVM_EXIT.MMIO:
-          this.run.setUint8(0, 0);
-          if (this.retired.length > 0) this.freeRetired();
-          return this.decode(c, this.run.getBigUint64(32, true) === BigInt(DOORBELL_GPA) ? SYSCALL_PORT : -1);
+          const port = reason === kvm.KVM_EXIT.IO ? this.run.getUint16(34, true)
+            : this.run.getBigUint64(32, true) === BigInt(DOORBELL_GPA) ? SYSCALL_PORT : -1;
+          const stop = this.decode(c, port);
+          if (stop) return stop;
+          // Handled here (a lazy page made present): ring 0 retries the access.
+          continue;
+        }
         default:
           return this.fail(c, `unexpected VM exit ${EXIT_NAMES[reason] ?? reason}${reason === kvm.KVM_EXIT.FAIL_ENTRY ? ` (reason ${this.run.getBigUint64(32, true)})` : ''}`);
       }
@@ -656,8 +695,8 @@ export class KvmPlatform implements Platform {
     return { id: c.id, kind: 'killed', value: SIGKILL, detail: `${why} (last user rip 0x${c.regs.get(R.rip).toString(16)})` };
   }
 
-  /** Reads c's registers and says what the exit through port meant. */
-  private decode(c: KvmContext, port: number): Stop {
+  /** Reads c's registers and says what the exit through port meant; null if the platform handled it itself. */
+  private decode(c: KvmContext, port: number): Stop | null {
     const r = c.regs;
     const rip = this.kregs.getBigUint64(128, true);
     const codePage = kaddr(CODE_PAGE, 0);
@@ -681,8 +720,8 @@ export class KvmPlatform implements Platform {
     return this.fault(c, SIGSEGV, SI_KERNEL, 0);
   }
 
-  /** An exit from ring 0's vector stubs: the registers are in the save area. */
-  private decodeRing0(c: KvmContext, port: number): Stop {
+  /** An exit from ring 0's vector stubs: the registers are in the save area; null if the platform handled it. */
+  private decodeRing0(c: KvmContext, port: number): Stop | null {
     const r = c.regs;
     const userCs = (this.data.getUint32(SAVE_OFF + R.cs * 8, true) & 3) === 3;
     if (!userCs) {
@@ -704,6 +743,7 @@ export class KvmPlatform implements Platform {
       case 6: return this.fault(c, SIGILL, ILL_ILLOPN, rip);
       case 14: {
         const cr2 = Number(this.data.getBigUint64(CR2_SLOT, true));
+        if (!(error & 1) && this.materialize(c, cr2)) return null;
         return this.fault(c, SIGSEGV, error & 1 ? SEGV_ACCERR : SEGV_MAPERR, cr2);
       }
       case 16:
