@@ -21,7 +21,8 @@
  *   flush-*    after the VMM retargets a guest PTE the guest has used, which
  *              way makes the guest see the new frame: none, sregs (KVM_SET_SREGS),
  *              slot (a one-page memory slot made and deleted), punch (the old
- *              frame's memory punched out on the host)
+ *              frame's memory punched out on the host), dontneed (the VMM's
+ *              mapping of the old frame dropped, its contents kept)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -194,10 +195,12 @@ static void flush(const char *how) {
     ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r);
   } else if (!strcmp(how, "punch")) {
     if (madvise(mem + TOUCH_FRAMES, 4096, MADV_REMOVE)) die("MADV_REMOVE");
+  } else if (!strcmp(how, "dontneed")) {
+    if (madvise(mem + TOUCH_FRAMES, 4096, MADV_DONTNEED)) die("MADV_DONTNEED");
   }
   printf(" %.1f us wall, %.1f us cpu;", (clk(CLOCK_MONOTONIC) - w0) / 1e3, (clk(CLOCK_THREAD_CPUTIME_ID) - c0) / 1e3);
   vrun();
-  printf(" the guest then reads %#x (%s)\n", run->mmio.data[0], run->mmio.data[0] == 0xbb ? "seen" : "stale");
+  printf(" the guest then reads %#x (%s); the old page holds %#x\n", run->mmio.data[0], run->mmio.data[0] == 0xbb ? "seen" : "stale", mem[TOUCH_FRAMES]);
 }
 
 int main(int argc, char **argv) {

@@ -45,16 +45,16 @@ describe('kvm platform', () => {
   // Page tables alone, no VM: which entries the guest sees, and what the host is told to forget.
   describe('page tables', () => {
     const PAGE = 4096;
-    const setup = (): { tables: PageTables; mf: MemoryFile; stale: number[]; dropped: [number, number][] } => {
+    const setup = (): { tables: PageTables; mf: MemoryFile; stale: [number, number][]; freed: number[] } => {
       const mf = new MemoryFile();
-      const stale: number[] = [];
-      const dropped: [number, number][] = [];
+      const stale: [number, number][] = [];
+      const freed: number[] = [];
       const tables = new PageTables(mf, mf.allocate(PAGE), 400, {
         onTable: () => {},
-        onStale: () => stale.push(1),
-        onDropped: (off, len) => dropped.push([off, len]),
+        onStaleFrames: (off, len) => stale.push([off, len]),
+        onTablesFreed: () => freed.push(1),
       });
-      return { tables, mf, stale, dropped };
+      return { tables, mf, stale, freed };
     };
 
     it('frames the host does not hold stay lazy until a fault shows their group', () => {
@@ -71,26 +71,32 @@ describe('kvm platform', () => {
       expect(tables.materialize(base + 4 * LAZY_GROUP * PAGE)).toBeNull();
     });
 
-    it('resident frames are shown at once; only shown entries are reported when unmapped or narrowed', () => {
-      const { tables, mf, stale, dropped } = setup();
+    it('resident frames are shown at once; changing or removing shown entries reports their frames, by runs', () => {
+      const { tables, mf, stale, freed } = setup();
       const off = mf.allocate(4 * PAGE);
       const base = 0x4000_0000;
       // Pages 0 and 1 resident, 2 and 3 not.
       tables.map(base, 4 * PAGE, PROT_READ | PROT_WRITE, off, Uint8Array.of(1, 1, 0, 0));
       expect(tables.materialize(base)).toBeNull();
       expect(tables.materialize(base + 3 * PAGE)).toEqual([off + 2 * PAGE, off + 3 * PAGE]);
-      tables.protect(base + 2 * PAGE, PAGE, PROT_READ);
-      expect(stale).toHaveLength(1);
-      // Frames 0, 1 and 3 are shown: dropped as two runs; nothing about never-shown entries.
-      tables.unmap(base + 2 * PAGE, PAGE);
-      tables.unmap(base, 2 * PAGE);
-      tables.unmap(base + 3 * PAGE, PAGE);
-      expect(dropped).toEqual([[off + 2 * PAGE, PAGE], [off, 2 * PAGE], [off + 3 * PAGE, PAGE]]);
-      const before = [...dropped];
-      tables.map(base, 4 * PAGE, PROT_READ, off, null);
-      tables.unmap(base, 4 * PAGE);
-      expect(dropped).toEqual(before);
-      expect(stale).toHaveLength(1);
+      tables.protect(base + 2 * PAGE, 2 * PAGE, PROT_READ);
+      expect(stale).toEqual([[off + 2 * PAGE, 2 * PAGE]]);
+      tables.unmap(base, 3 * PAGE);
+      expect(stale.slice(1)).toEqual([[off, 3 * PAGE]]);
+      // Entries never shown are never reported; freeing the tables is.
+      tables.map(base + 8 * PAGE, 4 * PAGE, PROT_READ, off, null);
+      tables.protect(base + 8 * PAGE, 4 * PAGE, PROT_READ | PROT_WRITE);
+      tables.unmap(base + 8 * PAGE, 4 * PAGE);
+      expect(stale).toHaveLength(2);
+      // Emptying all of user space (page 3 is still shown) keeps the tables and reports the frames;
+      // freeing the tables is reported.
+      tables.map(base, 2 * PAGE, PROT_READ, off, Uint8Array.of(1, 1));
+      tables.unmap(0, 2 ** 47);
+      expect(stale.slice(2)).toEqual([[off, 2 * PAGE], [off + 3 * PAGE, PAGE]]);
+      expect(tables.materialize(base)).toBeNull();
+      expect(freed).toHaveLength(0);
+      tables.destroy();
+      expect(freed).toHaveLength(1);
     });
   });
 

@@ -44,6 +44,8 @@ const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 const RING0_RUN_NS = 128_000_000n;
 /** CPU time a vCPU may spend in ring 0 past a request to stop before its process is failed. */
 const WATCHDOG_CPU_NS = 1_000_000_000n;
+/** Dead address spaces' page tables kept for new ones. */
+const POOLED_TABLES = 8;
 /** The real-time signal that ends time slices (glibc keeps 32-34 for itself). */
 const SLICE_SIGNAL = 40;
 /** MXCSR's place in an FXSAVE image, and the bits of it that may be set (MXCSR_MASK of SSE2 CPUs with DAZ). */
@@ -188,6 +190,12 @@ export class KvmPlatform implements Platform {
   private cr3 = -1;
   /** Tables of dead address spaces that CR3 may still hold, freed once the vCPU has left them. */
   private retired: PageTables[] = [];
+  /**
+   * Tables of dead address spaces, emptied, for new ones: freeing tables
+   * makes KVM forget every translation (dropTranslations), reusing them
+   * whole does not.
+   */
+  private readonly pooled: PageTables[] = [];
   private fsBase = 0n;
   private gsBase = 0n;
   private nextId = 1;
@@ -201,15 +209,15 @@ export class KvmPlatform implements Platform {
   private readonly sregs = new Uint8Array(312);
   /** Where the landing page's doorbell write is. */
   private readonly landing = kaddr(LANDING_PAGE, 0);
-  /** Page tables changed in ways the vCPU's cached translations may not follow. */
+  /** Page tables were freed (or a narrower invalidation failed): every translation KVM holds must go. */
   private shadowsStale = false;
   private readonly tableHooks = {
     onTable: (off: number): void => this.ensureSlots(off, PAGE),
-    onStale: (): void => {
-      this.shadowsStale = true;
+    onStaleFrames: (off: number, len: number): void => {
+      if (!this.shadowsStale && !this.forgetFrames(off, len)) this.shadowsStale = true;
     },
-    onDropped: (off: number, len: number): void => {
-      if (!this.shadowsStale && this.residency(off, len)?.some((b) => (b & 1) !== 0) !== false) this.shadowsStale = true;
+    onTablesFreed: (): void => {
+      this.shadowsStale = true;
     },
   };
   /** XSAVE components enabled in XCR0. */
@@ -391,7 +399,7 @@ export class KvmPlatform implements Platform {
   }
 
   newProcess(): Context {
-    const tables = new PageTables(this.mf, this.kernelPdpt, KERNEL_PML4, this.tableHooks);
+    const tables = this.pooled.pop() ?? new PageTables(this.mf, this.kernelPdpt, KERNEL_PML4, this.tableHooks);
     return this.newContext(new Space(tables), new Group(), this.cleanFp.slice());
   }
 
@@ -421,9 +429,16 @@ export class KvmPlatform implements Platform {
     }
     if (this.fpOwner === c) this.fpOwner = null;
     if (--c.space.users === 0) {
-      // The vCPU still runs on the current tables until ring 0 loads the next ones.
-      if (this.cr3 === c.space.tables.root) this.retired.push(c.space.tables);
-      else c.space.tables.destroy();
+      const tables = c.space.tables;
+      if (this.pooled.length < POOLED_TABLES) {
+        tables.clearUser();
+        this.pooled.push(tables);
+      } else if (this.cr3 === tables.root) {
+        // The vCPU still runs on the current tables until ring 0 loads the next ones.
+        this.retired.push(tables);
+      } else {
+        tables.destroy();
+      }
     }
   }
 
@@ -448,6 +463,23 @@ export class KvmPlatform implements Platform {
   queueMap(ctx: Context, addr: number, len: number, prot: number, off: number): void {
     this.ensureSlots(off, len);
     (ctx as KvmContext).space.tables.map(addr, len, prot, off, this.residency(off, len));
+  }
+
+  /**
+   * Makes KVM drop its translations to the frames [off, off+len): dropping
+   * the Sentry's own mapping of them (their contents stay in the memory file)
+   * notifies KVM, which forgets every translation derived from it, in any
+   * address space; the guest's next touch maps them afresh from its page
+   * tables. False when that fails.
+   */
+  private forgetFrames(off: number, len: number): boolean {
+    for (let done = 0; done < len;) {
+      const i = Math.floor((off + done) / WINDOW_SIZE);
+      const n = Math.min(len - done, (i + 1) * WINDOW_SIZE - (off + done));
+      if (!kvm.dropMapping(this.mf.windowAddress(i) + BigInt(off + done - i * WINDOW_SIZE), n)) return false;
+      done += n;
+    }
+    return true;
   }
 
   /** mincore's answer for the memory file's [off, off+len) (bit 0 of each page's byte: resident), or null when it fails. */
@@ -575,11 +607,13 @@ export class KvmPlatform implements Platform {
   }
 
   /**
-   * Makes KVM forget every translation it derived from the guest page tables.
-   * A shadow MMU (PVM here) write-protects the tables against the guest's
-   * own writes, not the Sentry's, and a CR3 load or TLB flush keeps shadow
-   * pages it believes current; deleting a memory slot zaps them all. A
-   * one-page slot beyond guest memory is made and deleted for that.
+   * Makes KVM forget every translation it derived from the guest page tables,
+   * for freed tables (forgetFrames does for changed entries). A shadow MMU
+   * (PVM here) write-protects the tables against the guest's own writes, not
+   * the Sentry's, and a CR3 load or TLB flush keeps shadow pages it believes
+   * current, also those of freed tables, which a table reusing their pages
+   * would find; deleting a memory slot zaps them all. A one-page slot beyond
+   * guest memory is made and deleted for that.
    */
   private dropTranslations(): void {
     const r = new DataView(new ArrayBuffer(32));

@@ -14,14 +14,13 @@
 // makes the platform bring the group's frames in and show them all
 // (materialize), as Linux's fault-around does for file pages.
 //
-// Adding a mapping needs nothing more. Narrowing one, and freeing tables,
-// calls onStale: the host may hold translations derived from the old entries
-// (a TLB, or a shadow MMU, which does not see the Sentry's writes) and must
-// drop them before the guest runs again. Taking away or replacing present
-// entries reports their frames to onDropped instead, by runs of consecutive
-// file offsets: a frame the Sentry has already freed (punched out of the
-// memory file) took the host's translations to it along (KVM follows the
-// memory's host mappings), so only frames still held make them stale.
+// Adding a mapping needs nothing more. The host may hold translations
+// derived from older entries (a TLB, or a shadow MMU, which does not see the
+// Sentry's writes), which must go before the guest runs again: changing or
+// taking away present entries reports their frames to onStaleFrames, by runs
+// of consecutive file offsets (translations to those frames must go), and
+// freeing tables calls onTablesFreed (every translation must go, for the
+// host may keep structures keyed by the freed tables' addresses).
 import type { MemoryFile } from '../../mm/memfile';
 import { PROT_READ, PROT_WRITE, PROT_EXEC } from '../../../src/abi/linux';
 
@@ -67,7 +66,7 @@ export class PageTables {
   /** kernelPdpt: the shared table that maps ring 0's pages, installed as PML4 entry kernelSlot. */
   constructor(
     private readonly mf: MemoryFile, kernelPdpt: number, kernelSlot: number,
-    private readonly hooks: { onTable(off: number): void; onStale(): void; onDropped(off: number, len: number): void },
+    private readonly hooks: { onTable(off: number): void; onStaleFrames(off: number, len: number): void; onTablesFreed(): void },
   ) {
     this.root = this.newTable();
     const pml4 = this.view(this.root);
@@ -130,22 +129,22 @@ export class PageTables {
   /** resident[page]: bit 0 set when the host holds that frame (mincore's answer), or null when none is known to. */
   map(addr: number, len: number, prot: number, off: number, resident: Uint8Array | null): void {
     const { shown, lazy, hi } = frameFlags(prot);
-    const dropped = this.droppedRuns();
+    const stale = this.staleRuns();
     this.each(addr, len, true, (pt, i, page) => {
-      if (pt[i]! & P) dropped.add(this.entryTarget(pt, i / 2));
+      if (pt[i]! & P) stale.add(this.entryTarget(pt, i / 2));
       const frame = off + page * PAGE;
       pt[i] = (frame % 2 ** 32) | (resident && resident[page]! & 1 ? shown : lazy);
       pt[i + 1] = Math.floor(frame / 2 ** 32) | hi;
     });
-    dropped.end();
+    stale.end();
   }
 
-  /** Collects dropped frames into runs of consecutive offsets for onDropped. */
-  private droppedRuns(): { add(frame: number): void; end(): void } {
+  /** Collects frames into runs of consecutive offsets for onStaleFrames. */
+  private staleRuns(): { add(frame: number): void; end(): void } {
     let start = 0;
     let len = 0;
     const end = (): void => {
-      if (len > 0) this.hooks.onDropped(start, len);
+      if (len > 0) this.hooks.onStaleFrames(start, len);
       len = 0;
     };
     return {
@@ -184,41 +183,57 @@ export class PageTables {
   }
 
   unmap(addr: number, len: number): void {
+    // All of user space (exec): one walk over the tables there are.
     if (addr === 0 && len >= USER_PML4_ENTRIES * 2 ** 39 - 2 ** 32) {
       this.clearUser();
       return;
     }
-    const dropped = this.droppedRuns();
+    const stale = this.staleRuns();
     this.each(addr, len, false, (pt, i) => {
-      if (pt[i]! & P) dropped.add(this.entryTarget(pt, i / 2));
+      if (pt[i]! & P) stale.add(this.entryTarget(pt, i / 2));
       pt[i] = 0;
       pt[i + 1] = 0;
     });
-    dropped.end();
+    stale.end();
   }
 
   /** An accessible entry keeps its state: shown stays shown (accessed, dirty when writable), lazy stays lazy. */
   protect(addr: number, len: number, prot: number): void {
     const { shown, lazy, hi } = frameFlags(prot);
+    const stale = this.staleRuns();
     this.each(addr, len, false, (pt, i) => {
       const cur = pt[i]!;
       if (!(cur & MAPPED)) return;
-      if (cur & P) this.hooks.onStale();
+      if (cur & P) stale.add(this.entryTarget(pt, i / 2));
       pt[i] = ((cur & ~LOW_FLAGS) | (cur & P ? shown : lazy)) >>> 0;
       pt[i + 1] = (pt[i + 1]! & ~NX_HI) | hi;
     });
+    stale.end();
   }
 
-  /** Drops every user mapping and the tables that held them. */
-  private clearUser(): void {
+  /**
+   * Drops every user mapping but keeps the tables, which stay tables of this
+   * address space at the same places: the host's structures keyed by them
+   * stay right, and no flush of everything is needed (exec, a pooled reuse).
+   */
+  clearUser(): void {
+    const stale = this.staleRuns();
+    const clear = (off: number, level: number): void => {
+      const t = this.view(off);
+      for (let i = 0; i < 512; i++) {
+        const lo = t[i * 2]!;
+        if (level > 1) {
+          if (lo & P) clear(this.entryTarget(t, i), level - 1);
+          continue;
+        }
+        if (lo & P) stale.add(this.entryTarget(t, i));
+        t[i * 2] = 0;
+        t[i * 2 + 1] = 0;
+      }
+    };
     const pml4 = this.view(this.root);
-    for (let i = 0; i < USER_PML4_ENTRIES; i++) {
-      if (!(pml4[i * 2]! & P)) continue;
-      this.freeTree(this.entryTarget(pml4, i), 3);
-      pml4[i * 2] = 0;
-      pml4[i * 2 + 1] = 0;
-    }
-    this.hooks.onStale();
+    for (let i = 0; i < USER_PML4_ENTRIES; i++) if (pml4[i * 2]! & P) clear(this.entryTarget(pml4, i), 3);
+    stale.end();
   }
 
   private entryTarget(t: Uint32Array, i: number): number {
@@ -235,10 +250,12 @@ export class PageTables {
     this.mf.release(off, PAGE);
   }
 
-  /** Frees every table (the address space is gone). */
+  /** Frees every table (the address space is gone): the host must then forget every translation. */
   destroy(): void {
-    this.clearUser();
+    const pml4 = this.view(this.root);
+    for (let i = 0; i < USER_PML4_ENTRIES; i++) if (pml4[i * 2]! & P) this.freeTree(this.entryTarget(pml4, i), 3);
     this.views.delete(this.root);
     this.mf.release(this.root, PAGE);
+    this.hooks.onTablesFreed();
   }
 }
