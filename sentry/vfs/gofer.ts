@@ -149,6 +149,25 @@ const statBuf = new Uint8Array(StatLayout.size);
 const statDv = new DataView(statBuf.buffer);
 const st64 = (k: Parameters<typeof StatLayout.offset>[0]): number => Number(statDv.getBigUint64(StatLayout.offset(k), true));
 
+/**
+ * Moves bufs in order, from file position off on, through io (one transfer
+ * of the rest of a buffer at a position: bytes moved, 0 at the end of the
+ * file, or -errno). Bytes moved, or -errno when nothing moved.
+ */
+function transferAll(off: number, bufs: Uint8Array[], io: (rest: Uint8Array, pos: number) => number): number {
+  let done = 0;
+  for (const b of bufs) {
+    for (let at = 0; at < b.length;) {
+      const n = io(at === 0 ? b : b.subarray(at), off + done);
+      if (n < 0) return done > 0 ? done : n;
+      if (n === 0) return done;
+      at += n;
+      done += n;
+    }
+  }
+  return done;
+}
+
 export class GoferInode extends Inode {
   readonly ino: bigint;
   readonly type: number;
@@ -414,25 +433,16 @@ export class GoferInode extends Inode {
     if (!this.isRegular) return -EINVAL;
     const h = this.handle(false);
     if (typeof h === 'number') return h;
-    let done = 0;
-    for (const d of dst) {
-      let at = 0;
-      while (at < d.length) {
-        let n: number;
-        if (h.fd >= 0) {
-          n = libc.pread(h.fd, at === 0 ? d : d.subarray(at), d.length - at, off + done);
-          if (n < 0) n = -libc.errno();
-        } else {
-          const r = this.client.read(h.fid, off + done, d.length - at);
-          if (typeof r === 'number') n = r; else { d.set(r, at); n = r.length; }
-        }
-        if (n < 0) return done > 0 ? done : n;
-        if (n === 0) return done;
-        at += n;
-        done += n;
+    return transferAll(off, dst, (d, pos) => {
+      if (h.fd >= 0) {
+        const n = libc.pread(h.fd, d, d.length, pos);
+        return n < 0 ? -libc.errno() : n;
       }
-    }
-    return done;
+      const r = this.client.read(h.fid, pos, d.length);
+      if (typeof r === 'number') return r;
+      d.set(r);
+      return r.length;
+    });
   }
 
   /** Writes `src` in order at `off`. Bytes written or -errno. */
@@ -442,24 +452,13 @@ export class GoferInode extends Inode {
     const h = this.handle(true);
     if (typeof h === 'number') return h;
     this.stale = true; // size and times
-    let done = 0;
-    for (const s of src) {
-      let at = 0;
-      while (at < s.length) {
-        let n: number;
-        if (h.fd >= 0) {
-          n = libc.pwrite(h.fd, at === 0 ? s : s.subarray(at), s.length - at, off + done);
-          if (n < 0) n = -libc.errno();
-        } else {
-          n = this.client.write(h.fid, off + done, at === 0 ? s : s.subarray(at));
-        }
-        if (n < 0) return done > 0 ? done : n;
-        if (n === 0) return done;
-        at += n;
-        done += n;
+    return transferAll(off, src, (s, pos) => {
+      if (h.fd >= 0) {
+        const n = libc.pwrite(h.fd, s, s.length, pos);
+        return n < 0 ? -libc.errno() : n;
       }
-    }
-    return done;
+      return this.client.write(h.fid, pos, s);
+    });
   }
 
   override readAt(off: number, len: number): ReadResult {

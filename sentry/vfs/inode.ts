@@ -52,6 +52,19 @@ export interface SetAttr {
   ctime?: TimeSpec;
 }
 
+/** The mode, owner and times of an inode that keeps them in memory. */
+export interface KeptAttrs { mode: number; uid: number; gid: number; atime: TimeSpec; mtime: TimeSpec; ctime: TimeSpec }
+
+/** Applies a's permission bits, owner and times to attributes kept in memory; ctime is a's or now. Size is the caller's. */
+export function applyAttrs(k: KeptAttrs, a: SetAttr): void {
+  if (a.mode !== undefined) k.mode = (k.mode & ~0o7777) | (a.mode & 0o7777);
+  if (a.uid !== undefined) k.uid = a.uid;
+  if (a.gid !== undefined) k.gid = a.gid;
+  if (a.atime) k.atime = a.atime;
+  if (a.mtime) k.mtime = a.mtime;
+  k.ctime = a.ctime ?? nowSpec();
+}
+
 export function nowSpec(): TimeSpec {
   const ns = process.hrtime.bigint(); // monotonic: only used as a tiebreak below
   const ms = Date.now();

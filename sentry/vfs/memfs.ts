@@ -8,7 +8,7 @@ import { PAGE } from '../mm/memfile';
 import { ramBytes } from '../kernel/machine';
 import type { Task } from '../kernel/task';
 import type { MappableFile, ReadResult, Stat } from './file';
-import { dtOf, Inode, nowSpec, type DirEnt, type FileSystem, type Owner, type SetAttr, type StatFS, type TimeSpec } from './inode';
+import { applyAttrs, dtOf, Inode, nowSpec, type DirEnt, type FileSystem, type Owner, type SetAttr, type StatFS, type TimeSpec } from './inode';
 import { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, TMPFS_MAGIC } from './linuxconst';
 
 /** In-memory files grow to at most this size. */
@@ -284,12 +284,7 @@ export class MemInode extends Inode {
       const r = this.truncate(a.size);
       if (r < 0) return r;
     }
-    if (a.mode !== undefined) this.mode = this.type | (a.mode & 0o7777);
-    if (a.uid !== undefined) this.uid = a.uid;
-    if (a.gid !== undefined) this.gid = a.gid;
-    if (a.atime) this.atime = a.atime;
-    if (a.mtime) this.mtime = a.mtime;
-    this.ctime = a.ctime ?? nowSpec();
+    applyAttrs(this, a);
     return 0;
   }
 

@@ -19,7 +19,8 @@
 // flight.
 //
 // Wakeups carry keys: data arriving notifies the receiver POLLIN, data
-// consumed notifies the sender POLLOUT, shutdown and close notify everything.
+// consumed notifies the sender POLLOUT (a TCP sender only once it ran out of
+// space, as Linux's TCP does), shutdown and close notify everything.
 //
 // The stream machinery also carries the Sentry's loopback TCP connections
 // (sentry/net/tcp.ts), which differ only in what shutdown(SHUT_RD) tells the
@@ -132,6 +133,13 @@ export class UnixSocket extends Socket {
    * FIN (the peer sees EOF and may still write) rather than a hang-up.
    */
   tcp = false;
+  /**
+   * TCP: a send found the buffer full or poll found the socket unwritable
+   * (Linux's SOCK_NOSPACE). Only then does space freed by the peer's reads
+   * wake writers: Linux's TCP, unlike AF_UNIX, sends no POLLOUT edge
+   * otherwise.
+   */
+  private noSpace = false;
   private released = false;
 
   constructor(readonly type: number, nonblock: boolean, peerCred: Creds | null) {
@@ -372,7 +380,10 @@ export class UnixSocket extends Socket {
       while (sent < data.length) {
         const e = this.streamBlocked();
         if (e < 0) return sent > 0 ? sent : e;
-        if (this.wmem >= this.sndbuf) return null;
+        if (this.wmem >= this.sndbuf) {
+          this.noSpace = true;
+          return null;
+        }
         const room = Math.max(this.sndbuf - this.wmem - PACKET_OVERHEAD, 1);
         const n = Math.min(data.length - sent, room, (this.sndbuf >> 1) - 64);
         // Only the first packet carries the descriptions.
@@ -408,11 +419,18 @@ export class UnixSocket extends Socket {
   private consume(p: Packet, n: number): void {
     if (n >= p.data.length) {
       this.recvQ.shift();
-      p.sender.wmem -= p.charge;
-      p.sender.queue.notify(POLLOUT);
+      p.sender.spaceFreed(p.charge);
     } else {
       p.data = p.data.subarray(n);
     }
+  }
+
+  /** The peer consumed charge bytes of this socket's sending. */
+  private spaceFreed(charge: number): void {
+    this.wmem -= charge;
+    if (this.tcp && !this.noSpace) return;
+    if (this.wmem * 4 <= this.sndbuf) this.noSpace = false;
+    this.queue.notify(POLLOUT);
   }
 
   private takeRights(p: Packet, peek: boolean): FileDescription[] | null {
@@ -552,6 +570,7 @@ export class UnixSocket extends Socket {
     if (this.shutdownBits === SHUTDOWN_MASK || (this.isStreamLike && !this.peer)) m |= POLLHUP;
     if (this.recvQ.length > 0) m |= POLLIN | POLLRDNORM;
     if (this.wmem * 4 <= this.sndbuf) m |= POLLOUT | POLLWRNORM | POLLWRBAND;
+    else this.noSpace = true;
     return m;
   }
 

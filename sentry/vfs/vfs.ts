@@ -298,14 +298,23 @@ export class VFS {
    * the rest (ENOEXEC, x bits) from stat() and the contents.
    */
   openExecutable(t: Task, path: string): FileDescription | number {
-    const loc = this.resolveAt(t, AT_FDCWD, path, true, false);
+    const loc = this.resolveRegular(t, AT_FDCWD, path, MAY_EXEC, EACCES, EACCES);
+    if (typeof loc === 'number') return loc;
+    return loc.d.inode.open(t, O_RDONLY | O_LARGEFILE, loc);
+  }
+
+  /**
+   * Resolves path (following symlinks) to a regular file the caller may
+   * access as `may` asks; a directory fails with dirErrno, any other
+   * non-regular file with otherErrno, a denied access with EACCES.
+   */
+  private resolveRegular(t: Task, dirfd: number, path: string, may: number, dirErrno: number, otherErrno: number): Location | number {
+    const loc = this.resolveAt(t, dirfd, path, true, false);
     if (typeof loc === 'number') return loc;
     const ino = loc.d.inode;
-    if (ino.isDir) return -EACCES;
-    if (!ino.isRegular) return -EACCES;
+    if (!ino.isRegular) return ino.isDir ? -dirErrno : -otherErrno;
     const st = ino.stat();
-    if (!permits(fsSubject(t), st.mode, st.uid, st.gid, MAY_EXEC)) return -EACCES;
-    return ino.open(t, O_RDONLY | O_LARGEFILE, loc);
+    return permits(fsSubject(t), st.mode, st.uid, st.gid, may) ? loc : -EACCES;
   }
 
   // ---------------------------------------------------------------------
@@ -688,13 +697,9 @@ export class VFS {
 
   /** truncate(2) by path: needs write permission. */
   truncatePath(t: Task, dirfd: number, path: string, size: number): number {
-    const loc = this.resolveAt(t, dirfd, path, true, false);
+    const loc = this.resolveRegular(t, dirfd, path, MAY_WRITE, EISDIR, EINVAL);
     if (typeof loc === 'number') return loc;
     const ino = loc.d.inode;
-    if (ino.isDir) return -EISDIR;
-    if (!ino.isRegular) return -EINVAL;
-    const st = ino.stat();
-    if (!permits(fsSubject(t), st.mode, st.uid, st.gid, MAY_WRITE)) return -EACCES;
     const r = ino.prepareWrite();
     if (r < 0) return r;
     const tr = ino.truncate(size);
@@ -804,12 +809,17 @@ export class VFS {
     if (c.mnt !== p.dir.mnt) return -EBUSY;
     if (c.d.inode.isDir) return -EISDIR;
     if (p.trailingSlash) return -ENOTDIR;
-    const w = this.mayDelete(t, p.dir, c.d.inode);
+    return this.removeEntry(t, p, c.d.inode, (dir) => dir.unlink(t, p.name, c.d.inode));
+  }
+
+  /** The end of unlink and rmdir: the right to delete, the file system's removal (remove), then the dentry and inotify. */
+  private removeEntry(t: Task, p: ParentLoc, victim: Inode, remove: (dir: Inode) => number): number {
+    const w = this.mayDelete(t, p.dir, victim);
     if (w < 0) return w;
-    const r = p.dir.d.inode.unlink(t, p.name, c.d.inode);
+    const r = remove(p.dir.d.inode);
     if (r < 0) return r;
     this.detachChild(p.dir, p.name);
-    inotify.deleted(p.dir.d.inode, p.name, c.d.inode);
+    inotify.deleted(p.dir.d.inode, p.name, victim);
     return 0;
   }
 
@@ -823,13 +833,7 @@ export class VFS {
     if (c.mnt !== p.dir.mnt) return -EBUSY;
     if (!c.d.inode.isDir) return -ENOTDIR;
     if (c.mnt === t.fs.root.mnt && c.d === t.fs.root.d) return -EBUSY;
-    const w = this.mayDelete(t, p.dir, c.d.inode);
-    if (w < 0) return w;
-    const r = p.dir.d.inode.rmdir(t, p.name, c.d.inode);
-    if (r < 0) return r;
-    this.detachChild(p.dir, p.name);
-    inotify.deleted(p.dir.d.inode, p.name, c.d.inode);
-    return 0;
+    return this.removeEntry(t, p, c.d.inode, (dir) => dir.rmdir(t, p.name, c.d.inode));
   }
 
   rename(t: Task, oldDirfd: number, oldPath: string, newDirfd: number, newPath: string, flags: number): number {

@@ -1,6 +1,7 @@
 // Struct layouts the Sentry exchanges with the workload (Linux x86-64 LP64,
-// little endian). Each struct is declared ONCE here, with its offsets, its
-// size and the header it comes from; test/abi.test.ts compiles a C probe
+// little endian). Each struct is declared ONCE here, with its members (in C
+// order through members(), or with explicit offsets where alignment does not
+// place them), its size and the header it comes from; test/abi.test.ts compiles a C probe
 // against the real glibc/kernel headers and checks every offset, width,
 // signedness and size.
 //
@@ -144,24 +145,21 @@ export class Struct<F extends string, A extends string = never> {
 
   /** All fields as numbers (64-bit values exact up to 2^53; i64 signed). */
   decode(bytes: Uint8Array | DataView, at = 0): Record<F, number> {
-    const dv = viewOf(bytes);
-    if (at < 0 || at + this.size > dv.byteLength) {
-      throw new RangeError(`${this.name}: need ${this.size} bytes at ${at}, have ${dv.byteLength}`);
-    }
-    const out = {} as Record<F, number>;
-    const names = this.names, getters = this.getters;
-    for (let i = 0; i < names.length; i++) out[names[i]!] = getters[i]!(dv, at);
-    return out;
+    return this.decodeWith(this.getters, bytes, at);
   }
 
   /** All fields as bigints (u64 unsigned, i64 signed). */
   decodeBig(bytes: Uint8Array | DataView, at = 0): Record<F, bigint> {
+    return this.decodeWith(this.bigGetters, bytes, at);
+  }
+
+  private decodeWith<V>(getters: readonly ((dv: DataView, at: number) => V)[], bytes: Uint8Array | DataView, at: number): Record<F, V> {
     const dv = viewOf(bytes);
     if (at < 0 || at + this.size > dv.byteLength) {
       throw new RangeError(`${this.name}: need ${this.size} bytes at ${at}, have ${dv.byteLength}`);
     }
-    const out = {} as Record<F, bigint>;
-    const names = this.names, getters = this.bigGetters;
+    const out = {} as Record<F, V>;
+    const names = this.names;
     for (let i = 0; i < names.length; i++) out[names[i]!] = getters[i]!(dv, at);
     return out;
   }
@@ -173,6 +171,34 @@ export class Struct<F extends string, A extends string = never> {
   }
 }
 
+/**
+ * A struct's scalar members as C declares them, in order, runs of one type
+ * grouped as [type, ...names]; each is placed at its natural alignment as the
+ * compiler places it (padding between them is implied), and a number skips
+ * that many bytes of reserved members. Not for packed structs, unions or
+ * members after a byte array or a nested struct: those list their offsets.
+ */
+export function members<const N extends string>(
+  ...groups: readonly (number | readonly [FieldType, ...N[]])[]
+): Record<N, readonly [offset: number, type: FieldType]> {
+  const out = {} as Record<N, readonly [number, FieldType]>;
+  let off = 0;
+  for (const g of groups) {
+    if (typeof g === 'number') {
+      off += g;
+      continue;
+    }
+    const [type, ...names] = g;
+    const size = FIELD_SIZE[type];
+    for (const n of names) {
+      off = Math.ceil(off / size) * size;
+      out[n] = [off, type];
+      off += size;
+    }
+  }
+  return out;
+}
+
 /** Any struct, for tables of them. */
 export type AnyStruct = Struct<string, string>;
 
@@ -181,135 +207,68 @@ export type AnyStruct = Struct<string, string>;
 // ===========================================================================
 
 /** struct timespec (16 bytes). */
-export const Timespec = new Struct('timespec', 16, {
-  tv_sec: [0, 'i64'],
-  tv_nsec: [8, 'i64'],
-});
+export const Timespec = new Struct('timespec', 16, members(['i64', 'tv_sec', 'tv_nsec']));
 
 /** struct timeval (16 bytes). */
-export const Timeval = new Struct('timeval', 16, {
-  tv_sec: [0, 'i64'],
-  tv_usec: [8, 'i64'],
-});
+export const Timeval = new Struct('timeval', 16, members(['i64', 'tv_sec', 'tv_usec']));
 
 /** struct timezone (gettimeofday's second argument). */
-export const Timezone = new Struct('timezone', 8, {
-  tz_minuteswest: [0, 'i32'],
-  tz_dsttime: [4, 'i32'],
-});
+export const Timezone = new Struct('timezone', 8, members(['i32', 'tz_minuteswest', 'tz_dsttime']));
 
 /** struct itimerval: { it_interval, it_value } of timeval. */
-export const Itimerval = new Struct('itimerval', 32, {
-  it_interval_sec: [0, 'i64'],
-  it_interval_usec: [8, 'i64'],
-  it_value_sec: [16, 'i64'],
-  it_value_usec: [24, 'i64'],
-});
+export const Itimerval = new Struct('itimerval', 32, members(['i64', 'it_interval_sec', 'it_interval_usec', 'it_value_sec', 'it_value_usec']));
 
 /** struct itimerspec: { it_interval, it_value } of timespec. */
-export const Itimerspec = new Struct('itimerspec', 32, {
-  it_interval_sec: [0, 'i64'],
-  it_interval_nsec: [8, 'i64'],
-  it_value_sec: [16, 'i64'],
-  it_value_nsec: [24, 'i64'],
-});
+export const Itimerspec = new Struct('itimerspec', 32, members(['i64', 'it_interval_sec', 'it_interval_nsec', 'it_value_sec', 'it_value_nsec']));
 
 /** struct tms: <linux/times.h> (clock_t is long). */
-export const Tms = new Struct('tms', 32, {
-  tms_utime: [0, 'i64'],
-  tms_stime: [8, 'i64'],
-  tms_cutime: [16, 'i64'],
-  tms_cstime: [24, 'i64'],
-});
+export const Tms = new Struct('tms', 32, members(['i64', 'tms_utime', 'tms_stime', 'tms_cutime', 'tms_cstime']));
 
 // ===========================================================================
 // Files: <asm/stat.h>, <linux/stat.h>, <asm-generic/statfs.h>, <linux/fcntl.h>
 // ===========================================================================
 
 /** Kernel struct stat, x86-64 (<asm/stat.h>): what stat/fstat/lstat/newfstatat fill, 144 bytes. */
-export const Stat = new Struct('stat', 144, {
-  st_dev: [0, 'u64'],
-  st_ino: [8, 'u64'],
-  st_nlink: [16, 'u64'],
-  st_mode: [24, 'u32'],
-  st_uid: [28, 'u32'],
-  st_gid: [32, 'u32'],
-  // __pad0: 4 bytes at 36
-  st_rdev: [40, 'u64'],
-  st_size: [48, 'i64'],
-  st_blksize: [56, 'i64'],
-  st_blocks: [64, 'i64'],
-  st_atime: [72, 'u64'],
-  st_atime_nsec: [80, 'u64'],
-  st_mtime: [88, 'u64'],
-  st_mtime_nsec: [96, 'u64'],
-  st_ctime: [104, 'u64'],
-  st_ctime_nsec: [112, 'u64'],
+export const Stat = new Struct('stat', 144, members(
+  ['u64', 'st_dev', 'st_ino', 'st_nlink'],
+  ['u32', 'st_mode', 'st_uid', 'st_gid'],
+  ['u64', 'st_rdev'],
+  ['i64', 'st_size', 'st_blksize', 'st_blocks'],
+  ['u64', 'st_atime', 'st_atime_nsec', 'st_mtime', 'st_mtime_nsec', 'st_ctime', 'st_ctime_nsec'],
   // __unused[3]: 24 bytes at 120
-});
+));
 
 /** struct statx (<linux/stat.h>), 256 bytes; timestamps are struct statx_timestamp {i64 tv_sec; u32 tv_nsec; i32 __reserved}. */
-export const Statx = new Struct('statx', 256, {
-  stx_mask: [0, 'u32'],
-  stx_blksize: [4, 'u32'],
-  stx_attributes: [8, 'u64'],
-  stx_nlink: [16, 'u32'],
-  stx_uid: [20, 'u32'],
-  stx_gid: [24, 'u32'],
-  stx_mode: [28, 'u16'],
-  // __spare0: u16 at 30
-  stx_ino: [32, 'u64'],
-  stx_size: [40, 'u64'],
-  stx_blocks: [48, 'u64'],
-  stx_attributes_mask: [56, 'u64'],
-  stx_atime_sec: [64, 'i64'],
-  stx_atime_nsec: [72, 'u32'],
-  stx_btime_sec: [80, 'i64'],
-  stx_btime_nsec: [88, 'u32'],
-  stx_ctime_sec: [96, 'i64'],
-  stx_ctime_nsec: [104, 'u32'],
-  stx_mtime_sec: [112, 'i64'],
-  stx_mtime_nsec: [120, 'u32'],
-  stx_rdev_major: [128, 'u32'],
-  stx_rdev_minor: [132, 'u32'],
-  stx_dev_major: [136, 'u32'],
-  stx_dev_minor: [140, 'u32'],
-  stx_mnt_id: [144, 'u64'],
-  stx_dio_mem_align: [152, 'u32'],
-  stx_dio_offset_align: [156, 'u32'],
+export const Statx = new Struct('statx', 256, members(
+  ['u32', 'stx_mask', 'stx_blksize'],
+  ['u64', 'stx_attributes'],
+  ['u32', 'stx_nlink', 'stx_uid', 'stx_gid'],
+  ['u16', 'stx_mode'],
+  ['u64', 'stx_ino', 'stx_size', 'stx_blocks', 'stx_attributes_mask'],
+  ['i64', 'stx_atime_sec'], ['u32', 'stx_atime_nsec'], 4,
+  ['i64', 'stx_btime_sec'], ['u32', 'stx_btime_nsec'], 4,
+  ['i64', 'stx_ctime_sec'], ['u32', 'stx_ctime_nsec'], 4,
+  ['i64', 'stx_mtime_sec'], ['u32', 'stx_mtime_nsec'], 4,
+  ['u32', 'stx_rdev_major', 'stx_rdev_minor', 'stx_dev_major', 'stx_dev_minor'],
+  ['u64', 'stx_mnt_id'],
+  ['u32', 'stx_dio_mem_align', 'stx_dio_offset_align'],
   // __spare3[12]: 96 bytes at 160
-});
+));
 
 /** Kernel struct statfs, x86-64 (<asm-generic/statfs.h>, __statfs_word = long), 120 bytes. */
-export const Statfs = new Struct('statfs', 120, {
-  f_type: [0, 'i64'],
-  f_bsize: [8, 'i64'],
-  f_blocks: [16, 'u64'],
-  f_bfree: [24, 'u64'],
-  f_bavail: [32, 'u64'],
-  f_files: [40, 'u64'],
-  f_ffree: [48, 'u64'],
-  f_fsid0: [56, 'i32'],
-  f_fsid1: [60, 'i32'],
-  f_namelen: [64, 'i64'],
-  f_frsize: [72, 'i64'],
-  f_flags: [80, 'i64'],
+export const Statfs = new Struct('statfs', 120, members(
+  ['i64', 'f_type', 'f_bsize'],
+  ['u64', 'f_blocks', 'f_bfree', 'f_bavail', 'f_files', 'f_ffree'],
+  ['i32', 'f_fsid0', 'f_fsid1'],
+  ['i64', 'f_namelen', 'f_frsize', 'f_flags'],
   // f_spare[4]: 32 bytes at 88
-});
+));
 
 /** struct iovec (<linux/uio.h>). */
-export const Iovec = new Struct('iovec', 16, {
-  iov_base: [0, 'u64'],
-  iov_len: [8, 'u64'],
-});
+export const Iovec = new Struct('iovec', 16, members(['u64', 'iov_base', 'iov_len']));
 
 /** Header of struct linux_dirent64 (<linux/dirent.h>, kernel-internal; same layout as glibc's dirent64). The NUL-terminated name starts at offset 19 (= size); records are 8-byte aligned, see dirent64RecLen. */
-export const Dirent64 = new Struct('linux_dirent64', 19, {
-  d_ino: [0, 'u64'],
-  d_off: [8, 'i64'],
-  d_reclen: [16, 'u16'],
-  d_type: [18, 'u8'],
-});
+export const Dirent64 = new Struct('linux_dirent64', 19, members(['u64', 'd_ino'], ['i64', 'd_off'], ['u16', 'd_reclen'], ['u8', 'd_type']));
 export const DIRENT64_NAME_OFFSET = 19;
 /** d_reclen for a name of `nameBytes` UTF-8 bytes (header + name + NUL, rounded up to 8). */
 export function dirent64RecLen(nameBytes: number): number {
@@ -317,46 +276,24 @@ export function dirent64RecLen(nameBytes: number): number {
 }
 
 /** struct flock (<asm-generic/fcntl.h>), for F_GETLK/F_SETLK/F_OFD_*. */
-export const Flock = new Struct('flock', 32, {
-  l_type: [0, 'i16'],
-  l_whence: [2, 'i16'],
-  l_start: [8, 'i64'],
-  l_len: [16, 'i64'],
-  l_pid: [24, 'i32'],
-});
+export const Flock = new Struct('flock', 32, members(['i16', 'l_type', 'l_whence'], ['i64', 'l_start', 'l_len'], ['i32', 'l_pid']));
 
 /** struct f_owner_ex (<linux/fcntl.h>), for F_GETOWN_EX/F_SETOWN_EX. */
-export const FOwnerEx = new Struct('f_owner_ex', 8, {
-  type: [0, 'i32'],
-  pid: [4, 'i32'],
-});
+export const FOwnerEx = new Struct('f_owner_ex', 8, members(['i32', 'type', 'pid']));
 
 /** struct open_how (<linux/openat2.h>), openat2's argument (OPEN_HOW_SIZE_VER0 = 24). */
-export const OpenHow = new Struct('open_how', 24, {
-  flags: [0, 'u64'],
-  mode: [8, 'u64'],
-  resolve: [16, 'u64'],
-});
+export const OpenHow = new Struct('open_how', 24, members(['u64', 'flags', 'mode', 'resolve']));
 export const OPEN_HOW_SIZE_VER0 = 24;
 
 /** struct inotify_event header (<linux/inotify.h>); `len` name bytes follow at 16. */
-export const InotifyEvent = new Struct('inotify_event', 16, {
-  wd: [0, 'i32'],
-  mask: [4, 'u32'],
-  cookie: [8, 'u32'],
-  len: [12, 'u32'],
-});
+export const InotifyEvent = new Struct('inotify_event', 16, members(['i32', 'wd'], ['u32', 'mask', 'cookie', 'len']));
 
 // ===========================================================================
 // Polling: <asm-generic/poll.h>, <linux/eventpoll.h>
 // ===========================================================================
 
 /** struct pollfd. */
-export const Pollfd = new Struct('pollfd', 8, {
-  fd: [0, 'i32'],
-  events: [4, 'i16'],
-  revents: [6, 'i16'],
-});
+export const Pollfd = new Struct('pollfd', 8, members(['i32', 'fd'], ['i16', 'events', 'revents']));
 
 /** struct epoll_event: packed on x86-64 (__EPOLL_PACKED), 12 bytes. */
 export const EpollEvent = new Struct('epoll_event', 12, {
@@ -380,12 +317,7 @@ export const Termios = new Struct('termios', 36, {
 });
 
 /** struct winsize (TIOCGWINSZ/TIOCSWINSZ). */
-export const Winsize = new Struct('winsize', 8, {
-  ws_row: [0, 'u16'],
-  ws_col: [2, 'u16'],
-  ws_xpixel: [4, 'u16'],
-  ws_ypixel: [6, 'u16'],
-});
+export const Winsize = new Struct('winsize', 8, members(['u16', 'ws_row', 'ws_col', 'ws_xpixel', 'ws_ypixel']));
 
 // ===========================================================================
 // System information: <linux/utsname.h>, <linux/resource.h>, <linux/sysinfo.h>
@@ -417,51 +349,24 @@ export function encodeUtsname(u: UtsnameValues): Uint8Array {
 }
 
 /** struct rlimit (getrlimit/setrlimit/prlimit64); RLIM_INFINITY is 2^64-1, use decodeBig. */
-export const Rlimit = new Struct('rlimit', 16, {
-  rlim_cur: [0, 'u64'],
-  rlim_max: [8, 'u64'],
-});
+export const Rlimit = new Struct('rlimit', 16, members(['u64', 'rlim_cur', 'rlim_max']));
 
 /** struct rusage (<linux/resource.h>), 144 bytes. */
-export const Rusage = new Struct('rusage', 144, {
-  ru_utime_sec: [0, 'i64'],
-  ru_utime_usec: [8, 'i64'],
-  ru_stime_sec: [16, 'i64'],
-  ru_stime_usec: [24, 'i64'],
-  ru_maxrss: [32, 'i64'],
-  ru_ixrss: [40, 'i64'],
-  ru_idrss: [48, 'i64'],
-  ru_isrss: [56, 'i64'],
-  ru_minflt: [64, 'i64'],
-  ru_majflt: [72, 'i64'],
-  ru_nswap: [80, 'i64'],
-  ru_inblock: [88, 'i64'],
-  ru_oublock: [96, 'i64'],
-  ru_msgsnd: [104, 'i64'],
-  ru_msgrcv: [112, 'i64'],
-  ru_nsignals: [120, 'i64'],
-  ru_nvcsw: [128, 'i64'],
-  ru_nivcsw: [136, 'i64'],
-});
+export const Rusage = new Struct('rusage', 144, members(['i64',
+  'ru_utime_sec', 'ru_utime_usec', 'ru_stime_sec', 'ru_stime_usec', 'ru_maxrss', 'ru_ixrss', 'ru_idrss', 'ru_isrss',
+  'ru_minflt', 'ru_majflt', 'ru_nswap', 'ru_inblock', 'ru_oublock', 'ru_msgsnd', 'ru_msgrcv', 'ru_nsignals',
+  'ru_nvcsw', 'ru_nivcsw',
+]));
 
 /** struct sysinfo (<linux/sysinfo.h>), 112 bytes. loads are fixed-point << SI_LOAD_SHIFT (16). */
-export const Sysinfo = new Struct('sysinfo', 112, {
-  uptime: [0, 'i64'],
-  loads0: [8, 'u64'],
-  loads1: [16, 'u64'],
-  loads2: [24, 'u64'],
-  totalram: [32, 'u64'],
-  freeram: [40, 'u64'],
-  sharedram: [48, 'u64'],
-  bufferram: [56, 'u64'],
-  totalswap: [64, 'u64'],
-  freeswap: [72, 'u64'],
-  procs: [80, 'u16'],
+export const Sysinfo = new Struct('sysinfo', 112, members(
+  ['i64', 'uptime'],
+  ['u64', 'loads0', 'loads1', 'loads2', 'totalram', 'freeram', 'sharedram', 'bufferram', 'totalswap', 'freeswap'],
+  ['u16', 'procs'],
   // pad: u16 at 82, then 4 bytes alignment
-  totalhigh: [88, 'u64'],
-  freehigh: [96, 'u64'],
-  mem_unit: [104, 'u32'],
-});
+  ['u64', 'totalhigh', 'freehigh'],
+  ['u32', 'mem_unit'],
+));
 export const SI_LOAD_SHIFT = 16;
 
 // ===========================================================================
@@ -469,19 +374,10 @@ export const SI_LOAD_SHIFT = 16;
 // ===========================================================================
 
 /** Kernel struct sigaction as rt_sigaction(2) sees it (<asm/signal.h>, x86-64), 32 bytes. Not glibc's struct. */
-export const KSigaction = new Struct('sigaction', 32, {
-  sa_handler: [0, 'u64'],
-  sa_flags: [8, 'u64'],
-  sa_restorer: [16, 'u64'],
-  sa_mask: [24, 'u64'],
-});
+export const KSigaction = new Struct('sigaction', 32, members(['u64', 'sa_handler', 'sa_flags', 'sa_restorer', 'sa_mask']));
 
 /** stack_t (sigaltstack(2)), 24 bytes. */
-export const StackT = new Struct('stack_t', 24, {
-  ss_sp: [0, 'u64'],
-  ss_flags: [8, 'i32'],
-  ss_size: [16, 'u64'],
-});
+export const StackT = new Struct('stack_t', 24, members(['u64', 'ss_sp'], ['i32', 'ss_flags'], ['u64', 'ss_size']));
 
 /**
  * siginfo_t, 128 bytes. Common header (signo, errno, code) then a union at 16;
@@ -525,28 +421,18 @@ export const Siginfo = new Struct('siginfo', 128, {
 });
 
 /** struct signalfd_siginfo (<linux/signalfd.h>), what read(2) on a signalfd returns, 128 bytes. */
-export const SignalfdSiginfo = new Struct('signalfd_siginfo', 128, {
-  ssi_signo: [0, 'u32'],
-  ssi_errno: [4, 'i32'],
-  ssi_code: [8, 'i32'],
-  ssi_pid: [12, 'u32'],
-  ssi_uid: [16, 'u32'],
-  ssi_fd: [20, 'i32'],
-  ssi_tid: [24, 'u32'],
-  ssi_band: [28, 'u32'],
-  ssi_overrun: [32, 'u32'],
-  ssi_trapno: [36, 'u32'],
-  ssi_status: [40, 'i32'],
-  ssi_int: [44, 'i32'],
-  ssi_ptr: [48, 'u64'],
-  ssi_utime: [56, 'u64'],
-  ssi_stime: [64, 'u64'],
-  ssi_addr: [72, 'u64'],
-  ssi_addr_lsb: [80, 'u16'],
-  ssi_syscall: [84, 'i32'],
-  ssi_call_addr: [88, 'u64'],
-  ssi_arch: [96, 'u32'],
-});
+export const SignalfdSiginfo = new Struct('signalfd_siginfo', 128, members(
+  ['u32', 'ssi_signo'], ['i32', 'ssi_errno', 'ssi_code'],
+  ['u32', 'ssi_pid', 'ssi_uid'], ['i32', 'ssi_fd'],
+  ['u32', 'ssi_tid', 'ssi_band', 'ssi_overrun', 'ssi_trapno'],
+  ['i32', 'ssi_status', 'ssi_int'],
+  ['u64', 'ssi_ptr', 'ssi_utime', 'ssi_stime', 'ssi_addr'],
+  ['u16', 'ssi_addr_lsb'],
+  // __pad2: u16 at 82
+  ['i32', 'ssi_syscall'],
+  ['u64', 'ssi_call_addr'],
+  ['u32', 'ssi_arch'],
+));
 
 /**
  * Indices of the general registers in mcontext_t.gregs (<sys/ucontext.h> REG_*),
@@ -687,34 +573,17 @@ export const SockaddrUn = new Struct('sockaddr_un', 110, {
 });
 
 /** struct msghdr (sendmsg/recvmsg, user ABI), 56 bytes. */
-export const Msghdr = new Struct('msghdr', 56, {
-  msg_name: [0, 'u64'],
-  msg_namelen: [8, 'u32'],
-  msg_iov: [16, 'u64'],
-  msg_iovlen: [24, 'u64'],
-  msg_control: [32, 'u64'],
-  msg_controllen: [40, 'u64'],
-  msg_flags: [48, 'i32'],
-});
+export const Msghdr = new Struct('msghdr', 56, members(
+  ['u64', 'msg_name'], ['u32', 'msg_namelen'],
+  ['u64', 'msg_iov', 'msg_iovlen', 'msg_control', 'msg_controllen'],
+  ['i32', 'msg_flags'],
+));
 
 /** struct mmsghdr (sendmmsg/recvmmsg): a msghdr then msg_len, 64 bytes. */
-export const Mmsghdr = new Struct('mmsghdr', 64, {
-  msg_name: [0, 'u64'],
-  msg_namelen: [8, 'u32'],
-  msg_iov: [16, 'u64'],
-  msg_iovlen: [24, 'u64'],
-  msg_control: [32, 'u64'],
-  msg_controllen: [40, 'u64'],
-  msg_flags: [48, 'i32'],
-  msg_len: [56, 'u32'],
-});
+export const Mmsghdr = new Struct('mmsghdr', 64, { ...Msghdr.fields, msg_len: [Msghdr.size, 'u32'] });
 
 /** struct cmsghdr header, 16 bytes; data follows at CMSG_LEN(0) = 16. */
-export const Cmsghdr = new Struct('cmsghdr', 16, {
-  cmsg_len: [0, 'u64'],
-  cmsg_level: [8, 'i32'],
-  cmsg_type: [12, 'i32'],
-});
+export const Cmsghdr = new Struct('cmsghdr', 16, members(['u64', 'cmsg_len'], ['i32', 'cmsg_level', 'cmsg_type']));
 /** CMSG_ALIGN: round up to sizeof(long). */
 export const cmsgAlign = (n: number): number => (n + 7) & ~7;
 /** CMSG_LEN(n): header + n data bytes (the value of cmsg_len). */
@@ -723,37 +592,20 @@ export const cmsgLen = (n: number): number => cmsgAlign(Cmsghdr.size) + n;
 export const cmsgSpace = (n: number): number => cmsgAlign(Cmsghdr.size) + cmsgAlign(n);
 
 /** struct ucred (SCM_CREDENTIALS, SO_PEERCRED), 12 bytes. */
-export const Ucred = new Struct('ucred', 12, {
-  pid: [0, 'i32'],
-  uid: [4, 'u32'],
-  gid: [8, 'u32'],
-});
+export const Ucred = new Struct('ucred', 12, members(['i32', 'pid'], ['u32', 'uid', 'gid']));
 
 // ===========================================================================
 // Threads: <linux/futex.h>, <linux/sched.h>
 // ===========================================================================
 
 /** struct robust_list_head (set_robust_list), 24 bytes. */
-export const RobustListHead = new Struct('robust_list_head', 24, {
-  list_next: [0, 'u64'],
-  futex_offset: [8, 'i64'],
-  list_op_pending: [16, 'u64'],
-});
+export const RobustListHead = new Struct('robust_list_head', 24, members(['u64', 'list_next'], ['i64', 'futex_offset'], ['u64', 'list_op_pending']));
 
 /** struct clone_args (clone3), 88 bytes in VER2; smaller sizes are older versions. */
-export const CloneArgs = new Struct('clone_args', 88, {
-  flags: [0, 'u64'],
-  pidfd: [8, 'u64'],
-  child_tid: [16, 'u64'],
-  parent_tid: [24, 'u64'],
-  exit_signal: [32, 'u64'],
-  stack: [40, 'u64'],
-  stack_size: [48, 'u64'],
-  tls: [56, 'u64'],
-  set_tid: [64, 'u64'],
-  set_tid_size: [72, 'u64'],
-  cgroup: [80, 'u64'],
-});
+export const CloneArgs = new Struct('clone_args', 88, members(['u64',
+  'flags', 'pidfd', 'child_tid', 'parent_tid', 'exit_signal', 'stack', 'stack_size', 'tls', 'set_tid', 'set_tid_size',
+  'cgroup',
+]));
 export const CLONE_ARGS_SIZE_VER0 = 64;
 export const CLONE_ARGS_SIZE_VER1 = 80;
 export const CLONE_ARGS_SIZE_VER2 = 88;
@@ -790,22 +642,10 @@ export const Elf64Ehdr = new Struct('Elf64_Ehdr', 64, {
 export const ELF_MAGIC = 0x464c457f;
 
 /** Elf64_Phdr, 56 bytes. */
-export const Elf64Phdr = new Struct('Elf64_Phdr', 56, {
-  p_type: [0, 'u32'],
-  p_flags: [4, 'u32'],
-  p_offset: [8, 'u64'],
-  p_vaddr: [16, 'u64'],
-  p_paddr: [24, 'u64'],
-  p_filesz: [32, 'u64'],
-  p_memsz: [40, 'u64'],
-  p_align: [48, 'u64'],
-});
+export const Elf64Phdr = new Struct('Elf64_Phdr', 56, members(['u32', 'p_type', 'p_flags'], ['u64', 'p_offset', 'p_vaddr', 'p_paddr', 'p_filesz', 'p_memsz', 'p_align']));
 
 /** Elf64_auxv_t: one (type, value) pair of the auxiliary vector, 16 bytes. */
-export const Elf64Auxv = new Struct('Elf64_auxv_t', 16, {
-  a_type: [0, 'u64'],
-  a_val: [8, 'u64'],
-});
+export const Elf64Auxv = new Struct('Elf64_auxv_t', 16, members(['u64', 'a_type', 'a_val']));
 
 /** Every struct declared here, for tests and tooling. */
 export const ALL_STRUCTS: readonly AnyStruct[] = [

@@ -14,7 +14,7 @@ import {
 import type { SyscallArgs, SyscallRow, SysResult } from '../types';
 import { readPathArg } from './fs_pathutil';
 import { sysFlock } from './fs_locks';
-import { andThen, clampCount, fileOf, gather, readIovecs, scatter, totalLen } from './fs_util';
+import { andThen, clampCount, fileOf, gather, getdentsAs, readIovecs, scatter, totalLen, type IoVec } from './fs_util';
 
 // ---- mknod ----
 
@@ -35,39 +35,34 @@ function doMknod(t: Task, dirfd: number, pathAddr: number, mode: number, dev: nu
 const RWF_ACCEPTED = 0x1 | 0x2 | 0x4;
 
 /**
- * The file position preadv/pwritev use: off, or -1 (the file's own offset)
- * for the v2 calls given -1. Returns -errno (always below -1) for a bad offset.
+ * What preadv and pwritev (and their v2) take: the description (readable or
+ * writable, as `writing` says), the iovecs, and the file position: off, or
+ * -1 (the file's own offset) for the v2 calls given -1.
  */
-function vectorPosition(f: FileDescription, off: number, v2: boolean): number {
-  if (v2 && off === -1) return -1;
+function vectoredArgs(t: Task, a: SyscallArgs, v2: boolean, writing: boolean): { f: FileDescription; iovs: IoVec[]; pos: number } | number {
+  const f = fileOf(t, a.int(0));
+  if (!f || !(writing ? f.writable : f.readable)) return -EBADF;
+  if ((v2 ? a.int(5) : 0) & ~RWF_ACCEPTED) return -EOPNOTSUPP;
+  const iovs = readIovecs(t, a.u64(1), a.int(2));
+  if (typeof iovs === 'number') return iovs;
+  const off = a.i64(3);
+  if (v2 && off === -1) return { f, iovs, pos: -1 };
   if (off < 0) return -EINVAL;
-  return f.positional ? off : -ESPIPE;
+  return f.positional ? { f, iovs, pos: off } : -ESPIPE;
 }
 
 function doPreadv(t: Task, a: SyscallArgs, v2: boolean): SysResult {
-  const fd = a.int(0), iovAddr = a.u64(1), iovcnt = a.int(2), off = a.i64(3), flags = v2 ? a.int(5) : 0;
-  const f = fileOf(t, fd);
-  if (!f || !f.readable) return -EBADF;
-  if (flags & ~RWF_ACCEPTED) return -EOPNOTSUPP;
-  const iovs = readIovecs(t, iovAddr, iovcnt);
-  if (typeof iovs === 'number') return iovs;
-  const pos = vectorPosition(f, off, v2);
-  if (pos < -1) return pos;
-  return andThen(f.read(t, totalLen(iovs), pos), (r) => (typeof r === 'number' ? r : scatter(t, iovs, r)));
+  const v = vectoredArgs(t, a, v2, false);
+  if (typeof v === 'number') return v;
+  return andThen(v.f.read(t, totalLen(v.iovs), v.pos), (r) => (typeof r === 'number' ? r : scatter(t, v.iovs, r)));
 }
 
 function doPwritev(t: Task, a: SyscallArgs, v2: boolean): SysResult {
-  const fd = a.int(0), iovAddr = a.u64(1), iovcnt = a.int(2), off = a.i64(3), flags = v2 ? a.int(5) : 0;
-  const f = fileOf(t, fd);
-  if (!f || !f.writable) return -EBADF;
-  if (flags & ~RWF_ACCEPTED) return -EOPNOTSUPP;
-  const iovs = readIovecs(t, iovAddr, iovcnt);
-  if (typeof iovs === 'number') return iovs;
-  const pos = vectorPosition(f, off, v2);
-  if (pos < -1) return pos;
-  const data = gather(t, iovs);
+  const v = vectoredArgs(t, a, v2, true);
+  if (typeof v === 'number') return v;
+  const data = gather(t, v.iovs);
   if (typeof data === 'number') return data;
-  return f.write(t, data, pos);
+  return v.f.write(t, data, v.pos);
 }
 
 // ---- getdents (struct linux_dirent) ----
@@ -78,12 +73,10 @@ function doPwritev(t: Task, a: SyscallArgs, v2: boolean): SysResult {
  * Both formats need header + name + 2 bytes rounded to 8, so sizes match.
  */
 function sysGetdents(t: Task, a: SyscallArgs): SysResult {
-  const fd = a.int(0), buf = a.u64(1), count = a.uint(2);
-  const f = fileOf(t, fd);
-  if (!f || f.isPath) return -EBADF;
-  const saved = f.offset;
-  const r = f.getdents(t, count);
-  if (typeof r === 'number') return r;
+  return getdentsAs(t, a, toLinuxDirent);
+}
+
+function toLinuxDirent(r: Uint8Array): Uint8Array {
   const out = new Uint8Array(r.length);
   const dv = new DataView(out.buffer);
   for (let off = 0; off < r.length;) {
@@ -97,8 +90,7 @@ function sysGetdents(t: Task, a: SyscallArgs): SysResult {
     out[off + h.d_reclen - 1] = h.d_type;
     off += h.d_reclen;
   }
-  if (out.length > 0 && !t.mm.write(buf, out)) { f.offset = saved; return -EFAULT; }
-  return out.length;
+  return out;
 }
 
 // ---- fd-range and advisory calls ----

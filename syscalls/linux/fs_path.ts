@@ -18,7 +18,7 @@ import {
 import { fsSubject, realSubject } from '../../sentry/vfs/perm';
 import type { SyscallArgs, SyscallRow, SysResult } from '../types';
 import { readPathArg } from './fs_pathutil';
-import { andThen, clampCount, fileOf } from './fs_util';
+import { andThen, clampCount, fileOf, getdentsAs } from './fs_util';
 
 const enc = new TextEncoder();
 
@@ -91,17 +91,7 @@ function doAccess(t: Task, dirfd: number, pathAddr: number, mode: number, flags:
 // ---- directories ----
 
 function sysGetdents64(t: Task, a: SyscallArgs): SysResult {
-  const fd = a.int(0), buf = a.u64(1), count = a.uint(2);
-  const f = fileOf(t, fd);
-  if (!f || f.isPath) return -EBADF;
-  const saved = f.offset;
-  const r = f.getdents(t, count);
-  if (typeof r === 'number') return r;
-  if (r.length > 0 && !t.mm.write(buf, r)) {
-    f.offset = saved; // nothing was consumed
-    return -EFAULT;
-  }
-  return r.length;
+  return getdentsAs(t, a, (records) => records);
 }
 
 function sysGetcwd(t: Task, a: SyscallArgs): SysResult {

@@ -2,6 +2,7 @@
 import { EBADF, EFAULT, EINVAL, ESPIPE } from '../../src/abi/errno';
 import { SYS } from '../../src/abi/sysno';
 import type { Task } from '../../sentry/kernel/task';
+import type { FileDescription } from '../../sentry/vfs/file';
 import {
   F_ADD_SEALS, F_DUPFD, F_DUPFD_CLOEXEC, F_GET_SEALS, F_GETFD, F_GETFL, F_GETLK, F_GETOWN, F_GETPIPE_SZ,
   F_GETSIG, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETFD, F_SETFL, F_SETLK, F_SETLKW, F_SETOWN,
@@ -14,7 +15,7 @@ import { fcntlSeals } from './fs_memfd';
 import { fcntlLock } from './fs_locks';
 import type { SyscallArgs, SyscallRow, SysResult } from '../types';
 import {
-  clampCount, fileOf, finishRead, gather, readIovecs, scatter, andThen, totalLen,
+  clampCount, fileOf, finishRead, gather, installPair, readIovecs, scatter, andThen, totalLen,
 } from './fs_util';
 
 
@@ -36,21 +37,25 @@ function sysWrite(t: Task, a: SyscallArgs): SysResult {
   return f.write(t, data, -1);
 }
 
-function sysPread(t: Task, a: SyscallArgs): SysResult {
-  const fd = a.int(0), addr = a.u64(1), len = clampCount(a.u64(2)), off = a.i64(3);
+/** The description pread and pwrite use: open for reading (or writing, as `writing` says), seekable, and off not negative. */
+function positionalFile(t: Task, fd: number, off: number, writing: boolean): FileDescription | number {
   const f = fileOf(t, fd);
-  if (!f || !f.readable) return -EBADF;
+  if (!f || !(writing ? f.writable : f.readable)) return -EBADF;
   if (off < 0) return -EINVAL;
-  if (!f.positional) return -ESPIPE;
+  return f.positional ? f : -ESPIPE;
+}
+
+function sysPread(t: Task, a: SyscallArgs): SysResult {
+  const addr = a.u64(1), len = clampCount(a.u64(2)), off = a.i64(3);
+  const f = positionalFile(t, a.int(0), off, false);
+  if (typeof f === 'number') return f;
   return f.readToUser(t, addr, len, off) ?? finishRead(t, f.read(t, len, off), addr);
 }
 
 function sysPwrite(t: Task, a: SyscallArgs): SysResult {
-  const fd = a.int(0), addr = a.u64(1), len = clampCount(a.u64(2)), off = a.i64(3);
-  const f = fileOf(t, fd);
-  if (!f || !f.writable) return -EBADF;
-  if (off < 0) return -EINVAL;
-  if (!f.positional) return -ESPIPE;
+  const addr = a.u64(1), len = clampCount(a.u64(2)), off = a.i64(3);
+  const f = positionalFile(t, a.int(0), off, true);
+  if (typeof f === 'number') return f;
   const direct = f.writeFromUser(t, addr, len, off);
   if (direct !== null) return direct;
   const data = len === 0 ? new Uint8Array(0) : t.mm.read(addr, len);
@@ -188,21 +193,7 @@ function sysIoctl(t: Task, a: SyscallArgs): SysResult {
 function doPipe(t: Task, addr: number, flags: number): number {
   if ((flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT)) !== 0) return -EINVAL;
   const [r, w] = newPipe(flags & O_NONBLOCK);
-  const cloexec = (flags & O_CLOEXEC) !== 0;
-  const rfd = t.fds.install(r, cloexec);
-  if (rfd < 0) { r.decRef(); w.decRef(); return rfd; }
-  const wfd = t.fds.install(w, cloexec);
-  if (wfd < 0) { t.fds.close(rfd); w.decRef(); return wfd; }
-  const out = new Uint8Array(8);
-  const dv = new DataView(out.buffer);
-  dv.setInt32(0, rfd, true);
-  dv.setInt32(4, wfd, true);
-  if (!t.mm.write(addr, out)) {
-    t.fds.close(rfd);
-    t.fds.close(wfd);
-    return -EFAULT;
-  }
-  return 0;
+  return installPair(t, r, w, (flags & O_CLOEXEC) !== 0, addr);
 }
 
 export const rwRows: SyscallRow[] = [

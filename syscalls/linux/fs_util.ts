@@ -5,7 +5,7 @@ import { Iovec } from '../../src/abi/layout';
 import type { Task } from '../../sentry/kernel/task';
 import type { FileDescription, ReadResult } from '../../sentry/vfs/file';
 import { IOV_MAX, MAX_RW_COUNT } from '../../sentry/vfs/linuxconst';
-import type { SysResult } from '../types';
+import type { SyscallArgs, SysResult } from '../types';
 
 /** The description fd refers to, or undefined (the caller returns -EBADF). */
 export function fileOf(t: Task, fd: number): FileDescription | undefined {
@@ -92,4 +92,44 @@ export function totalLen(iovs: IoVec[]): number {
 /** Applies f to a value that may be a Promise. */
 export function andThen<T>(v: T | Promise<T>, f: (x: T) => SysResult): SysResult {
   return v instanceof Promise ? v.then(f) : f(v);
+}
+
+/**
+ * getdents and getdents64 (fd, buf, count): the directory's next records as
+ * linux_dirent64, re-laid out by layout (to a buffer of the same size), copied
+ * to buf. A bad buf puts the directory offset back: nothing was consumed.
+ */
+export function getdentsAs(t: Task, a: SyscallArgs, layout: (dirent64: Uint8Array) => Uint8Array): SysResult {
+  const f = fileOf(t, a.int(0));
+  if (!f || f.isPath) return -EBADF;
+  const saved = f.offset;
+  const r = f.getdents(t, a.uint(2));
+  if (typeof r === 'number') return r;
+  const out = layout(r);
+  if (out.length > 0 && !t.mm.write(a.u64(1), out)) {
+    f.offset = saved;
+    return -EFAULT;
+  }
+  return out.length;
+}
+
+/**
+ * pipe and socketpair: installs both ends and stores their fds as int[2] at
+ * addr; on any failure neither end stays installed.
+ */
+export function installPair(t: Task, a: FileDescription, b: FileDescription, cloexec: boolean, addr: number): number {
+  const fdA = t.fds.install(a, cloexec);
+  if (fdA < 0) { a.decRef(); b.decRef(); return fdA; }
+  const fdB = t.fds.install(b, cloexec);
+  if (fdB < 0) { t.fds.close(fdA); b.decRef(); return fdB; }
+  const out = new Uint8Array(8);
+  const dv = new DataView(out.buffer);
+  dv.setInt32(0, fdA, true);
+  dv.setInt32(4, fdB, true);
+  if (!t.mm.write(addr, out)) {
+    t.fds.close(fdA);
+    t.fds.close(fdB);
+    return -EFAULT;
+  }
+  return 0;
 }

@@ -25,12 +25,10 @@ import { O_NONBLOCK } from '../../sentry/vfs/linuxconst';
 import { credsOf, newSocketPair, UnixSocket } from '../../sentry/vfs/unix';
 import { HostSocket } from '../../sentry/net/hostinet';
 import type { SyscallArgs, SyscallRow, SysResult } from '../types';
-import { andThen, fileOf, gather, readIovecs, scatter, totalLen, type IoVec } from './fs_util';
+import { andThen, fileOf, gather, installPair, readIovecs, scatter, totalLen, type IoVec } from './fs_util';
 
 /** sizeof(struct sockaddr_storage): the longest address a socket call copies in. */
 const SOCKADDR_MAX = 128;
-/** offsetof(struct mmsghdr, msg_len). */
-const MMSG_LEN_OFFSET = 56;
 /** The longest option value setsockopt reads. */
 const OPTVAL_MAX = 256;
 /** What a single send or receive may move (MAX_RW_COUNT). */
@@ -45,6 +43,14 @@ function sockOf(t: Task, fd: number): Socket | number {
   const f = fileOf(t, fd);
   if (!f) return -EBADF;
   return f instanceof Socket ? f : -ENOTSOCK;
+}
+
+/** A handler for a call on the socket its first argument names (EBADF or ENOTSOCK otherwise). */
+function onSocket(call: (t: Task, s: Socket, a: SyscallArgs) => SysResult): (t: Task, a: SyscallArgs) => SysResult {
+  return (t, a) => {
+    const s = sockOf(t, a.int(0));
+    return typeof s === 'number' ? s : call(t, s, a);
+  };
 }
 
 /** Validates socket(2)/socketpair(2) type flags: the base type, or -EINVAL. */
@@ -107,17 +113,7 @@ function sysSocketpair(t: Task, a: SyscallArgs): SysResult {
   base = unixType(base, a.int(2));
   if (base < 0) return base;
   const [s0, s1] = newSocketPair(base, (type & SOCK_NONBLOCK) !== 0, credsOf(t));
-  const cloexec = (type & SOCK_CLOEXEC) !== 0;
-  const fd0 = t.fds.install(s0, cloexec);
-  if (fd0 < 0) { s0.decRef(); s1.decRef(); return fd0; }
-  const fd1 = t.fds.install(s1, cloexec);
-  if (fd1 < 0) { t.fds.close(fd0); s1.decRef(); return fd1; }
-  const out = new Uint8Array(8);
-  const dv = new DataView(out.buffer);
-  dv.setInt32(0, fd0, true);
-  dv.setInt32(4, fd1, true);
-  if (!t.mm.write(svAddr, out)) { t.fds.close(fd0); t.fds.close(fd1); return -EFAULT; }
-  return 0;
+  return installPair(t, s0, s1, (type & SOCK_CLOEXEC) !== 0, svAddr);
 }
 
 // ---- addresses ----
@@ -139,23 +135,18 @@ function writeSockaddr(t: Task, addr: number, lenAddr: number, sa: Uint8Array): 
   return t.mm.writeU32(lenAddr, sa.length) ? 0 : -EFAULT;
 }
 
-function sysBind(t: Task, a: SyscallArgs): SysResult {
-  const s = sockOf(t, a.int(0));
-  if (typeof s === 'number') return s;
+function sysBind(t: Task, s: Socket, a: SyscallArgs): SysResult {
   const sa = readSockaddr(t, a.u64(1), a.int(2));
   return typeof sa === 'number' ? sa : s.bind(t, sa);
 }
 
-function sysConnect(t: Task, a: SyscallArgs): SysResult {
-  const s = sockOf(t, a.int(0));
-  if (typeof s === 'number') return s;
+function sysConnect(t: Task, s: Socket, a: SyscallArgs): SysResult {
   const sa = readSockaddr(t, a.u64(1), a.int(2));
   return typeof sa === 'number' ? sa : s.connect(t, sa);
 }
 
-function sysListen(t: Task, a: SyscallArgs): SysResult {
-  const s = sockOf(t, a.int(0));
-  return typeof s === 'number' ? s : s.listen(t, a.int(1));
+function sysListen(t: Task, s: Socket, a: SyscallArgs): SysResult {
+  return s.listen(t, a.int(1));
 }
 
 function doAccept(t: Task, a: SyscallArgs, flags: number): SysResult {
@@ -175,14 +166,11 @@ function doAccept(t: Task, a: SyscallArgs, flags: number): SysResult {
   });
 }
 
-function sysGetsockname(t: Task, a: SyscallArgs): SysResult {
-  const s = sockOf(t, a.int(0));
-  return typeof s === 'number' ? s : writeSockaddr(t, a.u64(1), a.u64(2), s.sockName());
+function sysGetsockname(t: Task, s: Socket, a: SyscallArgs): SysResult {
+  return writeSockaddr(t, a.u64(1), a.u64(2), s.sockName());
 }
 
-function sysGetpeername(t: Task, a: SyscallArgs): SysResult {
-  const s = sockOf(t, a.int(0));
-  if (typeof s === 'number') return s;
+function sysGetpeername(t: Task, s: Socket, a: SyscallArgs): SysResult {
   const peer = s.peerName();
   return typeof peer === 'number' ? peer : writeSockaddr(t, a.u64(1), a.u64(2), peer);
 }
@@ -244,9 +232,7 @@ function sendCommon(t: Task, s: Socket, data: Uint8Array, name: number, nameLen:
   return s.sendmsg(t, data, dest, ctl, flags);
 }
 
-function sysSendto(t: Task, a: SyscallArgs): SysResult {
-  const s = sockOf(t, a.int(0));
-  if (typeof s === 'number') return s;
+function sysSendto(t: Task, s: Socket, a: SyscallArgs): SysResult {
   const buf = a.u64(1), len = a.u64(2);
   const data = len === 0 ? new Uint8Array(0) : t.mm.read(buf, Math.min(len, MAX_RW));
   if (!data) return -EFAULT;
@@ -273,9 +259,8 @@ function sendmsgAt(t: Task, s: Socket, msgAddr: number, flags: number): SysResul
   return sendCommon(t, s, data, m.msg_name, m.msg_namelen | 0, m.msg_control, m.msg_controllen, flags);
 }
 
-function sysSendmsg(t: Task, a: SyscallArgs): SysResult {
-  const s = sockOf(t, a.int(0));
-  return typeof s === 'number' ? s : sendmsgAt(t, s, a.u64(1), a.uint(2));
+function sysSendmsg(t: Task, s: Socket, a: SyscallArgs): SysResult {
+  return sendmsgAt(t, s, a.u64(1), a.uint(2));
 }
 
 /**
@@ -291,16 +276,14 @@ function eachMessage(t: Task, vec: number, vlen: number, flags: number, later: (
     const at = vec + i * Mmsghdr.size;
     return andThen(op(at, i === 0 ? flags : later(flags), i), (r) => {
       if (r < 0) return i > 0 ? i : r;
-      if (!t.mm.writeU32(at + MMSG_LEN_OFFSET, r)) return i > 0 ? i : -EFAULT;
+      if (!t.mm.writeU32(at + Mmsghdr.offset('msg_len'), r)) return i > 0 ? i : -EFAULT;
       return step(i + 1);
     });
   };
   return step(0);
 }
 
-function sysSendmmsg(t: Task, a: SyscallArgs): SysResult {
-  const s = sockOf(t, a.int(0));
-  if (typeof s === 'number') return s;
+function sysSendmmsg(t: Task, s: Socket, a: SyscallArgs): SysResult {
   return eachMessage(t, a.u64(1), a.uint(2), a.uint(3), (f) => f, (at, f) => sendmsgAt(t, s, at, f));
 }
 
@@ -319,9 +302,7 @@ function putFrom(t: Task, addr: number, lenAddr: number, from: Uint8Array | null
   return t.mm.writeU32(lenAddr, 0) ? 0 : -EFAULT;
 }
 
-function sysRecvfrom(t: Task, a: SyscallArgs): SysResult {
-  const s = sockOf(t, a.int(0));
-  if (typeof s === 'number') return s;
+function sysRecvfrom(t: Task, s: Socket, a: SyscallArgs): SysResult {
   const buf = a.u64(1), len = a.u64(2), flags = a.uint(3), addr = a.u64(4), lenAddr = a.u64(5);
   return andThen(s.recvmsg(t, Math.min(len, MAX_RW), flags & ~MSG_CMSG_CLOEXEC), (r) => {
     if (typeof r === 'number') return r;
@@ -375,14 +356,11 @@ function recvmsgAt(t: Task, s: Socket, msgAddr: number, flags: number): SysResul
     (r) => finishRecvmsg(t, s, r, msgAddr, msg.m, msg.iovs, flags));
 }
 
-function sysRecvmsg(t: Task, a: SyscallArgs): SysResult {
-  const s = sockOf(t, a.int(0));
-  return typeof s === 'number' ? s : recvmsgAt(t, s, a.u64(1), a.uint(2));
+function sysRecvmsg(t: Task, s: Socket, a: SyscallArgs): SysResult {
+  return recvmsgAt(t, s, a.u64(1), a.uint(2));
 }
 
-function sysRecvmmsg(t: Task, a: SyscallArgs): SysResult {
-  const s = sockOf(t, a.int(0));
-  if (typeof s === 'number') return s;
+function sysRecvmmsg(t: Task, s: Socket, a: SyscallArgs): SysResult {
   // A timeout is checked between messages, as Linux does; MSG_WAITFORONE makes all but the first non-blocking.
   let deadline: bigint | null = null;
   const ts = a.u64(4);
@@ -425,9 +403,7 @@ function finishRecvmsg(
   return recvResult(s, r, flags);
 }
 
-function sysShutdown(t: Task, a: SyscallArgs): SysResult {
-  const s = sockOf(t, a.int(0));
-  if (typeof s === 'number') return s;
+function sysShutdown(t: Task, s: Socket, a: SyscallArgs): SysResult {
   const how = a.int(1);
   if (how < SHUT_RD || how > SHUT_RDWR) return -EINVAL;
   return s.shutdown(how);
@@ -435,9 +411,7 @@ function sysShutdown(t: Task, a: SyscallArgs): SysResult {
 
 // ---- options ----
 
-function sysGetsockopt(t: Task, a: SyscallArgs): SysResult {
-  const s = sockOf(t, a.int(0));
-  if (typeof s === 'number') return s;
+function sysGetsockopt(t: Task, s: Socket, a: SyscallArgs): SysResult {
   const val = a.u64(3), lenAddr = a.u64(4);
   const len = t.mm.readU32(lenAddr);
   if (len === null) return -EFAULT;
@@ -449,9 +423,7 @@ function sysGetsockopt(t: Task, a: SyscallArgs): SysResult {
   return t.mm.writeU32(lenAddr, n) ? 0 : -EFAULT;
 }
 
-function sysSetsockopt(t: Task, a: SyscallArgs): SysResult {
-  const s = sockOf(t, a.int(0));
-  if (typeof s === 'number') return s;
+function sysSetsockopt(t: Task, s: Socket, a: SyscallArgs): SysResult {
   const val = a.u64(3), len = a.int(4);
   if (len < 0) return -EINVAL;
   const bytes = len === 0 ? new Uint8Array(0) : t.mm.read(val, Math.min(len, OPTVAL_MAX));
@@ -472,16 +444,16 @@ export const socketRows: SyscallRow[] = [
     note: 'AF_UNIX SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET with SOCK_NONBLOCK/SOCK_CLOEXEC; AF_INET/AF_INET6 EOPNOTSUPP.',
   },
   {
-    nr: SYS.bind, name: 'bind', handler: sysBind, args: ['fd', 'ptr', 'int'], support: 'full',
+    nr: SYS.bind, name: 'bind', handler: onSocket(sysBind), args: ['fd', 'ptr', 'int'], support: 'full',
     note: 'AF_UNIX paths (a socket file in the VFS), abstract names and autobind; 127.0.0.0/8, ::1 and the wildcards ' +
       '(EADDRNOTAVAIL otherwise) with SO_REUSEADDR/SO_REUSEPORT and ephemeral ports; netlink port ids.',
   },
   {
-    nr: SYS.listen, name: 'listen', handler: sysListen, args: ['fd', 'int'], support: 'full',
+    nr: SYS.listen, name: 'listen', handler: onSocket(sysListen), args: ['fd', 'int'], support: 'full',
     note: 'AF_UNIX stream/seqpacket and TCP; the backlog bounds connections waiting for accept (backlog + 1, as Linux).',
   },
   {
-    nr: SYS.connect, name: 'connect', handler: sysConnect, args: ['fd', 'ptr', 'int'], support: 'full',
+    nr: SYS.connect, name: 'connect', handler: onSocket(sysConnect), args: ['fd', 'ptr', 'int'], support: 'full',
     note: 'Blocking and non-blocking (TCP: EINPROGRESS, then POLLOUT and SO_ERROR). Destinations off lo are ENETUNREACH.',
   },
   {
@@ -492,49 +464,49 @@ export const socketRows: SyscallRow[] = [
     support: 'full', note: 'SOCK_NONBLOCK, SOCK_CLOEXEC.',
   },
   {
-    nr: SYS.sendto, name: 'sendto', handler: sysSendto, args: ['fd', 'buf', 'size', 'hex', 'ptr', 'int'], support: 'partial',
+    nr: SYS.sendto, name: 'sendto', handler: onSocket(sysSendto), args: ['fd', 'buf', 'size', 'hex', 'ptr', 'int'], support: 'partial',
     note: 'MSG_DONTWAIT, MSG_NOSIGNAL; MSG_OOB is EOPNOTSUPP.',
   },
   {
-    nr: SYS.recvfrom, name: 'recvfrom', handler: sysRecvfrom, args: ['fd', 'ptr', 'size', 'hex', 'ptr', 'ptr'], support: 'partial',
+    nr: SYS.recvfrom, name: 'recvfrom', handler: onSocket(sysRecvfrom), args: ['fd', 'ptr', 'size', 'hex', 'ptr', 'ptr'], support: 'partial',
     note: 'MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL, MSG_TRUNC; no peek offsets (SO_PEEK_OFF), no MSG_OOB.',
   },
   {
-    nr: SYS.sendmsg, name: 'sendmsg', handler: sysSendmsg, args: ['fd', 'ptr', 'hex'], support: 'partial',
+    nr: SYS.sendmsg, name: 'sendmsg', handler: onSocket(sysSendmsg), args: ['fd', 'ptr', 'hex'], support: 'partial',
     note: 'SCM_RIGHTS and SCM_CREDENTIALS on AF_UNIX (EINVAL elsewhere); descriptions in flight in a reference cycle are not garbage-collected.',
   },
   {
-    nr: SYS.recvmsg, name: 'recvmsg', handler: sysRecvmsg, args: ['fd', 'ptr', 'hex'], support: 'partial',
+    nr: SYS.recvmsg, name: 'recvmsg', handler: onSocket(sysRecvmsg), args: ['fd', 'ptr', 'hex'], support: 'partial',
     note: 'SCM_RIGHTS (MSG_CMSG_CLOEXEC, MSG_CTRUNC), SCM_CREDENTIALS with SO_PASSCRED; the sender\'s address in msg_name.',
   },
   {
-    nr: SYS.sendmmsg, name: 'sendmmsg', handler: sysSendmmsg, args: ['fd', 'ptr', 'int', 'hex'], support: 'full',
+    nr: SYS.sendmmsg, name: 'sendmmsg', handler: onSocket(sysSendmmsg), args: ['fd', 'ptr', 'int', 'hex'], support: 'full',
     note: 'sendmsg on each message (at most UIO_MAXIOV); stops at the first error.',
   },
   {
-    nr: SYS.recvmmsg, name: 'recvmmsg', handler: sysRecvmmsg, args: ['fd', 'ptr', 'int', 'hex', 'ptr'], support: 'full',
+    nr: SYS.recvmmsg, name: 'recvmmsg', handler: onSocket(sysRecvmmsg), args: ['fd', 'ptr', 'int', 'hex', 'ptr'], support: 'full',
     note: 'recvmsg on each message, MSG_WAITFORONE; the timeout is checked between messages, as on Linux.',
   },
   {
-    nr: SYS.shutdown, name: 'shutdown', handler: sysShutdown, args: ['fd', 'int'], support: 'full',
+    nr: SYS.shutdown, name: 'shutdown', handler: onSocket(sysShutdown), args: ['fd', 'int'], support: 'full',
   },
   {
-    nr: SYS.getsockopt, name: 'getsockopt', handler: sysGetsockopt, args: ['fd', 'int', 'int', 'ptr', 'ptr'], support: 'partial',
+    nr: SYS.getsockopt, name: 'getsockopt', handler: onSocket(sysGetsockopt), args: ['fd', 'int', 'int', 'ptr', 'ptr'], support: 'partial',
     note: 'SOL_SOCKET: SO_TYPE, SO_DOMAIN, SO_PROTOCOL, SO_ERROR, SO_SNDBUF, SO_RCVBUF, SO_ACCEPTCONN, SO_REUSEADDR, ' +
       'SO_REUSEPORT, SO_PEERCRED, SO_PASSCRED, SO_RCVTIMEO, SO_SNDTIMEO and the stored-only SO_KEEPALIVE, SO_BROADCAST, SO_DONTROUTE, SO_OOBINLINE, ' +
       'SO_PRIORITY; SOL_TCP: TCP_NODELAY, TCP_MAXSEG, TCP_CORK, TCP_KEEP*, TCP_QUICKACK, TCP_USER_TIMEOUT, TCP_DEFER_ACCEPT (stored); ' +
       'SOL_IP: IP_TOS, IP_TTL; SOL_IPV6: IPV6_V6ONLY, IPV6_UNICAST_HOPS; SOL_NETLINK options (stored). Others ENOPROTOOPT.',
   },
   {
-    nr: SYS.setsockopt, name: 'setsockopt', handler: sysSetsockopt, args: ['fd', 'int', 'int', 'ptr', 'int'], support: 'partial',
+    nr: SYS.setsockopt, name: 'setsockopt', handler: onSocket(sysSetsockopt), args: ['fd', 'int', 'int', 'ptr', 'int'], support: 'partial',
     note: 'The options listed under getsockopt; SO_SNDBUF/SO_RCVBUF are doubled and clamped as Linux (SO_SNDBUF bounds ' +
       'what may be in flight); SO_RCVTIMEO/SO_SNDTIMEO bound blocking receives, accepts and sends (EAGAIN), kept to the ' +
       'nanosecond rather than rounded to jiffies.',
   },
   {
-    nr: SYS.getsockname, name: 'getsockname', handler: sysGetsockname, args: ['fd', 'ptr', 'ptr'], support: 'full',
+    nr: SYS.getsockname, name: 'getsockname', handler: onSocket(sysGetsockname), args: ['fd', 'ptr', 'ptr'], support: 'full',
   },
   {
-    nr: SYS.getpeername, name: 'getpeername', handler: sysGetpeername, args: ['fd', 'ptr', 'ptr'], support: 'full',
+    nr: SYS.getpeername, name: 'getpeername', handler: onSocket(sysGetpeername), args: ['fd', 'ptr', 'ptr'], support: 'full',
   },
 ];

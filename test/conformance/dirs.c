@@ -1,4 +1,4 @@
-/* Directories and names: mkdir/rmdir/rename/unlink, getdents64 (sorted names),
+/* Directories and names: mkdir/rmdir/rename/unlink, getdents64 and the old getdents (sorted names),
  * getcwd/chdir/fchdir, access/faccessat, readlink/readlinkat, symlink, umask. */
 #include "conf.h"
 #include <dirent.h>
@@ -24,25 +24,43 @@ static const char *dtype(unsigned char t) {
   }
 }
 
-/* Reads the whole directory with a given buffer size and prints sorted names. */
-static void list(const char *label, int fd, size_t bufsz) {
+/* The old getdents' record: d_type is the record's last byte, after the name's NUL. */
+struct linux_dirent {
+  unsigned long d_ino;
+  unsigned long d_off;
+  unsigned short d_reclen;
+  char d_name[];
+};
+
+/* Reads the whole directory with a given buffer size (with getdents64, or the
+ * old getdents when old is set) and prints sorted names. */
+static void list_with(const char *label, int fd, size_t bufsz, int old) {
   char *buf = malloc(bufsz);
   char *names[256];
   int n = 0, calls = 0;
   for (;;) {
-    long r = syscall(SYS_getdents64, fd, buf, bufsz);
+    long r = syscall(old ? SYS_getdents : SYS_getdents64, fd, buf, bufsz);
     calls++;
     if (r < 0) {
-      printf("%s: getdents64 -1 %s\n", label, ename(errno));
+      printf("%s: getdents%s -1 %s\n", label, old ? "" : "64", ename(errno));
       break;
     }
     if (r == 0) break;
     for (long off = 0; off < r;) {
-      struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
-      char *s = malloc(strlen(d->d_name) + 16);
-      sprintf(s, "%s:%s", d->d_name, dtype(d->d_type));
+      const char *dname;
+      unsigned char type;
+      unsigned short reclen;
+      if (old) {
+        struct linux_dirent *d = (struct linux_dirent *)(buf + off);
+        dname = d->d_name, reclen = d->d_reclen, type = buf[off + reclen - 1];
+      } else {
+        struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
+        dname = d->d_name, reclen = d->d_reclen, type = d->d_type;
+      }
+      char *s = malloc(strlen(dname) + 16);
+      sprintf(s, "%s:%s", dname, dtype(type));
       if (n < 256) names[n++] = s;
-      off += d->d_reclen;
+      off += reclen;
     }
   }
   qsort(names, n, sizeof names[0], cmp);
@@ -54,6 +72,8 @@ static void list(const char *label, int fd, size_t bufsz) {
   printf("\n");
   free(buf);
 }
+
+static void list(const char *label, int fd, size_t bufsz) { list_with(label, fd, bufsz, 0); }
 
 static void dirs(void) {
   SECTION("mkdir");
@@ -86,6 +106,20 @@ static void dirs(void) {
   int ffd = open("f", O_RDONLY);
   T(syscall(SYS_getdents64, ffd, name, sizeof name));
   T(syscall(SYS_getdents64, -1, name, sizeof name));
+
+  SECTION("getdents (the old one)");
+  T(lseek(fd, 0, SEEK_SET));
+  list_with("d (old getdents, 32K buffer)", fd, 32768, 1);
+  T(lseek(fd, 0, SEEK_SET));
+  list_with("d (old getdents, 256-byte buffer)", fd, 256, 1);
+  /* A buffer it cannot write consumes nothing: the next call starts at the same entry. */
+  T(lseek(fd, 0, SEEK_SET));
+  T(syscall(SYS_getdents, fd, NULL, 4096));
+  list_with("d (old getdents after EFAULT)", fd, 32768, 1);
+  T(lseek(fd, 0, SEEK_SET));
+  T(syscall(SYS_getdents, fd, name, 1));
+  T(syscall(SYS_getdents, ffd, name, sizeof name));
+  T(syscall(SYS_getdents, -1, name, sizeof name));
   close(ffd);
   close(fd);
   for (int i = 0; i < 40; i++) {

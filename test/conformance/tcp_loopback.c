@@ -293,6 +293,26 @@ int main(void) {
   printf("child exit %d\n", WEXITSTATUS(st));
   close(s); close(l); close(ep);
 
+  SECTION("no POLLOUT edge when the peer reads");
+  /* TCP wakes writers on freed space only after a send found none (SOCK_NOSPACE). */
+  l = listener(AF_INET, (struct sockaddr *)&a, sizeof a, 4, &port);
+  to = v4("127.0.0.1", port);
+  c = socket(AF_INET, SOCK_STREAM, 0);
+  T(connect(c, (struct sockaddr *)&to, sizeof to));
+  s = accept(l, NULL, NULL);
+  ep = epoll_create1(0);
+  struct epoll_event ev3 = {.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP, .data.u32 = 3};
+  T(epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev3));
+  nev = epoll_wait(ep, got_ev, 4, 0);
+  printf("first edge: %d events %x\n", nev, got_ev[0].events);
+  T(write(s, "pong", 4));
+  T(read(c, buf, sizeof buf));
+  TL("after the peer read", epoll_wait(ep, got_ev, 4, 100));
+  close(c);
+  nev = epoll_wait(ep, got_ev, 4, 5000);
+  printf("after the peer closed: %d events %x\n", nev, got_ev[0].events);
+  close(s); close(l); close(ep);
+
   SECTION("ipv6");
   int l6 = socket(AF_INET6, SOCK_STREAM, 0);
   printf("IPV6_V6ONLY %d SO_DOMAIN %d\n", opt(l6, IPPROTO_IPV6, IPV6_V6ONLY), opt(l6, SOL_SOCKET, SO_DOMAIN));

@@ -79,6 +79,9 @@ print('background reader:', run('sleep 0.5; jobs'))
 run('kill -9 %1')
 # A window change reaches the foreground process group (the shell, at its prompt) as SIGWINCH.
 run("rm -f /tmp/.winch.$$; trap 'echo got > /tmp/.winch.$$' WINCH")
+# Not before the prompt: readline reads the window size and writes it back (TIOCGWINSZ, then
+# TIOCSWINSZ) before it prints one, and a resize between the two would be undone.
+expect('PROMPT> ')
 fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack('HHHH', 40, 100, 0, 0))
 time.sleep(1)
 print('winch:', run('cat /tmp/.winch.$$; rm -f /tmp/.winch.$$'))

@@ -187,19 +187,19 @@ export class StubThread implements Context {
    * (fork/clone) the syscall causes.
    */
   hostSyscall(nr: number, a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, onEvent?: (event: number) => void): number {
-    const s = this.scratch;
-    s.copyFrom(this.regs);
-    s.set(R.rip, TRAMPOLINE);
-    s.set(R.rax, nr);
-    s.set(R.orig_rax, -1);
-    s.set(R.rdi, a0);
-    s.set(R.rsi, a1);
-    s.set(R.rdx, a2);
-    s.set(R.r10, a3);
-    s.set(R.r8, a4);
-    s.set(R.r9, a5);
+    this.aimScratch(TRAMPOLINE, nr, a0, a1, a2, a3, a4, a5);
     this.runInjected(TRAMPOLINE_END, onEvent);
-    return s.getSigned(R.rax);
+    return this.scratch.getSigned(R.rax);
+  }
+
+  /**
+   * Starts host syscall nr at the trampoline and returns at once; the stop
+   * that ends it arrives through waitpid like any other (the waker's wait,
+   * the doorbell's pause, a thread's exit). False when ptrace refused.
+   */
+  startHostSyscall(nr: number, a0 = 0, a1 = 0, a2 = 0, a3 = 0): boolean {
+    this.aimScratch(TRAMPOLINE, nr, a0, a1, a2, a3);
+    return this.startScratch();
   }
 
   /**
@@ -207,22 +207,42 @@ export class StubThread implements Context {
    * Returns how many did not complete (0 on success) and the last result.
    */
   runBatch(count: number): { remaining: number; result: number } {
+    this.aimScratch(BATCH, 0, BATCH_PAGE, count);
+    this.runInjected(BATCH_END);
+    return { remaining: this.scratch.get(R.r13), result: this.scratch.getSigned(R.rax) };
+  }
+
+  /**
+   * Sets the scratch registers up to run code at rip: the workload's registers
+   * with rax and the syscall argument registers (rdi, rsi, rdx, r10, r8, r9)
+   * replaced. orig_rax is -1, no syscall being restarted, so that resuming
+   * from a signal stop there does not rewind rip.
+   */
+  private aimScratch(rip: number, rax: number, a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0): void {
     const s = this.scratch;
     s.copyFrom(this.regs);
-    s.set(R.rip, BATCH);
+    s.set(R.rip, rip);
+    s.set(R.rax, rax);
     s.set(R.orig_rax, -1);
-    s.set(R.rdi, BATCH_PAGE);
-    s.set(R.rsi, count);
-    this.runInjected(BATCH_END);
-    return { remaining: s.get(R.r13), result: s.getSigned(R.rax) };
+    s.set(R.rdi, a0);
+    s.set(R.rsi, a1);
+    s.set(R.rdx, a2);
+    s.set(R.r10, a3);
+    s.set(R.r8, a4);
+    s.set(R.r9, a5);
+  }
+
+  /** Lets the thread run from the scratch registers (regs are written back before the workload runs again); false when ptrace refused. */
+  private startScratch(): boolean {
+    if (libc.ptraceBuf(PTRACE_SETREGS, this.tid, 0, this.scratch.buf) < 0) return false;
+    this.regsDirty = true;
+    return libc.ptrace(PTRACE_CONT, this.tid, 0, 0) >= 0;
   }
 
   /** Runs the stub from the scratch registers until it traps at endRip; scratch then holds its registers. */
   private runInjected(endRip: number, onEvent?: (event: number) => void): void {
     const s = this.scratch;
-    check(libc.ptraceBuf(PTRACE_SETREGS, this.tid, 0, s.buf), 'PTRACE_SETREGS');
-    this.regsDirty = true;
-    check(libc.ptrace(PTRACE_CONT, this.tid, 0, 0), 'PTRACE_CONT');
+    if (!this.startScratch()) throw new Error(`starting stub ${this.tid} at ${s.get(R.rip).toString(16)}: errno ${libc.errno()}`);
     for (;;) {
       const stop = waitStop(this.tid);
       if (stop.kind === 'exited' || stop.kind === 'killed') throw new StubDied(this.tid, stop);
@@ -253,13 +273,7 @@ export class StubThread implements Context {
    * runs exit at the trampoline. Its death reaches wait() later.
    */
   exitThread(): void {
-    const s = this.scratch;
-    s.copyFrom(this.regs);
-    s.set(R.rip, TRAMPOLINE);
-    s.set(R.rax, NR_EXIT);
-    s.set(R.orig_rax, -1);
-    s.set(R.rdi, 0);
-    if (libc.ptraceBuf(PTRACE_SETREGS, this.tid, 0, s.buf) < 0 || libc.ptrace(PTRACE_CONT, this.tid, 0, 0) < 0) this.kill();
+    if (!this.startHostSyscall(NR_EXIT)) this.kill();
   }
 
   /** Stops the thread wherever it is running; the stop arrives through wait() as a PTRACE_EVENT_STOP. */
@@ -306,18 +320,10 @@ class Waker {
   /** Starts a wait unless one is under way. */
   arm(): void {
     if (this.armed) return;
-    const r = this.thread.regs;
-    r.set(R.rip, TRAMPOLINE);
-    r.set(R.rax, NR_EPOLL_WAIT);
-    // Not a syscall being restarted: a signal stop resumed from here must not rewind.
-    r.set(R.orig_rax, -1);
-    r.set(R.rdi, WAKER_EPOLL_FD);
-    r.set(R.rsi, WAKER_PAGE);
-    r.set(R.rdx, WAKER_MAX_EVENTS);
-    r.set(R.r10, -1);
-    check(libc.ptraceBuf(PTRACE_SETREGS, this.thread.tid, 0, r.buf), 'PTRACE_SETREGS');
     // Resuming with signal 0 also discards a signal the waker stopped for.
-    check(libc.ptrace(PTRACE_CONT, this.thread.tid, 0, 0), 'PTRACE_CONT');
+    if (!this.thread.startHostSyscall(NR_EPOLL_WAIT, WAKER_EPOLL_FD, WAKER_PAGE, WAKER_MAX_EVENTS, -1)) {
+      throw new Error(`arming the waker: errno ${libc.errno()}`);
+    }
     this.armed = true;
   }
 
@@ -355,13 +361,8 @@ class Doorbell {
 
   /** (Re)starts the wait; a signal that arrived meanwhile stops it again at once. */
   arm(): void {
-    const r = this.thread.regs;
-    r.set(R.rip, TRAMPOLINE);
-    r.set(R.rax, NR_PAUSE);
-    r.set(R.orig_rax, -1);
-    check(libc.ptraceBuf(PTRACE_SETREGS, this.thread.tid, 0, r.buf), 'PTRACE_SETREGS');
     // Resuming with signal 0 discards the signal that rang.
-    check(libc.ptrace(PTRACE_CONT, this.thread.tid, 0, 0), 'PTRACE_CONT');
+    if (!this.thread.startHostSyscall(NR_PAUSE)) throw new Error(`arming the doorbell: errno ${libc.errno()}`);
   }
 }
 

@@ -6,7 +6,7 @@ import { DEVPTS_SUPER_MAGIC } from '../../../src/abi/linux';
 import type { Task } from '../../kernel/task';
 import type { Location } from '../dentry';
 import type { FileDescription, Stat } from '../file';
-import { dtOf, Inode, nowSpec, type DirEnt, type FileSystem, type SetAttr, type StatFS, type TimeSpec } from '../inode';
+import { applyAttrs, dtOf, Inode, nowSpec, type DirEnt, type FileSystem, type SetAttr, type StatFS, type TimeSpec } from '../inode';
 import { S_IFCHR, S_IFDIR } from '../linuxconst';
 import { newDevNumber, newIno } from '../memfs';
 import { MasterFD, PTY } from './pty';
@@ -43,12 +43,7 @@ class NodeAttrs {
 
   set(a: SetAttr): number {
     if (a.size !== undefined) return -EPERM;
-    if (a.mode !== undefined) this.mode = (this.mode & ~0o7777) | (a.mode & 0o7777);
-    if (a.uid !== undefined) this.uid = a.uid;
-    if (a.gid !== undefined) this.gid = a.gid;
-    if (a.atime) this.atime = a.atime;
-    if (a.mtime) this.mtime = a.mtime;
-    this.ctime = a.ctime ?? nowSpec();
+    applyAttrs(this, a);
     return 0;
   }
 }
