@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { MemoryFile } from '../sentry/mm/memfile';
 import { KvmPlatform, KvmUnavailable } from '../sentry/platform/kvm/kvm';
 import { buildRing0, CODE_PAGE } from '../sentry/platform/kvm/ring0';
+import { LAZY_GROUP, PageTables } from '../sentry/platform/kvm/pagetables';
+import { PROT_READ, PROT_WRITE } from '../src/abi/linux';
 import { KVM_UNUSABLE, run, RUNSC } from './harness';
 
 describe('kvm platform', () => {
@@ -38,6 +40,64 @@ describe('kvm platform', () => {
     ctx.resume();
     const stop = platform.wait(due ? process.hrtime.bigint() : null);
     expect(stop).toMatchObject({ kind: 'killed', detail: expect.stringMatching(/stayed in ring 0 for a second of CPU time/) });
+  });
+
+  // Page tables alone, no VM: which entries the guest sees, and what the host is told to forget.
+  describe('page tables', () => {
+    const PAGE = 4096;
+    const setup = (): { tables: PageTables; mf: MemoryFile; stale: [number, number][]; freed: number[] } => {
+      const mf = new MemoryFile();
+      const stale: [number, number][] = [];
+      const freed: number[] = [];
+      const tables = new PageTables(mf, mf.allocate(PAGE), 400, {
+        onTable: () => {},
+        onStaleFrames: (off, len) => stale.push([off, len]),
+        onTablesFreed: () => freed.push(1),
+      });
+      return { tables, mf, stale, freed };
+    };
+
+    it('frames the host does not hold stay lazy until a fault shows their group', () => {
+      const { tables, mf } = setup();
+      const off = mf.allocate(2 * LAZY_GROUP * PAGE);
+      const base = 0x4000_0000;
+      tables.map(base, 2 * LAZY_GROUP * PAGE, PROT_READ | PROT_WRITE, off, null);
+      // A fault on the second group's third page shows that group, aligned, and only it.
+      expect(tables.materialize(base + (LAZY_GROUP + 2) * PAGE)).toEqual(
+        Array.from({ length: LAZY_GROUP }, (_, k) => off + (LAZY_GROUP + k) * PAGE));
+      expect(tables.materialize(base + (LAZY_GROUP + 5) * PAGE)).toBeNull();
+      expect(tables.materialize(base)).toHaveLength(LAZY_GROUP);
+      // An address nothing maps is the workload's fault.
+      expect(tables.materialize(base + 4 * LAZY_GROUP * PAGE)).toBeNull();
+    });
+
+    it('resident frames are shown at once; changing or removing shown entries reports their frames, by runs', () => {
+      const { tables, mf, stale, freed } = setup();
+      const off = mf.allocate(4 * PAGE);
+      const base = 0x4000_0000;
+      // Pages 0 and 1 resident, 2 and 3 not.
+      tables.map(base, 4 * PAGE, PROT_READ | PROT_WRITE, off, Uint8Array.of(1, 1, 0, 0));
+      expect(tables.materialize(base)).toBeNull();
+      expect(tables.materialize(base + 3 * PAGE)).toEqual([off + 2 * PAGE, off + 3 * PAGE]);
+      tables.protect(base + 2 * PAGE, 2 * PAGE, PROT_READ);
+      expect(stale).toEqual([[off + 2 * PAGE, 2 * PAGE]]);
+      tables.unmap(base, 3 * PAGE);
+      expect(stale.slice(1)).toEqual([[off, 3 * PAGE]]);
+      // Entries never shown are never reported; freeing the tables is.
+      tables.map(base + 8 * PAGE, 4 * PAGE, PROT_READ, off, null);
+      tables.protect(base + 8 * PAGE, 4 * PAGE, PROT_READ | PROT_WRITE);
+      tables.unmap(base + 8 * PAGE, 4 * PAGE);
+      expect(stale).toHaveLength(2);
+      // Emptying all of user space (page 3 is still shown) keeps the tables and reports the frames;
+      // freeing the tables is reported.
+      tables.map(base, 2 * PAGE, PROT_READ, off, Uint8Array.of(1, 1));
+      tables.unmap(0, 2 ** 47);
+      expect(stale.slice(2)).toEqual([[off, 2 * PAGE], [off + 3 * PAGE, PAGE]]);
+      expect(tables.materialize(base)).toBeNull();
+      expect(freed).toHaveLength(0);
+      tables.destroy();
+      expect(freed).toHaveLength(1);
+    });
   });
 
   it('--platform accepts only ptrace and kvm', async () => {

@@ -52,6 +52,14 @@ export const ioctlBuf = libc.func('ioctl', 'int', ['int', 'unsigned long', 'void
   fd: number, req: number, arg: ArrayBufferView) => number;
 export const close = libc.func('int close(int fd)') as (fd: number) => number;
 
+const madvise = libc.func('int madvise(uintptr_t addr, size_t len, int advice)') as (addr: bigint, len: number, advice: number) => number;
+const MADV_DONTNEED = 4;
+const MADV_POPULATE_WRITE = 23;
+/** Faults [addr, addr+len) of the caller's mapping in, writable, so the host holds the pages; false on failure (Linux < 5.14: EINVAL). */
+export const populate = (addr: bigint, len: number): boolean => madvise(addr, len, MADV_POPULATE_WRITE) === 0;
+/** Unmaps [addr, addr+len) of the caller's shared mapping (its pages stay in the file; a touch maps them again). */
+export const dropMapping = (addr: bigint, len: number): boolean => madvise(addr, len, MADV_DONTNEED) === 0;
+
 const CLOCK_THREAD_CPUTIME_ID = 3;
 const clockGettime = libc.func('int clock_gettime(int clock, int64_t *ts)') as (clock: number, ts: BigInt64Array) => number;
 const cpuTs = new BigInt64Array(2);

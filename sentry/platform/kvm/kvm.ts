@@ -44,6 +44,8 @@ const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 const RING0_RUN_NS = 128_000_000n;
 /** CPU time a vCPU may spend in ring 0 past a request to stop before its process is failed. */
 const WATCHDOG_CPU_NS = 1_000_000_000n;
+/** Dead address spaces' page tables kept for new ones. */
+const POOLED_TABLES = 8;
 /** The real-time signal that ends time slices (glibc keeps 32-34 for itself). */
 const SLICE_SIGNAL = 40;
 /** MXCSR's place in an FXSAVE image, and the bits of it that may be set (MXCSR_MASK of SSE2 CPUs with DAZ). */
@@ -188,6 +190,12 @@ export class KvmPlatform implements Platform {
   private cr3 = -1;
   /** Tables of dead address spaces that CR3 may still hold, freed once the vCPU has left them. */
   private retired: PageTables[] = [];
+  /**
+   * Tables of dead address spaces, emptied, for new ones: freeing tables
+   * makes KVM forget every translation (dropTranslations), reusing them
+   * whole does not.
+   */
+  private readonly pooled: PageTables[] = [];
   private fsBase = 0n;
   private gsBase = 0n;
   private nextId = 1;
@@ -201,11 +209,14 @@ export class KvmPlatform implements Platform {
   private readonly sregs = new Uint8Array(312);
   /** Where the landing page's doorbell write is. */
   private readonly landing = kaddr(LANDING_PAGE, 0);
-  /** Page tables changed in ways the vCPU's cached translations may not follow. */
+  /** Page tables were freed (or a narrower invalidation failed): every translation KVM holds must go. */
   private shadowsStale = false;
   private readonly tableHooks = {
     onTable: (off: number): void => this.ensureSlots(off, PAGE),
-    onStale: (): void => {
+    onStaleFrames: (off: number, len: number): void => {
+      if (!this.shadowsStale && !this.forgetFrames(off, len)) this.shadowsStale = true;
+    },
+    onTablesFreed: (): void => {
       this.shadowsStale = true;
     },
   };
@@ -388,7 +399,7 @@ export class KvmPlatform implements Platform {
   }
 
   newProcess(): Context {
-    const tables = new PageTables(this.mf, this.kernelPdpt, KERNEL_PML4, this.tableHooks);
+    const tables = this.pooled.pop() ?? new PageTables(this.mf, this.kernelPdpt, KERNEL_PML4, this.tableHooks);
     return this.newContext(new Space(tables), new Group(), this.cleanFp.slice());
   }
 
@@ -418,9 +429,16 @@ export class KvmPlatform implements Platform {
     }
     if (this.fpOwner === c) this.fpOwner = null;
     if (--c.space.users === 0) {
-      // The vCPU still runs on the current tables until ring 0 loads the next ones.
-      if (this.cr3 === c.space.tables.root) this.retired.push(c.space.tables);
-      else c.space.tables.destroy();
+      const tables = c.space.tables;
+      if (this.pooled.length < POOLED_TABLES) {
+        tables.clearUser();
+        this.pooled.push(tables);
+      } else if (this.cr3 === tables.root) {
+        // The vCPU still runs on the current tables until ring 0 loads the next ones.
+        this.retired.push(tables);
+      } else {
+        tables.destroy();
+      }
     }
   }
 
@@ -444,7 +462,57 @@ export class KvmPlatform implements Platform {
   // ---- address spaces ----
   queueMap(ctx: Context, addr: number, len: number, prot: number, off: number): void {
     this.ensureSlots(off, len);
-    (ctx as KvmContext).space.tables.map(addr, len, prot, off);
+    (ctx as KvmContext).space.tables.map(addr, len, prot, off, this.residency(off, len));
+  }
+
+  /**
+   * Makes KVM drop its translations to the frames [off, off+len): dropping
+   * the Sentry's own mapping of them (their contents stay in the memory file)
+   * notifies KVM, which forgets every translation derived from it, in any
+   * address space; the guest's next touch maps them afresh from its page
+   * tables. False when that fails.
+   */
+  private forgetFrames(off: number, len: number): boolean {
+    for (let done = 0; done < len;) {
+      const i = Math.floor((off + done) / WINDOW_SIZE);
+      const n = Math.min(len - done, (i + 1) * WINDOW_SIZE - (off + done));
+      if (!kvm.dropMapping(this.mf.windowAddress(i) + BigInt(off + done - i * WINDOW_SIZE), n)) return false;
+      done += n;
+    }
+    return true;
+  }
+
+  /** mincore's answer for the memory file's [off, off+len) (bit 0 of each page's byte: resident), or null when it fails. */
+  private residency(off: number, len: number): Uint8Array | null {
+    const vec = new Uint8Array(Math.ceil(len / PAGE));
+    for (let done = 0; done < len;) {
+      const i = Math.floor((off + done) / WINDOW_SIZE);
+      const n = Math.min(len - done, (i + 1) * WINDOW_SIZE - (off + done));
+      const at = this.mf.windowAddress(i) + BigInt(off + done - i * WINDOW_SIZE);
+      if (libc.mincore(at, n, vec.subarray(done / PAGE)) < 0) return null;
+      done += n;
+    }
+    return vec;
+  }
+
+  /**
+   * A not-present fault on a lazy page: its group is shown to the guest and
+   * its frames brought in on the host, so that the host maps them with this
+   * fault's retry and its neighbours' (see pagetables.ts). False when the
+   * page is not lazy: the fault is the workload's.
+   */
+  private materialize(c: KvmContext, addr: number): boolean {
+    const frames = addr < 2 ** 47 ? c.space.tables.materialize(addr) : null;
+    if (!frames) return false;
+    // One madvise per run of consecutive frames within a window.
+    for (let i = 0; i < frames.length;) {
+      const w = Math.floor(frames[i]! / WINDOW_SIZE);
+      let j = i + 1;
+      while (j < frames.length && frames[j] === frames[j - 1]! + PAGE && Math.floor(frames[j]! / WINDOW_SIZE) === w) j++;
+      kvm.populate(this.mf.windowAddress(w) + BigInt(frames[i]! - w * WINDOW_SIZE), (j - i) * PAGE);
+      i = j;
+    }
+    return true;
   }
 
   queueUnmap(ctx: Context, addr: number, len: number): void {
@@ -539,11 +607,13 @@ export class KvmPlatform implements Platform {
   }
 
   /**
-   * Makes KVM forget every translation it derived from the guest page tables.
-   * A shadow MMU (PVM here) write-protects the tables against the guest's
-   * own writes, not the Sentry's, and a CR3 load or TLB flush keeps shadow
-   * pages it believes current; deleting a memory slot zaps them all. A
-   * one-page slot beyond guest memory is made and deleted for that.
+   * Makes KVM forget every translation it derived from the guest page tables,
+   * for freed tables (forgetFrames does for changed entries). A shadow MMU
+   * (PVM here) write-protects the tables against the guest's own writes, not
+   * the Sentry's, and a CR3 load or TLB flush keeps shadow pages it believes
+   * current, also those of freed tables, which a table reusing their pages
+   * would find; deleting a memory slot zaps them all. A one-page slot beyond
+   * guest memory is made and deleted for that.
    */
   private dropTranslations(): void {
     const r = new DataView(new ArrayBuffer(32));
@@ -609,14 +679,17 @@ export class KvmPlatform implements Platform {
       }
       switch (reason) {
         case kvm.KVM_EXIT.IO:
+        case kvm.KVM_EXIT.MMIO: {
           this.run.setUint8(0, 0);
           // Ring 0 went through restore, so CR3 no longer holds retired tables.
           if (this.retired.length > 0) this.freeRetired();
-          return this.decode(c, this.run.getUint16(34, true));
-        case kvm.KVM_EXIT.MMIO:
-          this.run.setUint8(0, 0);
-          if (this.retired.length > 0) this.freeRetired();
-          return this.decode(c, this.run.getBigUint64(32, true) === BigInt(DOORBELL_GPA) ? SYSCALL_PORT : -1);
+          const port = reason === kvm.KVM_EXIT.IO ? this.run.getUint16(34, true)
+            : this.run.getBigUint64(32, true) === BigInt(DOORBELL_GPA) ? SYSCALL_PORT : -1;
+          const stop = this.decode(c, port);
+          if (stop) return stop;
+          // Handled here (a lazy page made present): ring 0 retries the access.
+          continue;
+        }
         default:
           return this.fail(c, `unexpected VM exit ${EXIT_NAMES[reason] ?? reason}${reason === kvm.KVM_EXIT.FAIL_ENTRY ? ` (reason ${this.run.getBigUint64(32, true)})` : ''}`);
       }
@@ -656,8 +729,8 @@ export class KvmPlatform implements Platform {
     return { id: c.id, kind: 'killed', value: SIGKILL, detail: `${why} (last user rip 0x${c.regs.get(R.rip).toString(16)})` };
   }
 
-  /** Reads c's registers and says what the exit through port meant. */
-  private decode(c: KvmContext, port: number): Stop {
+  /** Reads c's registers and says what the exit through port meant; null if the platform handled it itself. */
+  private decode(c: KvmContext, port: number): Stop | null {
     const r = c.regs;
     const rip = this.kregs.getBigUint64(128, true);
     const codePage = kaddr(CODE_PAGE, 0);
@@ -681,8 +754,8 @@ export class KvmPlatform implements Platform {
     return this.fault(c, SIGSEGV, SI_KERNEL, 0);
   }
 
-  /** An exit from ring 0's vector stubs: the registers are in the save area. */
-  private decodeRing0(c: KvmContext, port: number): Stop {
+  /** An exit from ring 0's vector stubs: the registers are in the save area; null if the platform handled it. */
+  private decodeRing0(c: KvmContext, port: number): Stop | null {
     const r = c.regs;
     const userCs = (this.data.getUint32(SAVE_OFF + R.cs * 8, true) & 3) === 3;
     if (!userCs) {
@@ -704,6 +777,7 @@ export class KvmPlatform implements Platform {
       case 6: return this.fault(c, SIGILL, ILL_ILLOPN, rip);
       case 14: {
         const cr2 = Number(this.data.getBigUint64(CR2_SLOT, true));
+        if (!(error & 1) && this.materialize(c, cr2)) return null;
         return this.fault(c, SIGSEGV, error & 1 ? SEGV_ACCERR : SEGV_MAPERR, cr2);
       }
       case 16:
