@@ -1,7 +1,8 @@
 // The Sentry's confinement (issue 7, the second layer under the Sentry).
 //
 // Stage 1 runs before Node, in dist/launcher (runsc/launcher.ts), which
-// bin/runsc puts in front of `runsc do`: new mount, PID, IPC and UTS
+// bin/runsc puts in front of `runsc do` and `create` in front of an OCI
+// sandbox (runsc/sandbox_launch.ts): new mount, PID, IPC and UTS
 // namespaces, a network namespace unless --network=host, a user namespace
 // with --rootless (the user's ids mapped to 0), private mounts,
 // no_new_privs, and a bounding set of SENTRY_BOUNDING. The Sentry is pid 1 of
@@ -51,17 +52,29 @@ const CLONE_THREAD = 0x10000;
  */
 export const SENTRY_BOUNDING = [...KEEP_CAPS.keys(), ...SETUP_CAPS];
 
+const CAP_NET_BIND_SERVICE = 10;
+/**
+ * Kept with --network=host: the host checks a bind below port 1024 against
+ * the Sentry's own credentials (engines such as docker lower
+ * ip_unprivileged_port_start with a sysctl in the spec, which runsc does not
+ * apply; Kubernetes gives containers this capability instead).
+ */
+const HOST_NETWORK_CAPS = [CAP_NET_BIND_SERVICE];
+
 export interface ConfineOptions {
   network: string;
   rootless: boolean;
+  /** A new network namespace; by default, unless --network=host (an OCI sandbox decides by its spec: runsc/netns.ts). */
+  freshNetns?: boolean;
 }
 
 /** The launcher's arguments (before the program) for a Sentry started with o. */
 export function launcherArgs(o: ConfineOptions, uid: number, gid: number): string[] {
   let flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID;
-  if (o.network !== 'host') flags |= CLONE_NEWNET;
+  if (o.freshNetns ?? o.network !== 'host') flags |= CLONE_NEWNET;
   if (o.rootless) flags |= CLONE_NEWUSER;
-  return [String(flags), capMask(SENTRY_BOUNDING), String(OPT_FORK), o.rootless ? `0 ${uid} 1` : '-', o.rootless ? `0 ${gid} 1` : '-'];
+  const keep = o.network === 'host' ? [...SENTRY_BOUNDING, ...HOST_NETWORK_CAPS] : SENTRY_BOUNDING;
+  return [String(flags), capMask(keep), String(OPT_FORK), o.rootless ? `0 ${uid} 1` : '-', o.rootless ? `0 ${gid} 1` : '-'];
 }
 
 /** The hidden flag the launched Sentry carries (bin/runsc adds it). */
@@ -101,7 +114,7 @@ function check(r: number, step: string): void {
 }
 
 /** Stage 2; see the top of this file. `mountPoint` is any directory to build the new root on. */
-export function confineSentry(mountPoint = '/tmp'): void {
+export function confineSentry(needs: FilterNeeds, mountPoint = '/tmp'): void {
   if (process.pid !== 1) throw new SentryConfineError('namespaces', 'not pid 1 of a new PID namespace: was the launcher skipped?');
   if (libc.prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) !== 1) throw new SentryConfineError('no_new_privs', 'not set');
   check(libc.mount('none', mountPoint, 'tmpfs', MS_NOSUID | MS_NODEV | MS_NOEXEC, 'mode=0555,size=16k'), `tmpfs on ${mountPoint}`);
@@ -112,12 +125,20 @@ export function confineSentry(mountPoint = '/tmp'): void {
   check(libc.umount2('.', MNT_DETACH), 'detach the old root');
   check(libc.chdir('/'), 'chdir /');
   check(libc.mount(null, '/', null, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, null), 'read-only root');
-  for (let c = 0; c < 64 && libc.prctl(PR_CAPBSET_READ, c, 0, 0, 0) >= 0; c++) check(libc.prctl(PR_CAPBSET_DROP, c, 0, 0, 0), `drop capability ${c}`);
+  const keep = needs.hostNetwork ? HOST_NETWORK_CAPS : [];
+  for (let c = 0; c < 64 && libc.prctl(PR_CAPBSET_READ, c, 0, 0, 0) >= 0; c++) {
+    if (!keep.includes(c)) check(libc.prctl(PR_CAPBSET_DROP, c, 0, 0, 0), `drop capability ${c}`);
+  }
   check(libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), 'clear ambient capabilities');
   const hdr = new Uint8Array(8);
   new DataView(hdr.buffer).setUint32(0, LINUX_CAPABILITY_VERSION_3, true);
-  check(libc.capset(hdr, new Uint8Array(24)), 'capset');
-  check(libc.seccompSetFilter(SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG, sentryFilter()), 'seccomp');
+  // struct __user_cap_data_struct[2]: effective, permitted, inheritable for capabilities 0-31, then 32-63.
+  const data = new DataView(new ArrayBuffer(24));
+  const mask = keep.reduce((m, c) => m | (1 << c), 0);
+  data.setUint32(0, mask, true);
+  data.setUint32(4, mask, true);
+  check(libc.capset(hdr, new Uint8Array(data.buffer)), 'capset');
+  check(libc.seccompSetFilter(SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_LOG, sentryFilter(needs)), 'seccomp');
 }
 
 /**
@@ -173,6 +194,7 @@ export const SENTRY_SYSCALLS: ReadonlyMap<number, string> = new Map([
   [204, 'sched_getaffinity: libuv sizes its thread pool'],
   [223, 'timer_settime: the KVM platform arms its time-slice timer'],
   [218, 'set_tid_address: new threads'],
+  [219, 'restart_syscall: the kernel resumes a timed wait (poll, futex, epoll_wait) that a freeze (runsc pause) or a stop interrupted'],
   [228, 'clock_gettime: when the vDSO is not used'],
   [231, 'exit_group: the Sentry exits with the workload\'s status'],
   [232, 'epoll_wait: the host poller collects ready host fds (sentry/platform/hostpoll.ts)'],
@@ -189,6 +211,41 @@ export const SENTRY_SYSCALLS: ReadonlyMap<number, string> = new Map([
   [334, 'rseq: glibc registers each new thread'],
 ]);
 
+/**
+ * Added with --network=host, where the workload's AF_INET and AF_INET6
+ * sockets are host sockets (sentry/net/hostinet.ts). `socket` is allowed for
+ * those two families only.
+ */
+export const HOST_NETWORK_SYSCALLS: ReadonlyMap<number, string> = new Map([
+  [41, 'socket: a workload\'s inet socket, AF_INET and AF_INET6 only'],
+  [42, 'connect: the workload connects a host socket'],
+  [44, 'sendto: data and datagrams out'],
+  [45, 'recvfrom: data and datagrams in'],
+  [48, 'shutdown'],
+  [49, 'bind'],
+  [50, 'listen'],
+  [52, 'getpeername'],
+  [54, 'setsockopt: the workload\'s socket options, passed through'],
+  [288, 'accept4: a host socket\'s connections'],
+]);
+
+/** Added in an OCI sandbox, which serves its control socket (runsc/control.ts; the listener is passed in). */
+export const CONTROL_SYSCALLS: ReadonlyMap<number, string> = new Map([
+  [288, 'accept4: connections of runsc start, kill, exec'],
+  [46, 'sendmsg: answers on the control socket'],
+  [54, 'setsockopt: receive timeouts on control connections (SO_RCVTIMEO)'],
+  [234, 'tgkill: the control socket\'s watcher thread rings the Kernel\'s doorbell (runsc/control.ts)'],
+]);
+
+/** What a confined Sentry needs besides SENTRY_SYSCALLS. */
+export interface FilterNeeds {
+  hostNetwork?: boolean;
+  control?: boolean;
+}
+
+const NR_SOCKET = 41;
+const AF_INET = 2;
+const AF_INET6 = 10;
 const NR_PTRACE = 101;
 /** Requests that would take a new tracee: stubs are seized before the filter, their forks are traced automatically. */
 const PTRACE_NEW_TRACEE = [0 /* TRACEME */, 16 /* ATTACH */, 0x4206 /* SEIZE */];
@@ -197,12 +254,17 @@ const NR_CLONE3 = 435;
 const ENOSYS = 38;
 
 /**
- * SENTRY_SYSCALLS as a filter, plus ptrace on existing tracees, clone for
- * threads only, and clone3 refused (ENOSYS: glibc then uses clone).
+ * SENTRY_SYSCALLS as a filter (with the lists needs adds), plus ptrace on
+ * existing tracees, clone for threads only, and clone3 refused (ENOSYS:
+ * glibc then uses clone).
  */
-export function sentryFilter(): Uint8Array {
+export function sentryFilter(needs: FilterNeeds = {}): Uint8Array {
+  const allowed = new Set(SENTRY_SYSCALLS.keys());
+  if (needs.hostNetwork) for (const nr of HOST_NETWORK_SYSCALLS.keys()) if (nr !== NR_SOCKET) allowed.add(nr);
+  if (needs.control) for (const nr of CONTROL_SYSCALLS.keys()) allowed.add(nr);
   const p = new Bpf().load(DATA_ARCH).jeq(AUDIT_ARCH_X86_64, null, 'kill').load(DATA_NR);
-  for (const nr of SENTRY_SYSCALLS.keys()) p.jeq(nr, 'allow');
+  for (const nr of allowed) p.jeq(nr, 'allow');
+  if (needs.hostNetwork) p.jeq(NR_SOCKET, 'socket');
   p.jeq(NR_PTRACE, 'ptrace');
   p.jeq(NR_CLONE3, 'nosys');
   p.jeq(NR_CLONE, null, 'kill');
@@ -212,6 +274,7 @@ export function sentryFilter(): Uint8Array {
   p.label('ptrace').load(dataArg(0));
   for (const req of PTRACE_NEW_TRACEE) p.jeq(req, 'kill');
   p.jeq(0, 'allow', 'allow');
+  if (needs.hostNetwork) p.label('socket').load(dataArg(0)).jeq(AF_INET, 'allow').jeq(AF_INET6, 'allow', 'kill');
   return p.label('allow').ret(SECCOMP_RET_ALLOW)
     .label('nosys').ret(SECCOMP_RET_ERRNO | ENOSYS)
     .label('kill').ret(SECCOMP_RET_KILL_PROCESS)

@@ -1,5 +1,6 @@
 // The sandbox's control socket: a SOCK_SEQPACKET Unix socket in the
-// container's state directory (runsc/container.ts controlAddress). Each
+// container's state directory (runsc/container.ts controlAddress), bound by
+// `create` and passed to the confined sandbox as a listening fd. Each
 // request is one message, a JSON object with an "op", possibly carrying fds
 // (SCM_RIGHTS: `exec` sends the new process's stdio); each answer is one
 // message, {"ok":true,…} or {"ok":false,"error":"…"}. A connection may stay
@@ -23,6 +24,8 @@ import { OciError } from './container';
 
 /** Layout of the Int32Array the main thread shares with the watcher. */
 export const SHARED = { ack: 0, doorbellTid: 1, wake: 2, count: 3, doorbellSignal: 4, fds: 5, slots: 64 } as const;
+/** The watcher's first message: it is loaded. */
+export const UP = 'up';
 /** How long a client may take to send its request once connected. */
 const REQUEST_TIMEOUT_MS = 5_000;
 const POLLIN = 1;
@@ -91,15 +94,16 @@ export class ControlServer {
   private readonly shared = new Int32Array(new SharedArrayBuffer(4 * (SHARED.fds + SHARED.slots)));
   private readonly worker: Worker;
 
-  constructor(address: string, private readonly handle: (req: Request, fds: number[], conn: Connection) => void) {
-    if (!address.startsWith('\0')) fs.rmSync(address, { force: true });
-    const fd = unix.socket(unix.SOCK_SEQPACKET | unix.SOCK_NONBLOCK);
-    if (fd < 0 || unix.bind(fd, address) < 0 || unix.listen(fd, 64) < 0) {
-      throw new Error(`control socket ${address.replace('\0', '@')}: errno ${unix.errno()}`);
-    }
-    this.listenFd = fd;
-    this.worker = new Worker(path.join(__dirname, 'control-worker.js'), { workerData: { listenFd: fd, shared: this.shared } });
-    this.worker.on('message', () => this.serve());
+  /** Resolves once the watcher thread has loaded everything it needs (the Sentry may then be confined). */
+  readonly up: Promise<void>;
+
+  /** Serves listenFd, a listening socket (listenControl's, which `create` passes to the sandbox). */
+  constructor(listenFd: number, private readonly handle: (req: Request, fds: number[], conn: Connection) => void) {
+    this.listenFd = listenFd;
+    this.worker = new Worker(path.join(__dirname, 'control-worker.js'), { workerData: { listenFd, shared: this.shared } });
+    this.up = new Promise((resolve) => {
+      this.worker.on('message', (m) => { if (m === UP) resolve(); else this.serve(); });
+    });
     this.worker.on('error', (e) => { throw e; });
   }
 
@@ -155,6 +159,18 @@ export class ControlServer {
     Atomics.store(this.shared, SHARED.ack, 1);
     Atomics.notify(this.shared, SHARED.ack);
   }
+}
+
+/** A non-blocking listening control socket bound at address (a path, replaced if there, or an abstract name). */
+export function listenControl(address: string): number {
+  if (!address.startsWith('\0')) fs.rmSync(address, { force: true });
+  const fd = unix.socket(unix.SOCK_SEQPACKET | unix.SOCK_NONBLOCK);
+  if (fd < 0 || unix.bind(fd, address) < 0 || unix.listen(fd, 64) < 0) {
+    const e = unix.errno();
+    if (fd >= 0) unix.close(fd);
+    throw new Error(`control socket ${address.replace('\0', '@')}: errno ${e}`);
+  }
+  return fd;
 }
 
 /** A client connection to a sandbox's control socket (synchronous: the CLI has nothing else to do). */

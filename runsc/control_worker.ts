@@ -5,7 +5,7 @@
 // polling again.
 import { parentPort, workerData } from 'node:worker_threads';
 import * as unix from '../src/ffi/unix';
-import { SHARED } from './control';
+import { SHARED, UP } from './control';
 
 const POLLIN = 1;
 const { listenFd, shared } = workerData as { listenFd: number; shared: Int32Array };
@@ -29,4 +29,6 @@ function watch(): void {
   }
   Atomics.wait(shared, SHARED.ack, 0);
 }
+// Everything is loaded: the sandbox may confine itself (no more files to open).
+parentPort!.postMessage(UP);
 for (;;) watch();

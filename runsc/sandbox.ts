@@ -12,13 +12,17 @@
 //                              the connection then carries {"op":"signal","sig":N}
 //                              to it and, last, {"exit":STATUS}
 //
-// Readiness (or a one-line reason it cannot be created) goes to fd 3, a pipe
-// `create` reads. fds 0-2 are the container's stdio. The process exits with
-// the container's exit status (128+N when signal N killed init), which is how
-// the engine's shim learns it, and writes that code to STATE/exit first for
+// It runs confined (runsc/sandbox_launch.ts has the fds `create` passes:
+// stdio, the readiness pipe, the control socket's listener, STATE/exit):
+// once everything is up it pivots into an empty root and installs the
+// Sentry's seccomp filter (runsc/confine.ts), so it never opens a host path
+// after that. Readiness (or a one-line reason it cannot be created) goes to
+// the pipe. The process exits with the container's exit status (128+N when
+// signal N killed init) and writes that code to STATE/exit first for
 // `runsc wait`. While init runs, the Kernel's loop owns the thread; the
 // control socket's watcher rings the Kernel's doorbell to get a turn
-// (SIGKILL does not ask: `runsc kill` kills this process).
+// (SIGKILL does not ask: `runsc kill` kills the launcher, whose death kills
+// this process).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -26,7 +30,7 @@ import { isatty } from 'node:tty';
 import { makeLogger, type Logger } from '../src/log';
 import { parseSpec, isBind, isReadOnly, RLIMITS, SpecError, type Spec, type MountSpec, type ProcessSpec, parseProcessObject } from '../src/oci/spec';
 import { errnoMessage } from '../src/abi/errno';
-import { SI_USER, F_SETFD, FD_CLOEXEC, TIOCSCTTY } from '../src/abi/linux';
+import { SI_USER, F_SETFD, FD_CLOEXEC, TIOCGSID, TIOCSCTTY } from '../src/abi/linux';
 import { GoferClient } from '../sentry/fsgofer/client';
 import { VFS } from '../sentry/vfs/vfs';
 import { FDTable } from '../sentry/vfs/fdtable';
@@ -37,10 +41,11 @@ import { ramBytes } from '../sentry/kernel/machine';
 import * as unix from '../src/ffi/unix';
 import * as libc from '../src/ffi/libc';
 import type { PlatformName } from '../sentry/platform/create';
-import { controlAddress } from './container';
 import { ControlServer, type Connection, type Request } from './control';
 import { Cgroup, parseResources, type CgroupPaths } from './cgroup';
-import { joinSpecNetns } from './netns';
+import { joinSandboxNetns, sandboxNetns } from './netns';
+import { confineSentry } from './confine';
+import { SANDBOX_FD } from './sandbox_launch';
 import { startGofer } from './gofer';
 import { installStdio } from './stdio';
 import { HostFD, type HostTerminal } from '../sentry/vfs/host';
@@ -65,11 +70,10 @@ export interface SandboxOptions {
   cgroup?: CgroupPaths;
   /** --total-memory: the sandbox's memory, over linux.resources.memory.limit. */
   totalMemory?: number;
-  /** Host fds init gets as its fds 3, 4, … (runc's --preserve-fds; create passes them after READY_FD). */
+  /** Host fds init gets as its fds 3, 4, … (runc's --preserve-fds; create passes them from SANDBOX_FD.preserved on). */
   preservedFds?: number[];
 }
 
-const READY_FD = 3;
 /** The kernel's "no limit" (sentry/kernel/kernel.ts RLIM_INFINITY). */
 const RLIM_INFINITY = Number.MAX_SAFE_INTEGER;
 /** SIGINT, SIGQUIT, SIGTSTP: what a terminal's keys generate. */
@@ -200,8 +204,8 @@ function findProgram(vfs: VFS, cwd: string, cmd: string, env: string[]): string 
 
 function tellCreate(msg: string): void {
   try {
-    fs.writeSync(READY_FD, `${msg.replace(/\n/g, ' ')}\n`);
-    fs.closeSync(READY_FD);
+    fs.writeSync(SANDBOX_FD.ready, `${msg.replace(/\n/g, ' ')}\n`);
+    fs.closeSync(SANDBOX_FD.ready);
   } catch {
     // create went away: nothing to tell.
   }
@@ -330,20 +334,30 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
   }
   const exitWith = (code: number): never => {
     try {
-      fs.writeFileSync(path.join(o.stateDir, 'exit'), String(code));
+      fs.writeSync(SANDBOX_FD.exit, String(code));
     } catch {
-      // The state directory is gone (deleted): nobody waits.
+      // Nobody waits.
     }
     // Not process.exit: it would wait for the control socket's watcher, blocked in poll().
     traceMark('exit');
     unix.exitNow(code);
   };
 
+  // The control socket's watcher thread loads while the sandbox is built; requests are served once it is ready.
+  let handle: (req: Request, hostFds: number[], conn: Connection) => void = (req, hostFds) => {
+    for (const fd of hostFds) unix.close(fd);
+    throw new Error('the sandbox is not ready');
+  };
+  const server = new ControlServer(SANDBOX_FD.control, (req, hostFds, conn) => handle(req, hostFds, conn));
   // A terminal as stdio (process.terminal) becomes this session's controlling terminal, so the
   // signals its keys generate (^C, ^Z, ^\) reach this process, which passes them to the
-  // Sentry's foreground process group (runsc/stdio.ts). Not a session leader (run in the
-  // foreground of the caller's own terminal): EPERM, and the caller's terminal already does.
-  if (isatty(0)) unix.ioctlInt(0, TIOCSCTTY, 0);
+  // Sentry's foreground process group (runsc/stdio.ts). The launcher leads create's new
+  // session, so this process makes one of its own first; a terminal that already has a
+  // session (run in the foreground of the caller's own terminal) already does the job.
+  if (isatty(0) && unix.ioctlBuf(0, TIOCGSID, new Uint8Array(4)) < 0) {
+    unix.setsid();
+    unix.ioctlInt(0, TIOCSCTTY, 0);
+  }
   // The preserved fds are init's only: not inherited by the Gofers and stubs this process starts.
   for (const fd of o.preservedFds ?? []) libc.fcntl(fd, F_SETFD, FD_CLOEXEC);
   let b: Built;
@@ -353,7 +367,7 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     b = build(o, log, errFd);
   } catch (e) {
     tellCreate(e instanceof SpecError ? e.message : `cannot create the sandbox: ${(e as Error).message}`);
-    process.exit(1);
+    unix.exitNow(1);
   }
   const { spec, kernel, vfs, fds } = b;
   const proc = spec.process!;
@@ -456,7 +470,7 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     conn.keep((m) => { if (m.op === 'signal') signal(Number(m['sig'])); }, () => signal(9));
   };
 
-  const server = new ControlServer(controlAddress(o.stateDir), (req, hostFds, conn) => {
+  handle = (req: Request, hostFds: number[], conn: Connection): void => {
     if (req.op === 'exec') {
       exec(req, hostFds, conn);
       return;
@@ -481,14 +495,16 @@ export async function runSandbox(o: SandboxOptions): Promise<never> {
     } else {
       answer(`unknown request ${JSON.stringify(req.op)}`);
     }
-  });
+  };
   try {
-    // The spec's network namespace, in either mode: the engine's hooks set it up by this
-    // process's pid. After the control socket is bound (an abstract one would belong to it).
-    joinSpecNetns(spec);
+    joinSandboxNetns(sandboxNetns(spec, o.network ?? 'none'));
+    // Everything the Sentry needs from the host is open: confine it.
+    await server.up;
+    kernel.platform.prepare();
+    confineSentry({ control: true, hostNetwork: o.network === 'host' });
   } catch (e) {
     tellCreate((e as Error).message);
-    process.exit(1);
+    unix.exitNow(1);
   }
   traceMark('ready');
   tellCreate('ok');

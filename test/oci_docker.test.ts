@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as http from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 const RUNSC = path.resolve(__dirname, '..', 'bin', 'runsc');
 const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -128,9 +128,13 @@ describe.skipIf(!canRun)('docker --runtime=runsc', () => {
     expect(imp.status, imp.stderr).toBe(0);
   }, 180_000);
 
+  // A turn of the event loop between tests: these tests block it (spawnSync), and a minute of them
+  // in a row would hold vitest's own messages past its RPC timeout.
+  beforeEach(() => new Promise<void>((r) => setImmediate(r)));
+
   afterAll(async () => {
     if (!canRun) return;
-    docker(['rm', '-f', 'stopme', 'killme', 'rmme', 'execme', 'statme', 'ttyexec', 'web'], 30_000);
+    docker(['rm', '-f', 'stopme', 'killme', 'rmme', 'execme', 'statme', 'ttyexec', 'web', 'confined', 'confinedhost'], 30_000);
     spawnSync('ctr', ['-a', containerdSock, '-n', CTR_NS, 'containers', 'rm', 'ctr1'], { stdio: 'ignore' });
     spawnSync('ctr', ['-a', containerdSock, '-n', CTR_NS, 'images', 'rm', 'docker.io/library/runsc-busybox:latest'], { stdio: 'ignore' });
     const pid = Number(fs.existsSync(path.join(dir, 'dockerd.pid')) ? fs.readFileSync(path.join(dir, 'dockerd.pid'), 'utf8') : daemonPid);
@@ -201,6 +205,30 @@ describe.skipIf(!canRun)('docker --runtime=runsc', () => {
     // Only the shell and its children are processes.
     expect(Number(lines[lines.indexOf('www') + 1])).toBeLessThanOrEqual(3);
     expect(r.stdout).toContain("ls: /home: No such file or directory");
+  });
+
+  it('the Sentry is confined: its own namespaces (docker\'s network namespace with --network=host), an empty root, no capabilities, seccomp on every thread', () => {
+    for (const [runtime, name] of [['runsc', 'confined'], ['runsc-host', 'confinedhost']] as const) {
+      expect(docker(['run', '-d', '--name', name, `--runtime=${runtime}`, 'runsc-busybox', 'sleep', '1000']).status).toBe(0);
+      try {
+        // docker's State.Pid is create's pid file: the launcher, whose child is the Sentry.
+        const launcher = Number(docker(['inspect', '-f', '{{.State.Pid}}', name]).stdout.trim());
+        const [sentry] = fs.readFileSync(`/proc/${launcher}/task/${launcher}/children`, 'utf8').trim().split(/\s+/).map(Number);
+        const ns = (pid: number | 'self', kind: string): string => fs.readlinkSync(`/proc/${pid}/ns/${kind}`);
+        for (const kind of ['mnt', 'pid', 'ipc', 'uts', 'net']) expect(ns(sentry!, kind), `${runtime}: ${kind}`).not.toBe(ns('self', kind));
+        // The namespace docker configured (by the pid it was given) is the one whose stack the Sentry's sockets use.
+        expect(ns(sentry!, 'net'), runtime).toBe(ns(launcher, 'net'));
+        expect(fs.readdirSync(`/proc/${sentry}/root`), `${runtime}: the root holds only /proc`).toEqual(['proc']);
+        for (const tid of fs.readdirSync(`/proc/${sentry}/task`)) {
+          expect(fs.readFileSync(`/proc/${sentry}/task/${tid}/status`, 'utf8'), `${runtime}: thread ${tid}`).toMatch(/^Seccomp:\s+2$/m);
+        }
+        // None, or with --network=host only CAP_NET_BIND_SERVICE (docker's port 80 in its namespace).
+        expect(fs.readFileSync(`/proc/${sentry}/status`, 'utf8')).toMatch(runtime === 'runsc' ? /^CapEff:\s+0{16}$/m : /^CapEff:\s+0{13}400$/m);
+        expect(docker(['exec', name, 'echo', 'still-serving']).stdout).toBe('still-serving\n');
+      } finally {
+        docker(['rm', '-f', name]);
+      }
+    }
   });
 
   it('docker stats --no-stream, docker pause/unpause', () => {

@@ -82,7 +82,11 @@ export function doCommand(program: Command): void {
       const gofer = startGofer([{ dir: path.resolve(o.root), readOnly: overlay }], log);
       const client = new GoferClient(gofer.fds[0]!, true);
       const vfs = new VFS({ gofer: client, overlay, fileAccess: g.fileAccess });
-      const kernel = new Kernel({ vfs, log, strace: g.strace, hostname: hostname(), platform: g.platform, totalMemory: g.totalMemory });
+      // --network=host: the workload's inet sockets are the host's (the launcher kept the host's network namespace).
+      const hostNetwork = g.network === 'host';
+      const kernel = new Kernel({
+        vfs, log, strace: g.strace, hostname: hostname(), platform: g.platform, totalMemory: g.totalMemory, hostNetwork,
+      });
       if (gofer.pid) {
         kernel.platform.pin(gofer.pid);
         kernel.watchVital(gofer.pid, 'the Gofer');
@@ -101,7 +105,7 @@ export function doCommand(program: Command): void {
       }
       // Everything the Sentry needs from the host is open now: confine it.
       kernel.platform.prepare();
-      confineSentry();
+      confineSentry({ hostNetwork });
       const uid = process.getuid!();
       const gid = process.getgid!();
       const envp = Object.entries(process.env).map(([k, v]) => `${k === STASHED_CA_CERTS ? 'NODE_EXTRA_CA_CERTS' : k}=${v}`);

@@ -22,6 +22,7 @@ import {
   sandboxAlive, sleepMs, startTimeOf, stateJson, statusOf, withLock, withLockAsync, writeAtomic, writeState, type ContainerState,
 } from '../container';
 import { runSandbox } from '../sandbox';
+import { SANDBOX_FD, launchSandbox, recordedExit } from '../sandbox_launch';
 import { control } from '../control';
 import { runExec } from '../exec';
 import { consoleSlave } from '../console';
@@ -126,20 +127,25 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
     // With a terminal, the pty's slave is the container's stdio and the engine gets the master.
     if (spec.process!.terminal) tty = consoleSlave(o.consoleSocket!, spec.process!.consoleSize);
     const cgroupFlag = cgroup ? ['--cgroup', JSON.stringify(cgroup.paths)] : [];
-    // fd 3 is the readiness pipe; the preserved fds follow it, and the sandbox is told where (they become 3, 4, … in the Sentry).
-    const preservedFlag = preserved.length ? ['--preserved-fds', preserved.map((_, i) => 4 + i).join(',')] : [];
-    child = spawn(process.execPath, [path.join(__dirname, 'runsc.js'), ...globalFlags(g), 'sandbox', '--bundle', bundle, '--state-dir', dir,
-      ...preservedFlag, ...cgroupFlag, id], {
-      stdio: [...(tty === null ? ['inherit', 'inherit', 'inherit'] as const : [tty, tty, tty]), 'pipe', ...preserved],
-      detached,
+    // The preserved fds follow the sandbox's own, and the sandbox is told where (they become 3, 4, … in the Sentry).
+    const preservedFlag = preserved.length ? ['--preserved-fds', preserved.map((_, i) => SANDBOX_FD.preserved + i).join(',')] : [];
+    child = launchSandbox({
+      dir, spec, network: g.network, rootless: g.rootless, detached, preserved,
+      args: [...globalFlags(g), 'sandbox', '--bundle', bundle, '--state-dir', dir, ...preservedFlag, ...cgroupFlag, id],
+      stdio: tty === null ? ['inherit', 'inherit', 'inherit'] : [tty, tty, tty],
     });
     const c = child;
+    // The launcher, waiting outside the sandbox's PID namespace, is one of its host processes too.
+    if (cgroup && c.pid) cgroup.enter(c.pid);
     const answer = await new Promise<string>((resolve) => {
       let buf = '';
       const ready = c.stdio[3] as NodeJS.ReadableStream;
       ready.setEncoding('utf8');
-      ready.on('data', (d: string) => { buf += d; });
-      ready.on('end', () => resolve(buf.split('\n')[0] || 'the sandbox process exited before it was ready'));
+      // The first line: the launcher keeps its copy of the pipe open while the sandbox runs.
+      ready.on('data', (d: string) => { buf += d; if (buf.includes('\n')) resolve(buf.split('\n')[0]!); });
+      c.on('close', (code) => resolve(buf.split('\n')[0] || (code !== null && code > 0 && code < 128
+        ? `cannot confine the sandbox (errno ${code}): namespaces need root, or --rootless`
+        : 'the sandbox process exited before it was ready')));
       c.on('error', (e) => resolve(`cannot start the sandbox process: ${e.message}`));
     });
     (c.stdio[3] as NodeJS.ReadableStream & { destroy(): void }).destroy();
@@ -410,11 +416,7 @@ function sentryOomKills(g: GlobalOptions, id: string): number {
 
 /** The exit code the sandbox recorded, or 137 if it was killed before it could. */
 function exitCode(g: GlobalOptions, id: string): number {
-  try {
-    return Number(fs.readFileSync(path.join(containerDir(g.root, id), 'exit'), 'utf8'));
-  } catch {
-    return 128 + SIGKILL;
-  }
+  return recordedExit(containerDir(g.root, id)) ?? 128 + SIGKILL;
 }
 
 export function ociCommands(program: Command): void {

@@ -41,6 +41,8 @@ int main(int argc, char **argv) {
   else if (!strcmp(what, "execve")) execl("/bin/true", "true", (char *)NULL);
   else if (!strcmp(what, "mount")) mount("none", "/mnt", "tmpfs", 0, NULL);
   else if (!strcmp(what, "socket")) socket(AF_INET, SOCK_STREAM, 0);
+  else if (!strcmp(what, "socket-unix")) socket(AF_UNIX, SOCK_STREAM, 0);
+  else if (!strcmp(what, "socket-netlink")) socket(AF_NETLINK, SOCK_RAW, 0);
   else if (!strcmp(what, "ptrace-attach")) ptrace(PTRACE_ATTACH, getppid(), 0, 0);
   else if (!strcmp(what, "unshare")) unshare(CLONE_NEWUSER);
   else if (!strcmp(what, "getpid")) syscall(SYS_getpid);
