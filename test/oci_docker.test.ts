@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as http from 'node:http';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const RUNSC = path.resolve(__dirname, '..', 'bin', 'runsc');
 const have = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -127,10 +127,6 @@ describe.skipIf(!canRun)('docker --runtime=runsc', () => {
     });
     expect(imp.status, imp.stderr).toBe(0);
   }, 180_000);
-
-  // A turn of the event loop between tests: these tests block it (spawnSync), and a minute of them
-  // in a row would hold vitest's own messages past its RPC timeout.
-  beforeEach(() => new Promise<void>((r) => setImmediate(r)));
 
   afterAll(async () => {
     if (!canRun) return;
