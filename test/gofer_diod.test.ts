@@ -19,6 +19,8 @@ import { GoferFS, GoferInode } from '../sentry/vfs/gofer';
 
 const DIOD = '/usr/sbin/diod';
 let root = '';
+/** diod's working directory: it raises its own core limit and dumps core as it exits, so the core lands here, not in the tree. */
+let cwd = '';
 let diod: ChildProcess;
 let exited: Promise<unknown>;
 let sock = -1;
@@ -32,10 +34,11 @@ beforeAll(() => {
   fs.mkdirSync(`${root}/dir`);
   for (let i = 0; i < 200; i++) fs.writeFileSync(`${root}/dir/entry-${i}`, String(i));
   fs.symlinkSync('hello.txt', `${root}/link`);
+  cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'gofer-diod-cwd-'));
   const sv = new Int32Array(2);
   if (socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | 0x80000 /* SOCK_CLOEXEC */, 0, sv) !== 0) throw new Error('socketpair');
   diod = spawn(DIOD, ['-f', '-n', '-N', '-r', '3', '-w', '3', '-e', root, '-L', 'stderr', '-c', '/dev/null'], {
-    stdio: ['ignore', 'ignore', 'pipe', sv[1]!],
+    stdio: ['ignore', 'ignore', 'pipe', sv[1]!], cwd,
   });
   let log = '';
   diod.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
@@ -55,6 +58,7 @@ afterAll(async () => {
   await exited;
   clearTimeout(t);
   fs.rmSync(root, { recursive: true, force: true });
+  fs.rmSync(cwd, { recursive: true, force: true });
 });
 
 function walk(names: string[]): number {
