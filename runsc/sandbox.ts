@@ -30,6 +30,7 @@ import { isatty } from 'node:tty';
 import { makeLogger, type Logger } from '../src/log';
 import { parseSpec, isBind, isReadOnly, RLIMITS, SpecError, type Spec, type MountSpec, type ProcessSpec, parseProcessObject } from '../src/oci/spec';
 import { errnoMessage } from '../src/abi/errno';
+import { capMask } from '../src/abi/caps';
 import { SI_USER, F_SETFD, FD_CLOEXEC, TIOCGSID, TIOCSCTTY } from '../src/abi/linux';
 import { GoferClient } from '../sentry/fsgofer/client';
 import { VFS } from '../sentry/vfs/vfs';
@@ -312,10 +313,16 @@ function startArgs(vfs: VFS, proc: ProcessSpec, fds: FDTable): StartArgs {
   }
   if (proc.user.umask !== undefined) fs0.umask = proc.user.umask;
   const { uid, gid, additionalGids } = proc.user;
+  const sets = proc.capabilities;
+  // The spec's sets are the process's before its execve, as runc leaves them; the kernel's exec rules then apply.
+  const caps = sets && {
+    eff: capMask(sets['effective'] ?? []), prm: capMask(sets['permitted'] ?? []), inh: capMask(sets['inheritable'] ?? []),
+    bnd: capMask(sets['bounding'] ?? []), amb: capMask(sets['ambient'] ?? []), keep: false,
+  };
   return {
     paths: candidates(proc.args[0]!, proc.env).map((c) => path.posix.resolve(proc.cwd, c)),
-    argv: proc.args, envp: proc.env, fds, fs: fs0, rlimits,
-    creds: { uid, euid: uid, suid: uid, fsuid: uid, gid, egid: gid, sgid: gid, fsgid: gid, groups: additionalGids },
+    argv: proc.args, envp: proc.env, fds, fs: fs0, rlimits, noNewPrivs: proc.noNewPrivileges,
+    creds: { uid, euid: uid, suid: uid, fsuid: uid, gid, egid: gid, sgid: gid, fsgid: gid, groups: additionalGids, ...(caps && { caps }) },
   };
 }
 

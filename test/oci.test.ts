@@ -187,6 +187,38 @@ describe.skipIf(!canRun)('OCI runtime (runc command line)', () => {
     ]);
   });
 
+  it('honours process.capabilities (through execve\'s rules, as under runc) and noNewPrivileges', async () => {
+    // docker's default set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP.
+    const dockerSet = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP',
+      'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SYS_CHROOT', 'CAP_MKNOD', 'CAP_AUDIT_WRITE', 'CAP_SETFCAP'];
+    const show = 'grep -E "^(Cap(Prm|Eff|Bnd|Amb)|NoNewPrivs)" /proc/self/status; touch /tmp/f; chown 5 /tmp/f && echo chown-ok || echo chown-denied';
+    const sets = (names: string[]) => ({ bounding: names, effective: names, permitted: names });
+    const root = bundle((c) => {
+      c['process'].args = ['sh', '-c', show];
+      c['process'].capabilities = sets(dockerSet);
+      c['process'].noNewPrivileges = true;
+    });
+    const user = bundle((c) => {
+      c['process'].args = ['sh', '-c', 'grep -E "^Cap(Prm|Eff|Bnd)" /proc/self/status'];
+      c['process'].user = { uid: 1000, gid: 1000 };
+      c['process'].capabilities = sets(dockerSet);
+    });
+    const noChown = bundle((c) => {
+      c['process'].args = ['sh', '-c', show];
+      c['process'].capabilities = sets(dockerSet.filter((n) => n !== 'CAP_CHOWN'));
+      c['process'].noNewPrivileges = false;
+    });
+    for (const b of [root, user, noChown]) expect(await runToExit(b)).toBe(0);
+    expect(output(root).split('\n')).toEqual([
+      'CapPrm:\t00000000a80425fb', 'CapEff:\t00000000a80425fb', 'CapBnd:\t00000000a80425fb', 'CapAmb:\t0000000000000000',
+      'NoNewPrivs:\t1', 'chown-ok', '',
+    ]);
+    expect(output(user).split('\n')).toEqual(['CapPrm:\t0000000000000000', 'CapEff:\t0000000000000000', 'CapBnd:\t00000000a80425fb', '']);
+    expect(output(noChown).split('\n').slice(1)).toEqual([
+      'CapEff:\t00000000a80425fa', 'CapBnd:\t00000000a80425fa', 'CapAmb:\t0000000000000000', 'NoNewPrivs:\t0', 'chown-denied', '',
+    ]);
+  });
+
   it('bind mounts (writes persist on the host; ro refuses), tmpfs, a file bind, a read-only root', async () => {
     const host = path.join(tmp, 'host-rw');
     const hostRo = path.join(tmp, 'host-ro');

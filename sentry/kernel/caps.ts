@@ -7,7 +7,9 @@ import type { Credentials } from './task';
 
 export const CAP_CHOWN = 0;
 export const CAP_DAC_OVERRIDE = 1;
+export const CAP_DAC_READ_SEARCH = 2;
 export const CAP_FOWNER = 3;
+export const CAP_FSETID = 4;
 export const CAP_KILL = 5;
 export const CAP_SETGID = 6;
 export const CAP_SETUID = 7;

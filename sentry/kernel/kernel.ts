@@ -215,6 +215,7 @@ export class Kernel {
     const pid = this.allocPid();
     const proc = new Process(pid, null, args.rlimits ?? defaultRlimits(), this.monotonicNs());
     const t = new Task(pid, this, proc, stub, mm, args.fds, args.fs, args.creds);
+    t.noNewPrivs = args.noNewPrivs ?? false;
     this.addTask(t);
     register(proc);
     let r = -ENOENT;
@@ -563,4 +564,6 @@ export interface StartArgs {
   creds: Credentials;
   /** By RLIMIT_* number; the defaults when absent. */
   rlimits?: [number, number][];
+  /** PR_SET_NO_NEW_PRIVS from the start (the spec's noNewPrivileges). */
+  noNewPrivs?: boolean;
 }

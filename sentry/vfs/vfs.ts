@@ -39,12 +39,13 @@ import {
 } from './linuxconst';
 import { MemFS, MemInode } from './memfs';
 import { OverlayFS } from './overlay';
-import { fsSubject, MAY_EXEC, MAY_READ, MAY_WRITE, permits, stickyAllows, type PermSubject } from './perm';
+import { fsSubject, MAY_EXEC, MAY_READ, MAY_WRITE, permits, searchesAnyDir, stickyAllows, type PermSubject } from './perm';
 import { pathOf } from './path';
 import { ProcFS, type ProcProvider } from './procfs';
 import { SysFS } from './sysfs';
 import * as inotify from './inotify';
 import { CPUS } from '../kernel/machine';
+import { CAP_CHOWN, CAP_FOWNER, CAP_FSETID, capable } from '../kernel/caps';
 
 export interface VFSOptions {
   /** The gofer serving the root filesystem; null only in tests that pass `lower`. */
@@ -349,7 +350,7 @@ export class VFS {
 
   private searchable(t: Task | null, ino: Inode): boolean {
     const s = fsSubject(t);
-    if (!s || s.uid === 0) return true;
+    if (!s || searchesAnyDir(s)) return true;
     const st = ino.stat();
     return permits(s, st.mode, st.uid, st.gid, MAY_EXEC);
   }
@@ -651,18 +652,17 @@ export class VFS {
     const ino = loc.d.inode;
     const st = ino.stat();
     const fsuid = t.creds.fsuid;
-    const isRoot = fsuid === 0;
     if (a.mode !== undefined) {
-      if (!isRoot && fsuid !== st.uid) return -EPERM;
+      if (!capable(t.creds, CAP_FOWNER) && fsuid !== st.uid) return -EPERM;
       let m = a.mode & 0o7777;
-      // Non-root without the file's group loses setgid.
-      if (!isRoot && (m & S_ISGID) && t.creds.fsgid !== st.gid && !t.creds.groups.includes(st.gid)) m &= ~S_ISGID;
+      // Without CAP_FSETID or the file's group, setgid is dropped.
+      if (!capable(t.creds, CAP_FSETID) && (m & S_ISGID) && t.creds.fsgid !== st.gid && !t.creds.groups.includes(st.gid)) m &= ~S_ISGID;
       a.mode = m;
     }
     if (a.uid !== undefined || a.gid !== undefined) {
       if (a.uid !== undefined && a.uid === st.uid) a.uid = undefined;
       if (a.gid !== undefined && a.gid === st.gid) a.gid = undefined;
-      if (!isRoot) {
+      if (!capable(t.creds, CAP_CHOWN)) {
         if (a.uid !== undefined) return -EPERM;
         if (a.gid !== undefined && (fsuid !== st.uid || (t.creds.fsgid !== a.gid && !t.creds.groups.includes(a.gid)))) {
           return -EPERM;
@@ -690,7 +690,7 @@ export class VFS {
   /** utimensat's permission rule: owner or root may set any time; others may only set both to now with write access. */
   mayTouch(t: Task, loc: Location, onlyNow: boolean): number {
     const st = loc.d.inode.stat();
-    if (t.creds.fsuid === 0 || t.creds.fsuid === st.uid) return 0;
+    if (capable(t.creds, CAP_FOWNER) || t.creds.fsuid === st.uid) return 0;
     if (!onlyNow) return -EPERM;
     return permits(fsSubject(t), st.mode, st.uid, st.gid, MAY_WRITE) ? 0 : -EACCES;
   }
