@@ -171,7 +171,7 @@ async function createContainer(g: GlobalOptions, id: string, o: CreateOptions, d
     cgroup?.destroy();
     fs.rmSync(dir, { recursive: true, force: true });
     // A create hook failed (the runtime spec): the container is destroyed, and its poststop hooks run as on delete.
-    if (state) runHooks(hooksOf(text, 'poststop'), { ...stateJson(state), status: 'stopped', pid: 0 }, 'poststop', (msg) => logLine(g.log, g.logFormat, 'warning', msg));
+    if (state) runPoststop(g, text, state);
     throw e;
   } finally {
     if (tty !== null) fs.closeSync(tty);
@@ -279,17 +279,28 @@ async function startContainer(g: GlobalOptions, id: string): Promise<void> {
     if (status === 'running') throw new OciError('cannot start an already running container');
     s.started = true;
     writeState(g.root, s);
+    const config = bundleConfig(s);
     try {
       // The sandbox runs the startContainer hooks first (their paths are the container's): wait for them too.
-      const hookMs = hooksOf(bundleConfig(s), 'startContainer').reduce((ms, h) => ms + (h.timeout ?? 0) * 1000, 0);
+      const hookMs = hooksOf(config, 'startContainer').reduce((ms, h) => ms + (h.timeout ?? 0) * 1000, 0);
       control(controlAddress(dir), { op: 'start', state: { ...stateJson(s), status: 'created' } }, 30_000 + hookMs);
     } catch (e) {
       s.started = false;
       writeState(g.root, s);
       throw e;
     }
-    runHooks(hooksOf(bundleConfig(s), 'poststart'), stateJson(s), 'poststart', (msg) => logLine(g.log, g.logFormat, 'warning', msg));
+    runHooks(hooksOf(config, 'poststart'), stateJson(s), 'poststart', warnTo(g));
   });
+}
+
+/** Where the hooks whose failures only warn (poststart, poststop) report: --log. */
+function warnTo(g: GlobalOptions): (msg: string) => void {
+  return (msg) => logLine(g.log, g.logFormat, 'warning', msg);
+}
+
+/** The poststop hooks, once the container is gone. */
+function runPoststop(g: GlobalOptions, configText: string, s: ContainerState): void {
+  runHooks(hooksOf(configText, 'poststop'), { ...stateJson(s), status: 'stopped', pid: 0 }, 'poststop', warnTo(g));
 }
 
 /** The text of a container's config.json, or '{}' once its bundle is gone. */
@@ -360,8 +371,7 @@ function deleteContainer(g: GlobalOptions, id: string, force: boolean): void {
     const dir = containerDir(g.root, id);
     // Keep the lock file (removed by withLock) while the rest goes.
     for (const e of fs.readdirSync(dir)) if (e !== '.lock') fs.rmSync(path.join(dir, e), { recursive: true, force: true });
-    runHooks(hooksOf(bundleConfig(s), 'poststop'), { ...stateJson(s), status: 'stopped', pid: 0 }, 'poststop',
-      (msg) => logLine(g.log, g.logFormat, 'warning', msg));
+    runPoststop(g, bundleConfig(s), s);
   });
   fs.rmSync(containerDir(g.root, id), { recursive: true, force: true });
 }
@@ -604,7 +614,8 @@ export function ociCommands(program: Command): void {
       try {
         const proc = JSON.parse(process.env[EXEC_PROCESS_ENV] ?? '') as Record<string, unknown>;
         delete process.env[EXEC_PROCESS_ENV];
-        const preserved = Array.from({ length: Number(o.preserveFds) }, (_, i) => 4 + i);
+        // Our fd 3 is the pipe to the exec command: the preserved fds are one further on.
+        const preserved = preservedFds(o.preserveFds).map((fd) => fd + 1);
         code = await runExec(controlAddress(o.stateDir), proc, [0, 1, 2, ...preserved], () => tell('ok'));
       } catch (e) {
         tell((e as Error).message);
