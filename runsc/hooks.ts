@@ -83,11 +83,12 @@ export async function runHooksInSandbox(
   kernel: Kernel, hooks: Hook[], state: Record<string, unknown>,
   startArgs: (p: ProcessSpec, fds: FDTable) => StartArgs,
 ): Promise<string | null> {
+  const stateJson = Buffer.from(JSON.stringify(state));
   for (const h of hooks) {
     const table = new FDTable();
     const [stdin, stateWriter] = newPipe(0);
-    stateWriter.pipe.resize(Buffer.byteLength(JSON.stringify(state)), true);
-    stateWriter.pipe.fill(Buffer.from(JSON.stringify(state)));
+    stateWriter.pipe.resize(stateJson.length, true);
+    stateWriter.pipe.fill(stateJson);
     stateWriter.decRef();
     const [output, outWriter] = newPipe(0);
     output.pipe.resize(HOOK_OUTPUT_BYTES, true);

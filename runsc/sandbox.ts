@@ -145,11 +145,10 @@ function mountFailed(field: string, dest: string, r: number): never {
   throw new SpecError(field, `cannot mount at ${dest}: ${errnoMessage(-r)}`);
 }
 
-/** Applies one entry of spec.mounts to the VFS (see docs/oci.md for what each type becomes). */
-function applyMount(vfs: VFS, gofers: Gofers, bundle: string, m: MountSpec, field: string, log: Logger): void {
+/** Applies one entry of spec.mounts to the VFS (see docs/oci.md for what each type becomes); src is a bind's bindSource. */
+function applyMount(vfs: VFS, gofers: Gofers, m: MountSpec, src: ReturnType<typeof bindSource>, field: string, log: Logger): void {
   const dest = path.posix.normalize(m.destination);
   if (isBind(m)) {
-    const src = bindSource(bundle, m, field);
     if (!src) return;
     const ro = isReadOnly(m);
     const r = vfs.mountGofer(dest, gofers.serve(src.dir, ro), ro, src.file);
@@ -267,12 +266,10 @@ function build(o: SandboxOptions, log: Logger, errFd: number | 'ignore'): Built 
   const overlay = o.overlay === true && !spec.root.readonly;
   // Every tree first, so that one Gofer serves them all.
   gofers.want(rootfs, spec.root.readonly || overlay);
-  spec.mounts.forEach((m, i) => {
-    const src = isBind(m) ? bindSource(o.bundle, m, `mounts[${i}]`) : null;
-    if (src) gofers.want(src.dir, isReadOnly(m));
-  });
+  const sources = spec.mounts.map((m, i) => isBind(m) ? bindSource(o.bundle, m, `mounts[${i}]`) : null);
+  spec.mounts.forEach((m, i) => { if (sources[i]) gofers.want(sources[i].dir, isReadOnly(m)); });
   const vfs = new VFS({ gofer: gofers.serve(rootfs, spec.root.readonly || overlay), overlay, fileAccess: o.fileAccess });
-  spec.mounts.forEach((m, i) => applyMount(vfs, gofers, o.bundle, m, `mounts[${i}]`, log));
+  spec.mounts.forEach((m, i) => applyMount(vfs, gofers, m, sources[i] ?? null, `mounts[${i}]`, log));
   traceMark('gofers-attached');
   // maskedPaths: a directory in the container's tree is covered by an empty
   // read-only one. /proc and /sys paths are not served by the Sentry at all.
