@@ -3,6 +3,7 @@
 // "root is special" emulation of capabilities(7)) and execve. Files carry
 // no capabilities here, so across execve root gets its bounding set and
 // anyone else only its ambient set.
+import { CAP_NAMES } from '../../src/abi/caps';
 import type { Credentials } from './task';
 
 export const CAP_CHOWN = 0;
@@ -17,7 +18,8 @@ export const CAP_SETPCAP = 8;
 export const CAP_SYS_ADMIN = 21;
 export const CAP_SYS_NICE = 23;
 export const CAP_SYS_RESOURCE = 24;
-export const CAP_LAST_CAP = 40;
+export const CAP_SYSLOG = 34;
+export const CAP_LAST_CAP = CAP_NAMES.length - 1;
 export const ALL_CAPS = (1n << BigInt(CAP_LAST_CAP + 1)) - 1n;
 /** The capabilities that follow fsuid 0 (CAP_FS_MASK): CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID, LINUX_IMMUTABLE, MKNOD, MAC_OVERRIDE. */
 const FS_CAPS = 0x1fn | (1n << 9n) | (1n << 27n) | (1n << 32n);

@@ -5,9 +5,8 @@ import type { SyscallRow, SyscallArgs } from '../types';
 import type { Task } from '../../sentry/kernel/task';
 import { SYS } from '../../src/abi/sysno';
 import { EFAULT, EINVAL, EPERM } from '../../src/abi/errno';
-import { CAP_SYS_ADMIN, capable } from '../../sentry/kernel/caps';
+import { CAP_SYS_ADMIN, CAP_SYSLOG, capable } from '../../sentry/kernel/caps';
 
-const CAP_SYSLOG = 34;
 const SYSLOG_ACTION_CLOSE = 0;
 const SYSLOG_ACTION_OPEN = 1;
 const SYSLOG_ACTION_READ = 2;
