@@ -257,22 +257,18 @@ describe.skipIf(!canRun)('docker --runtime=runsc', () => {
       c.on('error', (e) => { out += String(e); });
       c.on('close', (status) => resolve({ status, stdout: out }));
     });
-    const run = await py(['run', '-it', '--rm', '--runtime=runsc', 'runsc-busybox', 'sh']);
-    expect(run.stdout).toContain('hi-3\r\n30 100\r\n');
-    expect(run.stdout).toContain('40 120\r\n');
-    // Job control: the terminal is the shell's controlling terminal (^C ended the foreground sleep only).
-    expect(run.stdout).not.toContain('job control turned off');
-    expect(run.stdout).toContain('after-int-130\r\n');
-    expect(run.stdout).toMatch(/\[1\]\+ +Running +sleep 50/);
-    expect(run.status).toBe(4);
+    const expectShell = (r: { status: number | null; stdout: string }): void => {
+      expect(r.stdout).toContain('hi-3\r\n30 100\r\n');
+      expect(r.stdout).toContain('40 120\r\n');
+      // Job control: the terminal is the shell's controlling terminal (^C ended the foreground sleep only).
+      expect(r.stdout).not.toContain('job control turned off');
+      expect(r.stdout).toContain('after-int-130\r\n');
+      expect(r.stdout).toMatch(/\[1\]\+ +Running +sleep 50/);
+      expect(r.status).toBe(4);
+    };
+    expectShell(await py(['run', '-it', '--rm', '--runtime=runsc', 'runsc-busybox', 'sh']));
     expect(docker(['run', '-d', '--name', 'ttyexec', '--runtime=runsc', 'runsc-busybox', 'sleep', '1000']).status).toBe(0);
-    const ex = await py(['exec', '-it', 'ttyexec', 'sh']);
-    expect(ex.stdout).toContain('hi-3\r\n30 100\r\n');
-    expect(ex.stdout).toContain('40 120\r\n');
-    expect(ex.stdout).not.toContain('job control turned off');
-    expect(ex.stdout).toContain('after-int-130\r\n');
-    expect(ex.stdout).toMatch(/\[1\]\+ +Running +sleep 50/);
-    expect(ex.status).toBe(4);
+    expectShell(await py(['exec', '-it', 'ttyexec', 'sh']));
     expect(docker(['rm', '-f', 'ttyexec']).status).toBe(0);
   });
 
